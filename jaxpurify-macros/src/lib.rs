@@ -1,0 +1,1 @@
+//! Procedural macros of `jaxpurify`; use them through the `jaxpurify` crate.

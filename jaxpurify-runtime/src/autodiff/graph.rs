@@ -1,0 +1,265 @@
+//! The recorded graph: nodes, differentiation levels, and the reverse sweep.
+//!
+//! Every call of `grad`/`vjp` opens a new *level* (a unique, increasing id).
+//! A tensor that depends on the variables of a level carries one [`Track`] for
+//! it: the graph node that produced it, as seen by that level. An op records one
+//! node per level present among its inputs, and each node saves its inputs and
+//! output *stripped* of its own level and of every level opened after it. The
+//! backward rule of a level-`L` node therefore computes with values that only
+//! carry outer levels: its arithmetic is recorded for those outer levels (so
+//! gradients of gradients work) and never for `L` itself (so nested
+//! differentiation cannot confuse perturbations).
+
+use crate::tensor::Tensor;
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies one differentiation (one `grad`/`vjp` call).
+pub(crate) type Level = u64;
+
+static NEXT_LEVEL: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh level, greater than every level opened before it. Only the order of
+/// levels carried by one tensor matters, so results do not depend on how
+/// threads interleave.
+pub(crate) fn new_level() -> Level {
+    NEXT_LEVEL.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The node that produced a tensor, as seen by one level.
+#[derive(Clone)]
+pub(crate) struct Track {
+    pub(crate) level: Level,
+    pub(crate) node: Arc<Node>,
+}
+
+/// The tracks of a tensor, sorted by increasing level.
+pub(crate) type Tracks = SmallVec<[Track; 1]>;
+
+/// What a backward rule sees: the op's inputs and output (values only, as far
+/// as this level is concerned) and the gradient flowing into the output.
+pub struct Ctx<'a> {
+    /// The op's inputs, in the order they were recorded.
+    pub inputs: &'a [Tensor],
+    /// The op's output.
+    pub output: &'a Tensor,
+    /// The gradient of the final result with respect to `output`.
+    pub grad: &'a Tensor,
+    pub(crate) needs: &'a [bool],
+}
+
+impl Ctx<'_> {
+    /// Whether input `i` needs a gradient at this level; rules may skip the
+    /// others and return `None` for them.
+    pub fn needs(&self, i: usize) -> bool {
+        self.needs[i]
+    }
+}
+
+/// Gradients for an op's inputs, `None` where an input gets none.
+pub type Grads = SmallVec<[Option<Tensor>; 2]>;
+
+/// A backward rule: gradients of the inputs from [`Ctx`]. It must be written
+/// with differentiable tensor ops so that higher orders work, and capture no
+/// tensor that needs a gradient (pass those as inputs instead).
+pub trait Rule: Send + Sync + 'static {
+    /// Computes the input gradients.
+    fn backward(&self, ctx: &Ctx) -> Grads;
+}
+
+impl<F> Rule for F
+where
+    F: Fn(&Ctx) -> Grads + Send + Sync + 'static,
+{
+    fn backward(&self, ctx: &Ctx) -> Grads {
+        self(ctx)
+    }
+}
+
+pub(crate) struct Node {
+    parents: SmallVec<[Option<Arc<Node>>; 2]>,
+    inputs: SmallVec<[Tensor; 2]>,
+    output: Option<Tensor>,
+    rule: Option<Arc<dyn Rule>>,
+}
+
+impl Drop for Node {
+    /// Long chains (thousands of recorded ops) would overflow the stack if
+    /// dropped recursively, so uniquely owned ancestors are freed in a loop.
+    fn drop(&mut self) {
+        let mut stack: Vec<Arc<Node>> = Vec::new();
+        take_owned(self, &mut stack);
+        while let Some(node) = stack.pop() {
+            if let Some(mut inner) = Arc::into_inner(node) {
+                take_owned(&mut inner, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_owned(node: &mut Node, stack: &mut Vec<Arc<Node>>) {
+    stack.extend(node.parents.drain(..).flatten());
+    for t in node.inputs.drain(..).chain(node.output.take()) {
+        stack.extend(t.into_tracks().into_iter().map(|tr| tr.node));
+    }
+}
+
+impl Tensor {
+    /// The node of this tensor at `level`, if it depends on that level.
+    fn node_at(&self, level: Level) -> Option<Arc<Node>> {
+        self.tracks()
+            .iter()
+            .find(|t| t.level == level)
+            .map(|t| t.node.clone())
+    }
+
+    /// The same values, keeping only the tracks of levels opened before `level`.
+    pub(crate) fn strip_from(&self, level: Level) -> Tensor {
+        let keep = self.tracks().iter().take_while(|t| t.level < level).count();
+        if keep == self.tracks().len() {
+            return self.clone();
+        }
+        self.with_tracks(self.tracks()[..keep].iter().cloned().collect())
+    }
+
+    /// Makes this tensor a variable of `level`, which must be newer than every
+    /// level it already carries.
+    pub(crate) fn track_as_leaf(&self, level: Level) -> Tensor {
+        let mut tracks: Tracks = self.tracks().iter().cloned().collect();
+        debug_assert!(tracks.last().is_none_or(|t| t.level < level));
+        let node = Node {
+            parents: SmallVec::new(),
+            inputs: SmallVec::new(),
+            output: None,
+            rule: None,
+        };
+        tracks.push(Track {
+            level,
+            node: Arc::new(node),
+        });
+        self.with_tracks(tracks)
+    }
+}
+
+/// Attaches `rule` to `output` (computed from `inputs` without recording), one
+/// node per level carried by any input. When no input needs a gradient this
+/// returns `output` at once: untracked arithmetic pays nothing for autodiff.
+pub fn record(
+    output: Tensor,
+    inputs: &[&Tensor],
+    rule: impl Fn(&Ctx) -> Grads + Send + Sync + 'static,
+) -> Tensor {
+    if inputs.iter().all(|t| t.tracks().is_empty()) {
+        return output;
+    }
+    let mut levels: SmallVec<[Level; 4]> = inputs
+        .iter()
+        .flat_map(|t| t.tracks().iter().map(|tr| tr.level))
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let rule: Arc<dyn Rule> = Arc::new(rule);
+    let plain = output.detach();
+    let mut tracks = Tracks::new();
+    for level in levels {
+        let node = Node {
+            parents: inputs.iter().map(|t| t.node_at(level)).collect(),
+            inputs: inputs.iter().map(|t| t.strip_from(level)).collect(),
+            output: Some(plain.with_tracks(tracks.clone())),
+            rule: Some(rule.clone()),
+        };
+        tracks.push(Track {
+            level,
+            node: Arc::new(node),
+        });
+    }
+    plain.with_tracks(tracks)
+}
+
+/// Runs the reverse sweep of `level` from `outputs`, each seeded with its
+/// cotangent, and returns the gradient of each of `leaves` (zeros where a
+/// leaf was not used).
+pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&Tensor]) -> Vec<Tensor> {
+    let roots: Vec<(Arc<Node>, Tensor)> = outputs
+        .iter()
+        .filter_map(|(out, seed)| out.node_at(level).map(|n| (n, seed.clone())))
+        .collect();
+    let order = topological_order(roots.iter().map(|(n, _)| n));
+    let index: HashMap<*const Node, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (Arc::as_ptr(n), i))
+        .collect();
+    let mut pending: Vec<Option<Tensor>> = vec![None; order.len()];
+    for (node, seed) in roots {
+        accumulate(&mut pending[index[&Arc::as_ptr(&node)]], seed);
+    }
+    let mut grads: HashMap<*const Node, Tensor> = HashMap::new();
+    for (i, node) in order.iter().enumerate() {
+        let Some(grad) = pending[i].take() else { continue };
+        let Some(rule) = &node.rule else {
+            grads.insert(Arc::as_ptr(node), grad);
+            continue;
+        };
+        let needs: SmallVec<[bool; 2]> = node.parents.iter().map(Option::is_some).collect();
+        let ctx = Ctx {
+            inputs: &node.inputs,
+            output: node.output.as_ref().expect("recorded nodes keep their output"),
+            grad: &grad,
+            needs: &needs,
+        };
+        for (parent, g) in node.parents.iter().zip(rule.backward(&ctx)) {
+            if let (Some(parent), Some(g)) = (parent, g) {
+                accumulate(&mut pending[index[&Arc::as_ptr(parent)]], g);
+            }
+        }
+    }
+    leaves
+        .iter()
+        .map(|leaf| {
+            let node = leaf.node_at(level).expect("leaves are variables of the level");
+            grads
+                .remove(&Arc::as_ptr(&node))
+                .unwrap_or_else(|| leaf.detach().zeros_like())
+        })
+        .collect()
+}
+
+fn accumulate(slot: &mut Option<Tensor>, g: Tensor) {
+    *slot = Some(match slot.take() {
+        Some(acc) => acc + g,
+        None => g,
+    });
+}
+
+/// Nodes reachable from `roots`, each after every node that uses it
+/// (reverse post-order of an iterative depth-first search).
+fn topological_order<'a>(roots: impl Iterator<Item = &'a Arc<Node>>) -> Vec<Arc<Node>> {
+    let mut post: Vec<Arc<Node>> = Vec::new();
+    let mut visited: HashMap<*const Node, ()> = HashMap::new();
+    for root in roots {
+        if visited.insert(Arc::as_ptr(root), ()).is_some() {
+            continue;
+        }
+        let mut stack: Vec<(Arc<Node>, usize)> = vec![(root.clone(), 0)];
+        while let Some((node, next)) = stack.pop() {
+            let found = node.parents[next..]
+                .iter()
+                .enumerate()
+                .find_map(|(k, p)| p.as_ref().map(|p| (k, p.clone())));
+            match found {
+                Some((k, parent)) => {
+                    stack.push((node, next + k + 1));
+                    if visited.insert(Arc::as_ptr(&parent), ()).is_none() {
+                        stack.push((parent, 0));
+                    }
+                }
+                None => post.push(node),
+            }
+        }
+    }
+    post.reverse();
+    post
+}

@@ -1,0 +1,72 @@
+//! The one error type of the library.
+//!
+//! Policy: at a model's boundary (applying a model, unraveling a flat vector,
+//! loading saved values, giving fixed data) every value is checked before any
+//! operation uses it, and a problem comes back as an [`Error`]. Inside model
+//! code, operators panic on programmer errors such as mismatched shapes, with a
+//! message naming the op and both shapes, as NumPy raises.
+
+use crate::shape::Shape;
+
+/// Everything that can go wrong at a checked boundary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value's data does not fill its shape.
+    #[error("data of length {actual} does not fill shape {shape} ({expected} elements)")]
+    DataLength {
+        /// The requested shape.
+        shape: Shape,
+        /// Elements the shape holds.
+        expected: usize,
+        /// Elements given.
+        actual: usize,
+    },
+    /// A named value (a parameter path, a fixed input) has the wrong shape.
+    #[error("`{path}`: expected shape {expected}, got {actual}")]
+    Shape {
+        /// Path of the value, e.g. `field.xi`.
+        path: String,
+        /// The declared shape.
+        expected: Shape,
+        /// The shape given.
+        actual: Shape,
+    },
+    /// A flat vector or a list has the wrong length.
+    #[error("`{path}`: expected length {expected}, got {actual}")]
+    Length {
+        /// What the length is of, e.g. `flat parameters` or `layers`.
+        path: String,
+        /// The required length.
+        expected: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// An argument outside an operation's domain.
+    #[error("{op}: {message}")]
+    InvalidArgument {
+        /// The operation or function.
+        op: &'static str,
+        /// What is wrong with the argument.
+        message: String,
+    },
+    /// A matrix that must be positive definite is not.
+    #[error("{op}: matrix of shape {shape} is not positive definite")]
+    NotPositiveDefinite {
+        /// The operation.
+        op: &'static str,
+        /// The matrix shape.
+        shape: Shape,
+    },
+    /// A square matrix that must be invertible is singular.
+    #[error("{op}: matrix of shape {shape} is singular")]
+    Singular {
+        /// The operation.
+        op: &'static str,
+        /// The matrix shape.
+        shape: Shape,
+    },
+}
+
+/// `Result` with this library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

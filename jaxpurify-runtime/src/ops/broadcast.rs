@@ -1,0 +1,206 @@
+//! Broadcasting, summing back to a shape, reshaping and summation: the ops
+//! every other derivative rule leans on.
+
+use crate::autodiff::record;
+use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis};
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+impl Tensor {
+    /// The tensor repeated along stretched dimensions to `shape`, by NumPy's
+    /// broadcasting rule.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([1.0, 2.0]).broadcast_to([2, 2]);
+    /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the shape cannot be reached by broadcasting.
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Tensor {
+        let shape = shape.into();
+        if self.shape() == &shape {
+            return self.clone();
+        }
+        assert!(
+            crate::shape::broadcast_shapes(self.shape(), &shape).as_ref() == Some(&shape),
+            "broadcast_to: shape {} cannot be broadcast to {}",
+            self.shape(),
+            shape
+        );
+        let strides = broadcast_strides(self.shape(), &shape);
+        let src = self.as_slice();
+        let mut data = vec![0.0; shape.numel()];
+        for_each_offset(&shape, &strides, |i, o| data[i] = src[o]);
+        let out = Tensor::from_parts(data, shape);
+        // d/dx broadcast_to(x) sums the gradient back over stretched dimensions.
+        record(out, &[self], |c| {
+            smallvec![Some(c.grad.sum_to(c.inputs[0].shape()))]
+        })
+    }
+
+    /// Sums over the dimensions that broadcasting stretched, giving `shape`:
+    /// the adjoint of [`broadcast_to`](Tensor::broadcast_to), used by every
+    /// binary op's derivative.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(t.sum_to([2]).to_vec(), vec![4.0, 6.0]);
+    /// assert_eq!(t.sum_to([2, 1]).to_vec(), vec![3.0, 7.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When this tensor's shape is not a broadcast of `shape`.
+    #[track_caller]
+    pub fn sum_to(&self, shape: impl Into<Shape>) -> Tensor {
+        let shape = shape.into();
+        if self.shape() == &shape {
+            return self.clone();
+        }
+        assert!(
+            crate::shape::broadcast_shapes(&shape, self.shape()).as_ref() == Some(self.shape()),
+            "sum_to: shape {} is not a broadcast of {}",
+            self.shape(),
+            shape
+        );
+        let strides = broadcast_strides(&shape, self.shape());
+        let src = self.as_slice();
+        let mut data = vec![0.0; shape.numel()];
+        for_each_offset(self.shape(), &strides, |i, o| data[o] += src[i]);
+        let out = Tensor::from_parts(data, shape);
+        record(out, &[self], |c| {
+            smallvec![Some(c.grad.broadcast_to(c.inputs[0].shape()))]
+        })
+    }
+
+    /// The same values with another shape of equal size.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::arange(0.0, 6.0, 1.0).reshape([2, 3]);
+    /// assert_eq!(t.get(&[1, 0]), 3.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the sizes differ.
+    #[track_caller]
+    pub fn reshape(&self, shape: impl Into<Shape>) -> Tensor {
+        let shape = shape.into();
+        assert_eq!(
+            shape.numel(),
+            self.numel(),
+            "reshape: cannot reshape {} ({} elements) to {} ({} elements)",
+            self.shape(),
+            self.numel(),
+            shape,
+            shape.numel()
+        );
+        if self.shape() == &shape {
+            return self.clone();
+        }
+        let out = self.with_shape(shape);
+        record(out, &[self], |c| {
+            smallvec![Some(c.grad.reshape(c.inputs[0].shape()))]
+        })
+    }
+
+    /// The sum of all elements, as a scalar.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([1.0, 2.0, 3.0]).sum().item(), 6.0);
+    /// ```
+    pub fn sum(&self) -> Tensor {
+        self.sum_to(Shape::scalar())
+    }
+
+    /// Sums over `axes` (negative counts from the end), keeping them as size-1
+    /// dimensions when `keepdim`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(t.sum_axes(&[0], false).to_vec(), vec![4.0, 6.0]);
+    /// assert_eq!(t.sum_axes(&[-1], true).shape(), &[2, 1]);
+    /// ```
+    #[track_caller]
+    pub fn sum_axes(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        let (kept, dropped) = reduced_shapes(self.shape(), axes, "sum_axes");
+        let summed = self.sum_to(kept);
+        if keepdim { summed } else { summed.reshape(dropped) }
+    }
+
+    /// The mean of all elements, as a scalar.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([1.0, 2.0, 6.0]).mean().item(), 3.0);
+    /// ```
+    pub fn mean(&self) -> Tensor {
+        self.sum() / self.numel() as f64
+    }
+}
+
+/// The shapes of a reduction over `axes`: with the axes kept as 1, and
+/// with them removed.
+#[track_caller]
+pub(crate) fn reduced_shapes(shape: &Shape, axes: &[isize], op: &str) -> (Shape, Shape) {
+    let mut reduce = vec![false; shape.ndim()];
+    for &a in axes {
+        let a = normalize_axis(a, shape.ndim(), op);
+        assert!(!reduce[a], "{op}: axis {a} given twice");
+        reduce[a] = true;
+    }
+    let mut kept = Shape::scalar();
+    let mut dropped = Shape::scalar();
+    for (&d, &r) in shape.iter().zip(&reduce) {
+        kept.push(if r { 1 } else { d });
+        if !r {
+            dropped.push(d);
+        }
+    }
+    (kept, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::check_grad;
+    use crate::{Tensor, grad};
+
+    #[test]
+    fn broadcast_to_gradient_sums_back() {
+        // y = broadcast_to(x, [3, 2]); L = sum(y * w) so dL/dx_j = sum_i w_ij.
+        let w = Tensor::from([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+        let g = grad(
+            |x: &Tensor| (x.broadcast_to([3, 2]) * &w).sum(),
+            &Tensor::from([0.0, 0.0]),
+        );
+        assert_eq!(g.to_vec(), vec![9.0, 12.0]);
+        check_grad(|x| x[0].broadcast_to([4, 2, 3]), &[Tensor::from([[1.0], [2.0]])]).assert_ok();
+    }
+
+    #[test]
+    fn sum_to_and_reshape_gradients() {
+        check_grad(
+            |x| x[0].sum_to([3, 1]),
+            &[Tensor::linspace(-1.0, 2.0, 6).reshape([2, 3, 1])],
+        )
+        .assert_ok();
+        check_grad(|x| x[0].reshape([3, 2]), &[Tensor::linspace(-1.0, 2.0, 6)]).assert_ok();
+        check_grad(
+            |x| x[0].sum_axes(&[0, 2], false),
+            &[Tensor::linspace(-1.0, 2.0, 12).reshape([2, 3, 2])],
+        )
+        .assert_ok();
+    }
+
+    #[test]
+    fn mean_gradient_is_uniform() {
+        // d mean(x) / dx_i = 1/n
+        let g = grad(|x: &Tensor| x.mean(), &Tensor::zeros([4]));
+        assert_eq!(g.to_vec(), vec![0.25; 4]);
+    }
+}

@@ -1,0 +1,260 @@
+//! Shapes, strides and the one NumPy broadcasting rule every binary op uses.
+
+use smallvec::SmallVec;
+use std::fmt;
+
+/// The dimensions of a tensor, outermost first; a scalar has no dimensions.
+///
+/// ```
+/// use jaxpurify_runtime::Shape;
+/// let s = Shape::from([2, 3]);
+/// assert_eq!(s.numel(), 6);
+/// assert_eq!(s.to_string(), "[2, 3]");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Shape(SmallVec<[usize; 4]>);
+
+impl Shape {
+    /// The shape of a scalar, `[]`.
+    pub fn scalar() -> Shape {
+        Shape(SmallVec::new())
+    }
+
+    /// The dimensions as a slice.
+    pub fn dims(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Number of elements (1 for a scalar).
+    pub fn numel(&self) -> usize {
+        self.0.iter().product()
+    }
+
+    /// Row-major (C order) strides in elements.
+    pub fn strides(&self) -> SmallVec<[usize; 4]> {
+        let mut strides: SmallVec<[usize; 4]> = SmallVec::from_elem(1, self.0.len());
+        for i in (0..self.0.len().saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * self.0[i + 1];
+        }
+        strides
+    }
+
+    pub(crate) fn push(&mut self, d: usize) {
+        self.0.push(d);
+    }
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.dims())
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.dims())
+    }
+}
+
+impl From<&[usize]> for Shape {
+    fn from(d: &[usize]) -> Shape {
+        Shape(SmallVec::from_slice(d))
+    }
+}
+
+impl From<Vec<usize>> for Shape {
+    fn from(d: Vec<usize>) -> Shape {
+        Shape(SmallVec::from_vec(d))
+    }
+}
+
+impl From<&Vec<usize>> for Shape {
+    fn from(d: &Vec<usize>) -> Shape {
+        Shape::from(d.as_slice())
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for Shape {
+    fn from(d: [usize; N]) -> Shape {
+        Shape(SmallVec::from_slice(&d))
+    }
+}
+
+impl<const N: usize> From<&[usize; N]> for Shape {
+    fn from(d: &[usize; N]) -> Shape {
+        Shape(SmallVec::from_slice(d))
+    }
+}
+
+impl From<usize> for Shape {
+    fn from(n: usize) -> Shape {
+        Shape(SmallVec::from_slice(&[n]))
+    }
+}
+
+impl From<()> for Shape {
+    fn from(_: ()) -> Shape {
+        Shape::scalar()
+    }
+}
+
+impl From<(usize, usize)> for Shape {
+    fn from((a, b): (usize, usize)) -> Shape {
+        Shape::from([a, b])
+    }
+}
+
+impl From<(usize, usize, usize)> for Shape {
+    fn from((a, b, c): (usize, usize, usize)) -> Shape {
+        Shape::from([a, b, c])
+    }
+}
+
+impl From<&Shape> for Shape {
+    fn from(s: &Shape) -> Shape {
+        s.clone()
+    }
+}
+
+impl PartialEq<[usize]> for Shape {
+    fn eq(&self, other: &[usize]) -> bool {
+        self.dims() == other
+    }
+}
+
+impl<const N: usize> PartialEq<[usize; N]> for Shape {
+    fn eq(&self, other: &[usize; N]) -> bool {
+        self.dims() == other
+    }
+}
+
+/// The shape NumPy broadcasting gives two shapes, or `None` when they do not
+/// broadcast. Dimensions are aligned from the right; a dimension of 1 stretches.
+///
+/// ```
+/// use jaxpurify_runtime::{broadcast_shapes, Shape};
+/// assert_eq!(broadcast_shapes(&[3, 1], &[4]), Some(Shape::from([3, 4])));
+/// assert_eq!(broadcast_shapes(&[3], &[4]), None);
+/// ```
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
+    let n = a.len().max(b.len());
+    let mut out = Shape(SmallVec::from_elem(0, n));
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out.0[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// Strides that read a tensor of shape `from` as if it had the broadcast shape
+/// `to`: stretched dimensions get stride 0.
+pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> SmallVec<[usize; 4]> {
+    let own = Shape::from(from).strides();
+    let offset = to.len() - from.len();
+    let mut strides: SmallVec<[usize; 4]> = SmallVec::from_elem(0, to.len());
+    for (i, (&d, &s)) in from.iter().zip(own.iter()).enumerate() {
+        strides[i + offset] = if d == 1 { 0 } else { s };
+    }
+    strides
+}
+
+/// Calls `f(i, offset)` for every row-major position `i` of `shape`, where
+/// `offset` is the position read through `strides`. The innermost dimension
+/// is a plain loop so the common cases stay fast.
+pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize, usize)) {
+    let numel: usize = shape.iter().product();
+    if numel == 0 {
+        return;
+    }
+    if shape.is_empty() {
+        f(0, 0);
+        return;
+    }
+    let nd = shape.len();
+    let (inner, inner_stride) = (shape[nd - 1], strides[nd - 1]);
+    let mut index: SmallVec<[usize; 4]> = SmallVec::from_elem(0, nd);
+    let mut base = 0;
+    let mut i = 0;
+    loop {
+        for k in 0..inner {
+            f(i + k, base + k * inner_stride);
+        }
+        i += inner;
+        if i == numel {
+            return;
+        }
+        let mut axis = nd - 1;
+        loop {
+            axis -= 1;
+            index[axis] += 1;
+            base += strides[axis];
+            if index[axis] < shape[axis] {
+                break;
+            }
+            base -= strides[axis] * shape[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+/// Resolves a possibly negative axis against `ndim`, panicking with the op's
+/// name when it is out of range.
+#[track_caller]
+pub(crate) fn normalize_axis(axis: isize, ndim: usize, op: &str) -> usize {
+    let n = ndim as isize;
+    let a = if axis < 0 { axis + n } else { axis };
+    assert!(
+        (0..n).contains(&a),
+        "{op}: axis {axis} is out of range for a tensor with {ndim} dimensions"
+    );
+    a as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        assert_eq!(broadcast_shapes(&[], &[2, 3]), Some(Shape::from([2, 3])));
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 4], &[3, 1]),
+            Some(Shape::from([2, 3, 4]))
+        );
+        assert_eq!(broadcast_shapes(&[2, 3], &[3, 2]), None);
+        assert_eq!(broadcast_shapes(&[0], &[1]), Some(Shape::from([0])));
+    }
+
+    #[test]
+    fn offsets_walk_broadcast_strides() {
+        // A [2, 1] tensor read as [2, 3] repeats each row value three times.
+        let strides = broadcast_strides(&[2, 1], &[2, 3]);
+        let mut seen = vec![];
+        for_each_offset(&[2, 3], &strides, |i, o| seen.push((i, o)));
+        assert_eq!(seen, vec![(0, 0), (1, 0), (2, 0), (3, 1), (4, 1), (5, 1)]);
+    }
+
+    #[test]
+    fn strides_are_row_major() {
+        assert_eq!(Shape::from([2, 3, 4]).strides().as_slice(), &[12, 4, 1]);
+        assert!(Shape::scalar().strides().is_empty());
+    }
+}

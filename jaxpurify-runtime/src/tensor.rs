@@ -1,0 +1,324 @@
+//! The tensor type: n-dimensional f64 values, row-major, shared and immutable.
+
+use crate::autodiff::graph::Tracks;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use std::sync::Arc;
+
+/// An n-dimensional array of `f64` in row-major order.
+///
+/// Cloning is cheap: the values are shared and never mutated. A tensor that
+/// depends on the variables of a running differentiation also carries the
+/// graph needed to differentiate it; every other tensor is plain data.
+///
+/// ```
+/// use jaxpurify_runtime::Tensor;
+/// let x = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+/// assert_eq!(x.shape(), &[2, 2]);
+/// assert_eq!((&x * 2.0).to_vec(), vec![2.0, 4.0, 6.0, 8.0]);
+/// ```
+#[derive(Clone)]
+pub struct Tensor {
+    data: Arc<Vec<f64>>,
+    shape: Shape,
+    tracks: Tracks,
+}
+
+impl Tensor {
+    /// A tensor from row-major `data` and a shape; fails when the length does
+    /// not match the shape.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3])?;
+    /// assert_eq!(t.get(&[1, 0]), 4.0);
+    /// assert!(Tensor::from_vec(vec![1.0], [2]).is_err());
+    /// # Ok::<(), jaxpurify_runtime::Error>(())
+    /// ```
+    pub fn from_vec(data: Vec<f64>, shape: impl Into<Shape>) -> Result<Tensor> {
+        let shape = shape.into();
+        let expected = shape.numel();
+        if data.len() != expected {
+            return Err(Error::DataLength {
+                shape,
+                expected,
+                actual: data.len(),
+            });
+        }
+        Ok(Tensor::from_parts(data, shape))
+    }
+
+    /// Builds a tensor whose length is known to match; for op implementations.
+    pub(crate) fn from_parts(data: Vec<f64>, shape: Shape) -> Tensor {
+        debug_assert_eq!(data.len(), shape.numel(), "data length must match {shape}");
+        Tensor {
+            data: Arc::new(data),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// A scalar (shape `[]`).
+    pub fn scalar(value: f64) -> Tensor {
+        Tensor::from_parts(vec![value], Shape::scalar())
+    }
+
+    /// A tensor of the given shape filled with `value`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::full([2], 7.0).to_vec(), vec![7.0, 7.0]);
+    /// ```
+    pub fn full(shape: impl Into<Shape>, value: f64) -> Tensor {
+        let shape = shape.into();
+        Tensor::from_parts(vec![value; shape.numel()], shape)
+    }
+
+    /// Zeros of the given shape.
+    pub fn zeros(shape: impl Into<Shape>) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+
+    /// Ones of the given shape.
+    pub fn ones(shape: impl Into<Shape>) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+
+    /// Zeros with this tensor's shape.
+    pub fn zeros_like(&self) -> Tensor {
+        Tensor::zeros(self.shape.clone())
+    }
+
+    /// Ones with this tensor's shape.
+    pub fn ones_like(&self) -> Tensor {
+        Tensor::ones(self.shape.clone())
+    }
+
+    /// `n` evenly spaced values from `start` to `end`, both included (NumPy's
+    /// `linspace`).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::linspace(0.0, 1.0, 5).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    /// ```
+    pub fn linspace(start: f64, end: f64, n: usize) -> Tensor {
+        let step = if n > 1 {
+            (end - start) / (n - 1) as f64
+        } else {
+            0.0
+        };
+        let mut data: Vec<f64> = (0..n).map(|i| start + step * i as f64).collect();
+        if n > 1 {
+            data[n - 1] = end;
+        }
+        Tensor::from_parts(data, Shape::from(n))
+    }
+
+    /// Values `start, start + step, ...` below `end` (NumPy's `arange`).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::arange(0.0, 3.0, 1.0).to_vec(), vec![0.0, 1.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn arange(start: f64, end: f64, step: f64) -> Tensor {
+        assert!(
+            step != 0.0 && step.is_finite(),
+            "arange: step must be finite and non-zero, got {step}"
+        );
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let data: Vec<f64> = (0..n).map(|i| start + step * i as f64).collect();
+        Tensor::from_parts(data, Shape::from(n))
+    }
+
+    /// The `n` by `n` identity matrix.
+    pub fn eye(n: usize) -> Tensor {
+        let mut data = vec![0.0; n * n];
+        for i in 0..n {
+            data[i * n + i] = 1.0;
+        }
+        Tensor::from_parts(data, Shape::from([n, n]))
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// Number of dimensions (0 for a scalar).
+    pub fn ndim(&self) -> usize {
+        self.shape.ndim()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Size of the first axis, like Python's `len`.
+    ///
+    /// # Panics
+    /// On a scalar, which has no first axis.
+    #[track_caller]
+    pub fn len(&self) -> usize {
+        assert!(self.ndim() > 0, "len: a scalar has no first axis");
+        self.shape[0]
+    }
+
+    /// Whether the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The value of a one-element tensor.
+    ///
+    /// # Panics
+    /// When the tensor does not hold exactly one element.
+    #[track_caller]
+    pub fn item(&self) -> f64 {
+        assert!(
+            self.numel() == 1,
+            "item: expected a tensor with one element, got shape {}",
+            self.shape
+        );
+        self.data[0]
+    }
+
+    /// The element at a multi-index.
+    ///
+    /// # Panics
+    /// When the index has the wrong length or is out of bounds.
+    #[track_caller]
+    pub fn get(&self, index: &[usize]) -> f64 {
+        assert!(
+            index.len() == self.ndim() && index.iter().zip(self.shape.iter()).all(|(i, d)| i < d),
+            "get: index {index:?} is out of bounds for shape {}",
+            self.shape
+        );
+        let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
+        self.data[offset]
+    }
+
+    /// The values in row-major order.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// A copy of the values in row-major order.
+    pub fn to_vec(&self) -> Vec<f64> {
+        self.data.to_vec()
+    }
+
+    /// Takes the values, copying only when they are shared.
+    pub fn into_vec(self) -> Vec<f64> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.to_vec())
+    }
+
+    /// Whether this tensor depends on the variables of a running
+    /// differentiation (and so carries a recorded graph).
+    pub fn is_tracked(&self) -> bool {
+        !self.tracks.is_empty()
+    }
+
+    /// The same values with no recorded graph: gradients do not flow through
+    /// the result (JAX's `stop_gradient`).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let g = grad(|x: &Tensor| (x * &x.detach()).sum(), &Tensor::scalar(3.0));
+    /// assert_eq!(g.item(), 3.0);
+    /// ```
+    pub fn detach(&self) -> Tensor {
+        if self.tracks.is_empty() {
+            return self.clone();
+        }
+        self.with_tracks(Tracks::new())
+    }
+
+    /// Same shape, new values computed element by element, not recorded.
+    pub(crate) fn map_values(&self, f: impl Fn(f64) -> f64) -> Tensor {
+        Tensor::from_parts(self.data.iter().map(|&v| f(v)).collect(), self.shape.clone())
+    }
+
+    /// The same values viewed with another shape of equal size, not recorded.
+    pub(crate) fn with_shape(&self, shape: Shape) -> Tensor {
+        debug_assert_eq!(shape.numel(), self.numel());
+        Tensor {
+            data: self.data.clone(),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    pub(crate) fn tracks(&self) -> &Tracks {
+        &self.tracks
+    }
+
+    pub(crate) fn with_tracks(&self, tracks: Tracks) -> Tensor {
+        Tensor {
+            data: self.data.clone(),
+            shape: self.shape.clone(),
+            tracks,
+        }
+    }
+
+    pub(crate) fn into_tracks(self) -> Tracks {
+        self.tracks
+    }
+}
+
+impl Default for Tensor {
+    /// The scalar zero.
+    fn default() -> Tensor {
+        Tensor::scalar(0.0)
+    }
+}
+
+impl From<f64> for Tensor {
+    fn from(v: f64) -> Tensor {
+        Tensor::scalar(v)
+    }
+}
+
+impl From<Vec<f64>> for Tensor {
+    /// A 1-d tensor.
+    fn from(v: Vec<f64>) -> Tensor {
+        let n = v.len();
+        Tensor::from_parts(v, Shape::from(n))
+    }
+}
+
+impl From<&[f64]> for Tensor {
+    /// A 1-d tensor.
+    fn from(v: &[f64]) -> Tensor {
+        Tensor::from(v.to_vec())
+    }
+}
+
+impl<const N: usize> From<[f64; N]> for Tensor {
+    /// A 1-d tensor.
+    fn from(v: [f64; N]) -> Tensor {
+        Tensor::from(v.to_vec())
+    }
+}
+
+impl<const N: usize, const M: usize> From<[[f64; M]; N]> for Tensor {
+    /// A matrix with `N` rows of `M` columns.
+    fn from(rows: [[f64; M]; N]) -> Tensor {
+        let data: Vec<f64> = rows.iter().flatten().copied().collect();
+        Tensor::from_parts(data, Shape::from([N, M]))
+    }
+}
+
+impl From<&Tensor> for Tensor {
+    fn from(t: &Tensor) -> Tensor {
+        t.clone()
+    }
+}
+
+impl PartialEq for Tensor {
+    /// Equal shapes and equal values (NaN is unequal to itself, as for `f64`).
+    fn eq(&self, other: &Tensor) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
+}
