@@ -7,13 +7,30 @@
 //!
 //! ```
 //! use jaxpurify::prelude::*;
-//! let g = grad(|x: &Tensor| (x * x).sum(), &Tensor::from([1.0, 2.0]));
-//! assert_eq!(g.to_vec(), vec![2.0, 4.0]);
+//!
+//! #[purify]
+//! fn model() -> Tensor {
+//!     let x = param!(3);
+//!     x.sin()
+//! }
+//!
+//! let params = model::zeros()?;
+//! assert_eq!(model::apply(&params, &model::Fixed::default())?.to_vec(), vec![0.0; 3]);
+//! # Ok::<(), jaxpurify::Error>(())
 //! ```
 
+pub use jaxpurify_macros::{Tree, purify};
 pub use jaxpurify_runtime::*;
+
+mod markers;
 
 /// The names most models need, for a glob import.
 pub mod prelude {
-    pub use jaxpurify_runtime::{Error, Result, Shape, Tensor, Tree, grad, hvp, jvp, value_and_grad, vjp};
+    pub use crate::{
+        fixed, intermediate, log_normal_variable, normal_variable, param, sub, uniform_variable,
+    };
+    pub use jaxpurify_macros::{Tree, purify};
+    pub use jaxpurify_runtime::{
+        Error, Model, Result, Shape, Tensor, Tree, TreeBuild, grad, hvp, jvp, value_and_grad, vjp,
+    };
 }

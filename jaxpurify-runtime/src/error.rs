@@ -42,6 +42,13 @@ pub enum Error {
         /// The length given.
         actual: usize,
     },
+    /// A value that should be present is not (a parameter not reached while
+    /// initialising, an entry missing from a file).
+    #[error("`{path}`: missing")]
+    Missing {
+        /// Path of the value.
+        path: String,
+    },
     /// An argument outside an operation's domain.
     #[error("{op}: {message}")]
     InvalidArgument {

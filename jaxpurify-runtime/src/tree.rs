@@ -4,7 +4,7 @@
 //! whose tensors (its *leaves*) can be visited in a fixed order, each with a
 //! path such as `field.xi` or `layers.1.w`, and rebuilt with new leaves.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use std::fmt;
 
@@ -33,6 +33,10 @@ impl Path {
         let out = f(self);
         self.0.pop();
         out
+    }
+
+    pub(crate) fn push(&mut self, segment: PathSegment) {
+        self.0.push(segment);
     }
 
     /// The segments, outermost first.
@@ -93,6 +97,77 @@ pub trait Tree: Sized {
             .expect("an infallible map cannot fail")
     }
 
+    /// The same tree with `f` applied to matching leaves of `self` and `other`.
+    ///
+    /// # Panics
+    /// When the trees have different numbers of leaves.
+    #[track_caller]
+    fn zip_map(&self, other: &Self, mut f: impl FnMut(&Tensor, &Tensor) -> Tensor) -> Self {
+        let others = other.leaves();
+        let mut it = others.into_iter();
+        let out = self.map(|a| f(a, it.next().expect("zip_map: the trees differ")));
+        assert!(it.next().is_none(), "zip_map: the trees differ");
+        out
+    }
+
+    /// Total number of elements over all leaves.
+    fn num_elements(&self) -> usize {
+        self.leaves().iter().map(|t| t.numel()).sum()
+    }
+
+    /// All leaf values in one vector, leaves in declaration order, each
+    /// row-major: the layout [`unravel_like`](Tree::unravel_like) reads.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{Tensor, Tree};
+    /// let tree = (Tensor::from([1.0, 2.0]), Tensor::scalar(3.0));
+    /// assert_eq!(tree.ravel(), vec![1.0, 2.0, 3.0]);
+    /// let back = tree.unravel_like(&[4.0, 5.0, 6.0])?;
+    /// assert_eq!(back.1.item(), 6.0);
+    /// assert!(tree.unravel_like(&[1.0]).is_err());
+    /// # Ok::<(), jaxpurify_runtime::Error>(())
+    /// ```
+    fn ravel(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.num_elements());
+        self.visit(&mut Path::root(), &mut |_, t| out.extend_from_slice(t.as_slice()));
+        out
+    }
+
+    /// A tree shaped like `self` holding the values of `flat` (the layout of
+    /// [`ravel`](Tree::ravel)); fails when the length differs.
+    fn unravel_like(&self, flat: &[f64]) -> Result<Self> {
+        let expected = self.num_elements();
+        if flat.len() != expected {
+            return Err(Error::Length {
+                path: "flat vector".into(),
+                expected,
+                actual: flat.len(),
+            });
+        }
+        let mut offset = 0;
+        self.try_rebuild(&mut Path::root(), &mut |_, t| {
+            let n = t.numel();
+            let leaf = Tensor::from_vec(flat[offset..offset + n].to_vec(), t.shape().clone());
+            offset += n;
+            leaf
+        })
+    }
+
+    /// Every leaf path with its shape, one per line, in declaration order.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{Tensor, Tree};
+    /// let tree = vec![Tensor::zeros([2, 3])];
+    /// assert_eq!(tree.shapes_summary(), "0: [2, 3]\n");
+    /// ```
+    fn shapes_summary(&self) -> String {
+        let mut out = String::new();
+        self.visit(&mut Path::root(), &mut |p, t| {
+            out.push_str(&format!("{p}: {}\n", t.shape()))
+        });
+        out
+    }
+
     /// Rebuilds the tree from leaves given in declaration order.
     ///
     /// # Panics
@@ -103,6 +178,45 @@ pub trait Tree: Sized {
         let out = self.map(|_| it.next().expect("with_leaves: too few leaves"));
         assert!(it.next().is_none(), "with_leaves: too many leaves");
         out
+    }
+}
+
+/// Leaves looked up by path, for building a tree that does not exist yet
+/// (initialisation, loading, recorded intermediates).
+pub trait LeafSource {
+    /// The leaf at `path`, if there is one.
+    fn take(&mut self, path: &Path) -> Option<Tensor>;
+    /// How many entries a list at `path` has.
+    fn list_len(&self, path: &Path) -> usize;
+}
+
+/// A [`Tree`] that can be built from a [`LeafSource`]; derived with the tree.
+pub trait TreeBuild: Tree {
+    /// Builds the tree, taking each leaf from `source`; a missing leaf is an
+    /// error naming its path.
+    fn build(path: &mut Path, source: &mut dyn LeafSource) -> Result<Self>;
+}
+
+impl TreeBuild for Tensor {
+    fn build(path: &mut Path, source: &mut dyn LeafSource) -> Result<Self> {
+        source.take(path).ok_or_else(|| Error::Missing {
+            path: path.to_string(),
+        })
+    }
+}
+
+impl<T: TreeBuild> TreeBuild for Vec<T> {
+    fn build(path: &mut Path, source: &mut dyn LeafSource) -> Result<Self> {
+        let n = source.list_len(path);
+        (0..n)
+            .map(|i| path.with(PathSegment::Index(i), |p| T::build(p, source)))
+            .collect()
+    }
+}
+
+impl TreeBuild for () {
+    fn build(_: &mut Path, _: &mut dyn LeafSource) -> Result<Self> {
+        Ok(())
     }
 }
 

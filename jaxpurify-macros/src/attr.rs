@@ -1,0 +1,89 @@
+//! Parsing the attribute and the function it is placed on.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemFn, Pat, Type};
+
+/// One argument of the purified function.
+pub struct Arg {
+    pub name: Ident,
+    pub ty: Type,
+}
+
+/// The function as far as expansion needs it.
+pub struct Function {
+    pub item: ItemFn,
+    pub args: Vec<Arg>,
+}
+
+/// Parses the attribute arguments (none are accepted) and the function,
+/// collecting every problem.
+pub fn parse(args: TokenStream, input: TokenStream) -> Result<Function, syn::Error> {
+    let item: ItemFn = syn::parse2(input)?;
+    let mut errors: Vec<syn::Error> = Vec::new();
+    if !args.is_empty() {
+        errors.push(syn::Error::new_spanned(&args, "`#[purify]` takes no arguments"));
+    }
+    let sig = &item.sig;
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "`#[purify]` functions cannot be generic: take concrete types (e.g. `&[usize]`, `&Tensor`)",
+        ));
+    }
+    if let Some(t) = &sig.asyncness {
+        errors.push(syn::Error::new_spanned(
+            t,
+            "`#[purify]` functions cannot be `async`",
+        ));
+    }
+    let mut parsed = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
+                r,
+                "`#[purify]` functions cannot take `self`",
+            )),
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => parsed.push(Arg {
+                    name: pi.ident.clone(),
+                    ty: (*pt.ty).clone(),
+                }),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`#[purify]` function arguments must be plain names (`n: usize`), not patterns",
+                )),
+            },
+        }
+    }
+    for arg in &parsed {
+        if contains_impl_trait(&arg.ty) {
+            errors.push(syn::Error::new(
+                arg.ty.span(),
+                "`#[purify]` function arguments cannot use `impl Trait`",
+            ));
+        }
+    }
+    match combine(errors) {
+        Some(e) => Err(e),
+        None => Ok(Function { item, args: parsed }),
+    }
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    quote::quote!(#ty).to_string().contains("impl ")
+}
+
+/// All errors as one, each keeping its own span.
+pub fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
+    errors.into_iter().reduce(|mut a, b| {
+        a.combine(b);
+        a
+    })
+}
+
+/// The hygienic name of the context parameter: user code cannot see or
+/// shadow it, and it never clashes with the user's names.
+pub fn scope_ident() -> Ident {
+    Ident::new("__jp", Span::mixed_site())
+}

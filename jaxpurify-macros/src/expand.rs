@@ -1,0 +1,298 @@
+//! Writing the purified function and the module beside it.
+
+use crate::attr::{self, Function, scope_ident};
+use crate::collect::{self, Marker};
+use crate::fallback;
+use crate::marker::Kind;
+use crate::valid;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::visit_mut::{self, VisitMut};
+use syn::{Ident, Lifetime, ReturnType, Type};
+
+/// `#[purify]`: parse, collect, validate, expand; on any error, the fallback.
+pub fn purify(args: TokenStream, input: TokenStream) -> TokenStream {
+    let function = match attr::parse(args, input.clone()) {
+        Ok(f) => f,
+        Err(e) => return fallback::emit(input, e),
+    };
+    let mut item = function.item.clone();
+    let (markers, mut errors) = collect::collect(&mut item.block);
+    errors.extend(valid::check(&markers));
+    if let Some(e) = attr::combine(errors) {
+        return fallback::emit(input, e);
+    }
+    let s = scope_ident();
+    let name = &item.sig.ident;
+    item.sig.inputs.insert(
+        0,
+        syn::parse_quote!(#s: &::jaxpurify::__private::Scope<'_, #name::Params, #name::Fixed>),
+    );
+    item.attrs
+        .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
+    let module = module(&function, &markers);
+    quote!(#item #module)
+}
+
+/// The lifetime that the bound model's reference arguments carry.
+fn arg_lifetime() -> Lifetime {
+    Lifetime::new("'__jp_a", Span::call_site())
+}
+
+/// Rewrites a user type for use inside the generated module: elided
+/// lifetimes become `'__jp_a` (when `with_lifetime`), and the names the module
+/// defines itself point back to the user's items.
+struct ModuleType {
+    with_lifetime: bool,
+}
+
+const GENERATED_TYPES: &[&str] = &["Params", "Fixed", "Intermediates", "Model"];
+
+impl VisitMut for ModuleType {
+    fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+        if self.with_lifetime && r.lifetime.is_none() {
+            r.lifetime = Some(arg_lifetime());
+        }
+        visit_mut::visit_type_reference_mut(self, r);
+    }
+
+    fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
+        if self.with_lifetime && l.ident == "_" {
+            *l = arg_lifetime();
+        }
+    }
+
+    fn visit_type_path_mut(&mut self, tp: &mut syn::TypePath) {
+        if tp.qself.is_none() && tp.path.leading_colon.is_none() {
+            let first = tp.path.segments[0].ident.to_string();
+            if GENERATED_TYPES.contains(&first.as_str()) && tp.path.segments.len() >= 1 {
+                tp.path
+                    .segments
+                    .insert(0, syn::PathSegment::from(Ident::new("super", Span::call_site())));
+            }
+        }
+        visit_mut::visit_type_path_mut(self, tp);
+    }
+}
+
+fn module_type(ty: &Type, with_lifetime: bool) -> Type {
+    let mut ty = ty.clone();
+    ModuleType { with_lifetime }.visit_type_mut(&mut ty);
+    ty
+}
+
+/// A component's path as seen from inside the generated module.
+fn component_path(path: &syn::Path) -> TokenStream {
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    match first.as_deref() {
+        Some("self") if path.leading_colon.is_none() => {
+            let rest = path.segments.iter().skip(1);
+            quote!(super #(:: #rest)*)
+        }
+        Some("super") if path.leading_colon.is_none() => quote!(super::#path),
+        _ => quote!(#path),
+    }
+}
+
+/// One field of a generated struct.
+struct Field {
+    name: Ident,
+    ty: TokenStream,
+    doc: String,
+}
+
+/// The fields of `Params`, `Fixed` and `Intermediates`, in declaration order.
+fn fields(markers: &[Marker], which: &str) -> Vec<Field> {
+    let tensor = quote!(::jaxpurify::__private::Tensor);
+    let mut out: Vec<Field> = Vec::new();
+    for m in markers {
+        if out.iter().any(|f| f.name == m.name) {
+            continue;
+        }
+        let (ty, doc) = match (m.kind, which) {
+            (Kind::Param, "Params") => (tensor.clone(), "A parameter, declared by `param!`."),
+            (Kind::Fixed, "Fixed") => (tensor.clone(), "Fixed data, declared by `fixed!`."),
+            (Kind::Intermediate, "Intermediates") => (
+                tensor.clone(),
+                "An intermediate value, declared by `intermediate!`.",
+            ),
+            (Kind::Variable(_), "Params") => (
+                tensor.clone(),
+                "The whitened (standard normal) value of a variable.",
+            ),
+            (Kind::Variable(_), "Intermediates") => (tensor.clone(), "The physical value of a variable."),
+            (Kind::Sub, _) => {
+                let path = component_path(m.component.as_ref().expect("sub! markers name their component"));
+                let which = format_ident!("{which}");
+                (quote!(#path::#which), "A component, called through `sub!`.")
+            }
+            _ => continue,
+        };
+        let ty = if m.indexed {
+            quote!(::std::vec::Vec<#ty>)
+        } else {
+            ty
+        };
+        out.push(Field {
+            name: m.name.clone(),
+            ty,
+            doc: doc.to_string(),
+        });
+    }
+    out
+}
+
+fn generated_struct(name: &str, doc: &str, fields: &[Field], default: bool) -> TokenStream {
+    let ident = format_ident!("{name}");
+    let default = default.then(|| quote!(#[derive(::core::default::Default)]));
+    let (names, tys, docs) = (
+        fields.iter().map(|f| &f.name),
+        fields.iter().map(|f| &f.ty),
+        fields.iter().map(|f| &f.doc),
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::jaxpurify::Tree)]
+        #default
+        pub struct #ident { #(#[doc = #docs] pub #names: #tys,)* }
+    }
+}
+
+/// The module `NAME` beside the function: the structs, the bound model and
+/// the free functions.
+fn module(function: &Function, markers: &[Marker]) -> TokenStream {
+    let item = &function.item;
+    let (name, vis) = (&item.sig.ident, &item.vis);
+    let params = generated_struct(
+        "Params",
+        "The learned parameters.",
+        &fields(markers, "Params"),
+        false,
+    );
+    let fixed = generated_struct(
+        "Fixed",
+        "The data given at call time.",
+        &fields(markers, "Fixed"),
+        true,
+    );
+    let inter = generated_struct(
+        "Intermediates",
+        "Values recorded during evaluation.",
+        &fields(markers, "Intermediates"),
+        false,
+    );
+    let output = match &item.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let ty = module_type(ty, false);
+            quote!(#ty)
+        }
+    };
+    let arg_names: Vec<&Ident> = function.args.iter().map(|a| &a.name).collect();
+    let bound_types: Vec<Type> = function.args.iter().map(|a| module_type(&a.ty, true)).collect();
+    let plain_types: Vec<Type> = function.args.iter().map(|a| module_type(&a.ty, false)).collect();
+    let a = arg_lifetime();
+    let api = api_functions(&arg_names, &plain_types, &output);
+    let module_doc = format!(
+        "The model of [`{name}`](fn@{name}), generated by `#[purify]`: its parameter, fixed-data and \
+         intermediate structs and its API. [`Model`] binds the arguments and implements \
+         [`jaxpurify::Model`](::jaxpurify::Model)."
+    );
+    quote! {
+        #[doc = #module_doc]
+        #vis mod #name {
+            #![allow(unused_imports)]
+            use super::*;
+
+            #params
+            #fixed
+            #inter
+
+            #[doc = "The function bound to its arguments; implements `jaxpurify::Model`."]
+            pub struct Model<#a> {
+                #(#[doc = "An argument of the function."] pub #arg_names: #bound_types,)*
+                #[doc(hidden)]
+                pub __jp_lifetime: ::core::marker::PhantomData<&#a ()>,
+            }
+
+            #[doc = "Binds the function's arguments into a [`Model`]."]
+            pub fn new<#a>(#(#arg_names: #bound_types),*) -> Model<#a> {
+                Model { #(#arg_names,)* __jp_lifetime: ::core::marker::PhantomData }
+            }
+
+            impl<#a> ::jaxpurify::__private::Model for Model<#a> {
+                type Params = Params;
+                type Fixed = Fixed;
+                type Intermediates = Intermediates;
+                type Output = #output;
+
+                #[allow(clippy::clone_on_copy)]
+                fn call(&self, scope: &::jaxpurify::__private::Scope<'_, Params, Fixed>) -> #output {
+                    super::#name(scope, #(::core::clone::Clone::clone(&self.#arg_names)),*)
+                }
+            }
+
+            #api
+        }
+    }
+}
+
+/// The free functions of the module, shorthands for the `Model` methods.
+fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> TokenStream {
+    let hyg = |s: &str| Ident::new(s, Span::mixed_site());
+    let (params, fixed, rng, loss) = (hyg("params"), hyg("fixed"), hyg("rng"), hyg("loss"));
+    let m = quote!(<Model<'_> as ::jaxpurify::__private::Model>);
+    let args = quote!(#(#names: #types),*);
+    let bind = quote!(&new(#(#names),*));
+    let res = quote!(::jaxpurify::__private::Result);
+    let tensor = quote!(::jaxpurify::__private::Tensor);
+    let shapes = quote!(::jaxpurify::__private::Shapes);
+    quote! {
+        #[doc = "Declared parameter shapes, by path in declaration order."]
+        pub fn shapes(#args) -> #res<#shapes> { #m::shapes(#bind) }
+
+        #[doc = "Declared fixed-data shapes, by path in declaration order."]
+        pub fn fixed_shapes(#args) -> #res<#shapes> { #m::fixed_shapes(#bind) }
+
+        #[doc = "Parameters filled with zeros."]
+        pub fn zeros(#args) -> #res<Params> { #m::zeros(#bind) }
+
+        #[doc = "Parameters drawn from a standard normal, reproducibly per parameter path."]
+        pub fn normal<__JpRng: ::jaxpurify::__private::rand::Rng + ?::core::marker::Sized>(
+            #rng: &mut __JpRng, #args
+        ) -> #res<Params> {
+            #m::normal(#bind, #rng)
+        }
+
+        #[doc = "The output for given parameters and fixed data, checked at the boundary."]
+        pub fn apply(#params: &Params, #fixed: &Fixed, #args) -> #res<#output> {
+            #m::apply(#bind, #params, #fixed)
+        }
+
+        #[doc = "The intermediates for given parameters and fixed data."]
+        pub fn intermediates(#params: &Params, #fixed: &Fixed, #args) -> #res<Intermediates> {
+            #m::intermediates(#bind, #params, #fixed)
+        }
+
+        #[doc = "Output and intermediates from one evaluation."]
+        pub fn apply_and_intermediates(#params: &Params, #fixed: &Fixed, #args) -> #res<(#output, Intermediates)> {
+            #m::apply_and_intermediates(#bind, #params, #fixed)
+        }
+
+        #[doc = "A scalar loss of the output and its gradient with respect to the parameters."]
+        pub fn value_and_grad(
+            #params: &Params, #fixed: &Fixed, #args
+            #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
+        ) -> #res<(#tensor, Params)> {
+            #m::value_and_grad(#bind, #params, #fixed, #loss)
+        }
+
+        #[doc = "The gradient of a scalar loss of the output with respect to the parameters."]
+        pub fn grad(
+            #params: &Params, #fixed: &Fixed, #args
+            #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
+        ) -> #res<Params> {
+            #m::grad(#bind, #params, #fixed, #loss)
+        }
+    }
+}

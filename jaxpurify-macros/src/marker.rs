@@ -1,0 +1,263 @@
+//! The markers and the parsing of their arguments.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprCall, Ident, LitStr, Token, bracketed};
+
+/// Every marker `#[purify]` rewrites, by macro name.
+pub const MARKERS: &[&str] = &[
+    "param",
+    "fixed",
+    "intermediate",
+    "sub",
+    "normal_variable",
+    "log_normal_variable",
+    "uniform_variable",
+];
+
+/// What a marker declares.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Param,
+    Fixed,
+    Intermediate,
+    Sub,
+    Variable(Prior),
+}
+
+/// The whitened transform of a `*_variable!` marker.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Prior {
+    Normal,
+    LogNormal,
+    Uniform,
+}
+
+impl Prior {
+    /// The keys the marker requires, in the order the prior's constructor
+    /// takes them.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Prior::Normal | Prior::LogNormal => &["mean", "sigma"],
+            Prior::Uniform => &["low", "high"],
+        }
+    }
+
+    /// The runtime type implementing the transform.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Prior::Normal => "Normal",
+            Prior::LogNormal => "LogNormal",
+            Prior::Uniform => "Uniform",
+        }
+    }
+}
+
+impl Kind {
+    pub fn from_macro_name(name: &str) -> Option<Kind> {
+        Some(match name {
+            "param" => Kind::Param,
+            "fixed" => Kind::Fixed,
+            "intermediate" => Kind::Intermediate,
+            "sub" => Kind::Sub,
+            "normal_variable" => Kind::Variable(Prior::Normal),
+            "log_normal_variable" => Kind::Variable(Prior::LogNormal),
+            "uniform_variable" => Kind::Variable(Prior::Uniform),
+            _ => return None,
+        })
+    }
+
+    pub fn macro_name(self) -> &'static str {
+        match self {
+            Kind::Param => "param!",
+            Kind::Fixed => "fixed!",
+            Kind::Intermediate => "intermediate!",
+            Kind::Sub => "sub!",
+            Kind::Variable(Prior::Normal) => "normal_variable!",
+            Kind::Variable(Prior::LogNormal) => "log_normal_variable!",
+            Kind::Variable(Prior::Uniform) => "uniform_variable!",
+        }
+    }
+
+    /// The keys this marker accepts after its positional argument.
+    fn keys(self) -> Vec<&'static str> {
+        match self {
+            Kind::Variable(prior) => prior.keys().iter().copied().chain(["name"]).collect(),
+            _ => vec!["name"],
+        }
+    }
+}
+
+/// A name given in the marker: `name = x`, `name = "x"` or `name = w[i]`.
+pub struct GivenName {
+    pub ident: Ident,
+    pub index: Option<Expr>,
+}
+
+impl Parse for GivenName {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let ident = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            lit.parse::<Ident>().map_err(|_| {
+                syn::Error::new_spanned(
+                    &lit,
+                    "a marker name must be a Rust identifier, e.g. `name = \"xi\"`",
+                )
+            })?
+        } else {
+            input.parse()?
+        };
+        let index = if input.peek(syn::token::Bracket) {
+            let content;
+            bracketed!(content in input);
+            Some(content.parse()?)
+        } else {
+            None
+        };
+        Ok(GivenName { ident, index })
+    }
+}
+
+/// One `key = value` argument.
+struct KeyValue {
+    key: Ident,
+    value: TokenStream,
+}
+
+impl Parse for KeyValue {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let mut value = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            value.extend([input.parse::<proc_macro2::TokenTree>()?]);
+        }
+        if value.is_empty() {
+            return Err(syn::Error::new_spanned(&key, format!("`{key} =` needs a value")));
+        }
+        Ok(KeyValue { key, value })
+    }
+}
+
+/// A marker's parsed arguments.
+pub struct Args {
+    /// `param!`/`fixed!`: the shape; `intermediate!`: the value; `sub!`: the call.
+    pub positional: Option<Expr>,
+    pub name: Option<GivenName>,
+    /// `*_variable!`: the prior's arguments in the constructor's order.
+    pub prior_args: Vec<Expr>,
+}
+
+/// Parses the arguments of a marker of `kind`.
+/// `span` (the marker's name) is where errors about missing pieces point.
+pub fn parse_args(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<Args> {
+    syn::parse::Parser::parse2(|input: ParseStream| parse_args_from(kind, input, span), tokens)
+}
+
+fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Args> {
+    let mut args = Args {
+        positional: None,
+        name: None,
+        prior_args: Vec::new(),
+    };
+    match kind {
+        Kind::Sub => return parse_sub(input),
+        Kind::Variable(_) => {}
+        _ => {
+            if input.is_empty() {
+                let what = if kind == Kind::Intermediate {
+                    "a value"
+                } else {
+                    "a shape, e.g. `3`, `[2, 3]` or `()`"
+                };
+                return Err(syn::Error::new(
+                    span,
+                    format!("`{}` needs {what}", kind.macro_name()),
+                ));
+            }
+            if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+                return Err(input.error(format!(
+                    "`{}` takes its {} first, then `name = ...`",
+                    kind.macro_name(),
+                    if kind == Kind::Intermediate {
+                        "value"
+                    } else {
+                        "shape"
+                    }
+                )));
+            }
+            args.positional = Some(input.parse()?);
+            if input.is_empty() {
+                return Ok(args);
+            }
+            input.parse::<Token![,]>()?;
+        }
+    }
+    let pairs = Punctuated::<KeyValue, Token![,]>::parse_terminated(input)?;
+    let mut prior_args: Vec<Option<Expr>> = vec![None; kind.keys().len() - 1];
+    for pair in pairs {
+        let key = pair.key.to_string();
+        let position = kind.keys().iter().position(|k| *k == key);
+        match position {
+            None => {
+                let valid = kind
+                    .keys()
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(syn::Error::new_spanned(
+                    &pair.key,
+                    format!(
+                        "unknown key `{key}` for `{}`; valid keys: {valid}",
+                        kind.macro_name()
+                    ),
+                ));
+            }
+            Some(_) if key == "name" => args.name = Some(syn::parse2(pair.value)?),
+            Some(i) => prior_args[i] = Some(syn::parse2(pair.value)?),
+        }
+    }
+    for (i, arg) in prior_args.into_iter().enumerate() {
+        match arg {
+            Some(e) => args.prior_args.push(e),
+            None => {
+                return Err(syn::Error::new(
+                    span,
+                    format!("`{}` needs `{} = ...`", kind.macro_name(), kind.keys()[i]),
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// `sub!(component(args))`, `sub!(name = component(args))` or
+/// `sub!(name[i] = component(args))`.
+fn parse_sub(input: ParseStream) -> syn::Result<Args> {
+    let named = input.peek(Ident)
+        && (input.peek2(Token![=]) && !input.peek2(Token![==]) || input.peek2(syn::token::Bracket));
+    let name = if named {
+        let name: GivenName = input.parse()?;
+        input.parse::<Token![=]>()?;
+        Some(name)
+    } else {
+        None
+    };
+    let expr: Expr = input.parse()?;
+    match &expr {
+        Expr::Call(ExprCall { func, .. }) if matches!(**func, Expr::Path(_)) => {}
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "`sub!` takes a call of a `#[purify]` function, e.g. `sub!(field(n, &alpha))`",
+            ));
+        }
+    }
+    Ok(Args {
+        positional: Some(expr),
+        name,
+        prior_args: Vec::new(),
+    })
+}

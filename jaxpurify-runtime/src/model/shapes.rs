@@ -1,0 +1,65 @@
+//! Declared shapes of a model's parameters or fixed data.
+
+use crate::shape::Shape;
+use crate::tree::{Path, Tree};
+use std::fmt;
+
+/// Leaf paths with their shapes, in declaration order.
+///
+/// ```
+/// use jaxpurify_runtime::{model::Shapes, Tensor};
+/// let shapes = Shapes::of(&(Tensor::zeros([3]), Tensor::scalar(0.0)));
+/// assert_eq!(shapes.get("0"), Some(&jaxpurify_runtime::Shape::from([3])));
+/// assert_eq!(shapes.num_elements(), 4);
+/// assert_eq!(shapes.to_string(), "0: [3]\n1: []");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shapes(Vec<(String, Shape)>);
+
+impl Shapes {
+    /// The shapes of a tree's leaves.
+    pub fn of<T: Tree>(tree: &T) -> Shapes {
+        let mut out = Vec::new();
+        tree.visit(&mut Path::root(), &mut |p, t| {
+            out.push((p.to_string(), t.shape().clone()))
+        });
+        Shapes(out)
+    }
+
+    /// The shape at `path` (e.g. `"field.xi"`).
+    pub fn get(&self, path: &str) -> Option<&Shape> {
+        self.0.iter().find(|(p, _)| p == path).map(|(_, s)| s)
+    }
+
+    /// Paths and shapes in declaration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Shape)> {
+        self.0.iter().map(|(p, s)| (p.as_str(), s))
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Total number of elements: the length of the flat vector.
+    pub fn num_elements(&self) -> usize {
+        self.0.iter().map(|(_, s)| s.numel()).sum()
+    }
+}
+
+impl fmt::Display for Shapes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (p, s)) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}: {s}")?;
+        }
+        Ok(())
+    }
+}
