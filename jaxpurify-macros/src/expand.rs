@@ -65,7 +65,7 @@ impl VisitMut for ModuleType {
     fn visit_type_path_mut(&mut self, tp: &mut syn::TypePath) {
         if tp.qself.is_none() && tp.path.leading_colon.is_none() {
             let first = tp.path.segments[0].ident.to_string();
-            if GENERATED_TYPES.contains(&first.as_str()) && tp.path.segments.len() >= 1 {
+            if GENERATED_TYPES.contains(&first.as_str()) {
                 tp.path
                     .segments
                     .insert(0, syn::PathSegment::from(Ident::new("super", Span::call_site())));
