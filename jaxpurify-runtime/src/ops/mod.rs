@@ -4,4 +4,5 @@
 mod arith;
 mod broadcast;
 pub(crate) mod compare;
+mod power;
 mod unary;
