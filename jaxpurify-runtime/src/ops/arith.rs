@@ -187,6 +187,9 @@ pub(crate) fn binary_ops() -> Vec<(&'static str, BinaryOp)> {
         ("sub", |a, b| a - b),
         ("mul", |a, b| a * b),
         ("div", |a, b| a / b),
+        ("pow", |a, b| a.pow(b)),
+        ("maximum", |a, b| a.maximum(b)),
+        ("minimum", |a, b| a.minimum(b)),
     ]
 }
 

@@ -1,6 +1,9 @@
 //! Operations on tensors, one file per family. Each op's forward rule and its
 //! derivative sit side by side, with the family's tests at the bottom.
 
+mod activation;
 mod arith;
 mod broadcast;
+pub(crate) mod compare;
+mod power;
 mod unary;

@@ -23,6 +23,7 @@ macro_rules! unary_op {
         }
     };
 }
+pub(super) use unary_op;
 
 impl Tensor {
     unary_op!(
@@ -79,6 +80,90 @@ impl Tensor {
         /// ```
         cos, f64::cos, |x, y, g| -(g * x.sin())
     );
+    unary_op!(
+        /// Tangent; derivative `1 + tan^2 x`, read from the output.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::scalar(0.0).tan().item(), 0.0);
+        /// ```
+        tan, f64::tan, |x, y, g| g * (y * y + 1.0)
+    );
+    unary_op!(
+        /// Hyperbolic tangent; derivative `1 - tanh^2 x`, read from the output.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::from([0.0, 1e3]).tanh().to_vec(), vec![0.0, 1.0]);
+        /// ```
+        tanh, f64::tanh, |x, y, g| g * (1.0 - y * y)
+    );
+    unary_op!(
+        /// Hyperbolic sine; derivative `cosh x`.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::scalar(0.0).sinh().item(), 0.0);
+        /// ```
+        sinh, f64::sinh, |x, y, g| g * x.cosh()
+    );
+    unary_op!(
+        /// Hyperbolic cosine; derivative `sinh x`.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::scalar(0.0).cosh().item(), 1.0);
+        /// ```
+        cosh, f64::cosh, |x, y, g| g * x.sinh()
+    );
+    unary_op!(
+        /// Square root (NaN below 0); derivative `1 / (2 sqrt x)`, read from
+        /// the output, so infinite at 0.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::from([4.0, 0.0]).sqrt().to_vec(), vec![2.0, 0.0]);
+        /// ```
+        sqrt, f64::sqrt, |x, y, g| g * 0.5 / y
+    );
+    unary_op!(
+        /// `x^2`; derivative `2x`.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::from([-3.0, 0.5]).square().to_vec(), vec![9.0, 0.25]);
+        /// ```
+        square, |v| v * v, |x, y, g| g * x * 2.0
+    );
+    unary_op!(
+        /// Absolute value; derivative `sign x`.
+        ///
+        /// At the kink `x = 0` we take the subgradient 0 (as JAX does): it
+        /// lies in `[-1, 1]`, and a value already at the minimum of `|x|` is
+        /// not pushed away from it.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::{grad, Tensor};
+        /// let x = Tensor::from([-2.0, 0.0, 3.0]);
+        /// assert_eq!(x.abs().to_vec(), vec![2.0, 0.0, 3.0]);
+        /// assert_eq!(grad(|x: &Tensor| x.abs().sum(), &x).to_vec(), vec![-1.0, 0.0, 1.0]);
+        /// ```
+        abs, f64::abs, |x, y, g| g * &x.map_values(sign_with_zero)
+    );
+    unary_op!(
+        /// `1/x`; derivative `-1/x^2 = -y^2`, read from the output.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// assert_eq!(Tensor::from([2.0, -0.5]).recip().to_vec(), vec![0.5, -2.0]);
+        /// ```
+        recip, f64::recip, |x, y, g| -(g * y * y)
+    );
+}
+
+/// The sign of `v`, 0 at ±0 (`f64::signum` gives ±1 there) and NaN for NaN.
+fn sign_with_zero(v: f64) -> f64 {
+    if v == 0.0 { 0.0 } else { v.signum() }
 }
 
 #[cfg(test)]
@@ -86,21 +171,103 @@ mod tests {
     use crate::testing::check_grad;
     use crate::{Tensor, grad};
 
+    type UnaryOp = fn(&Tensor) -> Tensor;
+
     #[test]
-    fn exp_and_log_gradients() {
+    fn mean_of_exp_gradient_by_hand() {
         // L = mean(exp(x)) over [0, 1]: dL/dx = exp(x)/2
         let g = grad(|x: &Tensor| x.exp().mean(), &Tensor::from([0.0, 1.0]));
         assert_eq!(g.to_vec(), vec![0.5, 1f64.exp() / 2.0]);
-        let x = Tensor::from([0.3, 1.7, 2.9]);
-        for (name, f) in [
-            ("exp", Tensor::exp as fn(&Tensor) -> Tensor),
-            ("ln", Tensor::ln),
-            ("ln_1p", Tensor::ln_1p),
-            ("exp_m1", Tensor::exp_m1),
-            ("sin", Tensor::sin),
-            ("cos", Tensor::cos),
+    }
+
+    #[test]
+    fn hand_derived_gradients_of_the_algebraic_ops() {
+        // L = sum(w * f(x)), w = [1, 3], x = [0.25, 4]:
+        // square: 2 w x = [0.5, 24]; recip: -w / x^2 = [-16, -0.1875];
+        // sqrt: w / (2 sqrt x) = [1, 0.75]
+        let (x, w) = (Tensor::from([0.25, 4.0]), Tensor::from([1.0, 3.0]));
+        let d = |f: UnaryOp| grad(|x: &Tensor| (f(x) * &w).sum(), &x).to_vec();
+        assert_eq!(d(Tensor::square), vec![0.5, 24.0]);
+        assert_eq!(d(Tensor::recip), vec![-16.0, -0.1875]);
+        assert_eq!(d(Tensor::sqrt), vec![1.0, 0.75]);
+    }
+
+    #[test]
+    fn hand_derived_gradients_of_the_hyperbolic_ops() {
+        // At x = ln 2: e^x = 2, so sinh = 3/4, cosh = 5/4, tanh = 3/5.
+        // L = sum(w * f(x)), w = [2]: tanh' = 1 - 9/25 -> 2 * 16/25 = 1.28,
+        // sinh' = cosh -> 2.5, cosh' = sinh -> 1.5.
+        let (x, w) = (Tensor::from([2f64.ln()]), Tensor::from([2.0]));
+        let d = |f: UnaryOp| grad(|x: &Tensor| (f(x) * &w).sum(), &x).item();
+        for (name, f, expected) in [
+            ("tanh", Tensor::tanh as UnaryOp, 1.28),
+            ("sinh", Tensor::sinh, 2.5),
+            ("cosh", Tensor::cosh, 1.5),
         ] {
-            check_grad(|v| f(&v[0]), std::slice::from_ref(&x)).assert_ok_for(name);
+            assert!((d(f) - expected).abs() < 1e-15, "{name}: {} vs {expected}", d(f));
+        }
+    }
+
+    #[test]
+    fn abs_has_subgradient_zero_at_zero() {
+        // L = sum(w * |x|), w = [1, 2, 3, 4]: dL/dx = w sign(x), sign(0) = 0.
+        let w = Tensor::from([1.0, 2.0, 3.0, 4.0]);
+        let g = grad(
+            |x: &Tensor| (x.abs() * &w).sum(),
+            &Tensor::from([-1.5, 0.0, -0.0, 2.0]),
+        );
+        assert_eq!(g.to_vec(), vec![-1.0, 0.0, 0.0, 4.0]);
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let x = Tensor::from([0.3, 1.7, 2.9, -0.8]);
+        let positive = Tensor::from([0.3, 1.7, 2.9, 0.8]);
+        for (name, f, at) in [
+            ("exp", Tensor::exp as UnaryOp, &x),
+            ("ln", Tensor::ln, &positive),
+            ("ln_1p", Tensor::ln_1p, &positive),
+            ("exp_m1", Tensor::exp_m1, &x),
+            ("sin", Tensor::sin, &x),
+            ("cos", Tensor::cos, &x),
+            ("tan", Tensor::tan, &Tensor::from([0.3, -1.2, 1.4, 0.9])),
+            ("tanh", Tensor::tanh, &x),
+            ("sinh", Tensor::sinh, &x),
+            ("cosh", Tensor::cosh, &x),
+            ("sqrt", Tensor::sqrt, &positive),
+            ("square", Tensor::square, &x),
+            ("abs", Tensor::abs, &x),
+            ("recip", Tensor::recip, &x),
+        ] {
+            check_grad(|v| f(&v[0]), std::slice::from_ref(at)).assert_ok_for(name);
+        }
+    }
+
+    #[test]
+    fn second_derivatives_match_central_differences() {
+        let x = Tensor::from([0.3, 1.7, 2.9, 0.8]);
+        for (name, f) in [
+            ("tanh", Tensor::tanh as UnaryOp),
+            ("sqrt", Tensor::sqrt),
+            ("tan", Tensor::tan),
+            ("recip", Tensor::recip),
+            ("abs", Tensor::abs),
+        ] {
+            check_grad(|v| grad(|x: &Tensor| f(x).sum(), &v[0]), std::slice::from_ref(&x))
+                .assert_ok_for(name);
+        }
+    }
+
+    #[test]
+    fn third_derivative_of_tanh_matches_closed_form() {
+        // d3/dx3 tanh x = -2 (1 - t^2)(1 - 3 t^2) with t = tanh x
+        let x = Tensor::from([-1.1, 0.2, 0.9]);
+        let d = |f: &dyn Fn(&Tensor) -> Tensor, x: &Tensor| grad(|x: &Tensor| f(x).sum(), x);
+        let third = d(&|x| d(&|x| d(&|x| x.tanh(), x), x), &x);
+        for (v, got) in x.as_slice().iter().zip(third.as_slice()) {
+            let t = v.tanh();
+            let expected = -2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t);
+            assert!((got - expected).abs() < 1e-14, "{got} vs {expected}");
         }
     }
 }

@@ -1,0 +1,277 @@
+//! Activations and piecewise ops: `sigmoid`, `relu`, `softplus`, `clamp`,
+//! `maximum`, `minimum`.
+//!
+//! At a kink these ops have no derivative; each one documents which
+//! subgradient it returns there. Masks that pick a branch are computed from
+//! the forward values and are constants for every order of differentiation.
+
+use super::arith::zip_broadcast;
+use super::compare::where_;
+use super::unary::unary_op;
+use crate::autodiff::record;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+impl Tensor {
+    unary_op!(
+        /// The logistic function `1 / (1 + e^-x)`, computed without overflow
+        /// for any `x`; derivative `y (1 - y)`, read from the output.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// let y = Tensor::from([0.0, 1000.0, -1000.0]).sigmoid();
+        /// assert_eq!(y.to_vec(), vec![0.5, 1.0, 0.0]);
+        /// ```
+        sigmoid, logistic, |x, y, g| g * y * (1.0 - y)
+    );
+    unary_op!(
+        /// `max(x, 0)` (NaN stays NaN); derivative 1 for `x > 0`, else 0.
+        ///
+        /// At the kink `x = 0` we take the subgradient 0, as JAX does: a unit
+        /// exactly at 0 is treated as inactive.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::{grad, Tensor};
+        /// let x = Tensor::from([-1.0, 0.0, 2.0]);
+        /// assert_eq!(x.relu().to_vec(), vec![0.0, 0.0, 2.0]);
+        /// assert_eq!(grad(|x: &Tensor| x.relu().sum(), &x).to_vec(), vec![0.0, 0.0, 1.0]);
+        /// ```
+        relu, |v| if v <= 0.0 { 0.0 } else { v }, |x, y, g| where_(&x.gt(0.0), g, 0.0)
+    );
+    unary_op!(
+        /// `ln(1 + e^x)`, computed as `ln(1 + e^-|x|) + max(x, 0)` so that it
+        /// neither overflows for large `x` nor rounds to 0 for very negative
+        /// `x`; derivative `sigmoid(x)`.
+        ///
+        /// ```
+        /// use jaxpurify_runtime::Tensor;
+        /// let y = Tensor::from([1000.0, -40.0]).softplus();
+        /// assert_eq!(y.get(&[0]), 1000.0);
+        /// assert!((y.get(&[1]) / (-40f64).exp() - 1.0).abs() < 1e-15);
+        /// ```
+        softplus, |v| (-v.abs()).exp().ln_1p() + v.max(0.0), |x, y, g| g * x.sigmoid()
+    );
+
+    /// Each value limited to `[min, max]` (NaN stays NaN); derivative 1 on
+    /// `[min, max]` and 0 outside.
+    ///
+    /// On the bounds themselves we take 1 (as PyTorch does; JAX's
+    /// `lax.clamp` takes 0): a parameter that starts or lands exactly on a
+    /// bound then still gets a gradient that can move it back inside, where
+    /// 0 would leave it stuck there.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([-2.0, 0.0, 1.0, 3.0]);
+    /// assert_eq!(x.clamp(0.0, 1.0).to_vec(), vec![0.0, 0.0, 1.0, 1.0]);
+    /// let g = grad(|x: &Tensor| x.clamp(0.0, 1.0).sum(), &x);
+    /// assert_eq!(g.to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When `min > max` or either bound is NaN. Infinite bounds clamp one
+    /// side only.
+    #[track_caller]
+    pub fn clamp(&self, min: f64, max: f64) -> Tensor {
+        assert!(
+            min <= max,
+            "clamp: bounds must be ordered numbers, got min {min} and max {max}"
+        );
+        let out = self.map_values(|v| v.clamp(min, max));
+        record(out, &[self], move |c| {
+            let within = c.inputs[0].map_values(|v| f64::from(min <= v && v <= max));
+            smallvec![Some(where_(&within, c.grad, 0.0))]
+        })
+    }
+
+    /// The larger of two values elementwise, with broadcasting; NaN if
+    /// either is NaN. The gradient goes to the larger input.
+    ///
+    /// On a tie we split the gradient half and half (as JAX does): the
+    /// result is then symmetric in its inputs, and `x.maximum(&x)` has
+    /// gradient 1, like `x`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([-1.0, 0.0, 2.0]);
+    /// assert_eq!(x.maximum(0.0).to_vec(), vec![0.0, 0.0, 2.0]);
+    /// assert_eq!(grad(|x: &Tensor| x.maximum(0.0).sum(), &x).to_vec(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn maximum(&self, other: impl Into<Tensor>) -> Tensor {
+        extremum("maximum", self, &other.into(), |p, q| p > q)
+    }
+
+    /// The smaller of two values elementwise, with broadcasting; NaN if
+    /// either is NaN. Ties split the gradient as in
+    /// [`maximum`](Tensor::maximum).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([-1.0, 0.0, 2.0]);
+    /// assert_eq!(x.minimum(0.0).to_vec(), vec![-1.0, 0.0, 0.0]);
+    /// assert_eq!(grad(|x: &Tensor| x.minimum(0.0).sum(), &x).to_vec(), vec![1.0, 0.5, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn minimum(&self, other: impl Into<Tensor>) -> Tensor {
+        extremum("minimum", self, &other.into(), |p, q| p < q)
+    }
+}
+
+/// The logistic function, from whichever of `1 / (1 + e^-v)` and
+/// `e^v / (1 + e^v)` cannot overflow.
+fn logistic(v: f64) -> f64 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `a` where `a_wins(a, b)`, else `b`, with broadcasting. The derivative
+/// goes to the winner, half to each on a tie.
+#[track_caller]
+fn extremum(op: &'static str, a: &Tensor, b: &Tensor, a_wins: fn(f64, f64) -> bool) -> Tensor {
+    let out = zip_broadcast(op, a, b, |p, q| match (p.is_nan() || q.is_nan(), a_wins(p, q)) {
+        (true, _) => f64::NAN,
+        (false, true) => p,
+        (false, false) => q,
+    });
+    record(out, &[a, b], move |c| {
+        let [a, b] = [&c.inputs[0], &c.inputs[1]];
+        let share_of_a = zip_broadcast(op, a, b, |p, q| match (a_wins(p, q), p == q) {
+            (true, _) => 1.0,
+            (false, true) => 0.5,
+            (false, false) => 0.0,
+        });
+        smallvec![
+            c.needs(0).then(|| (c.grad * &share_of_a).sum_to(a.shape())),
+            c.needs(1)
+                .then(|| (c.grad * (1.0 - &share_of_a)).sum_to(b.shape())),
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::check_grad;
+    use crate::{Tensor, grad};
+
+    type UnaryOp = fn(&Tensor) -> Tensor;
+
+    #[test]
+    fn hand_derived_gradients_with_kinks() {
+        // L = sum(w * f(x)), w = [1, 2, 3, 4, 5], x = [-2, -1, 0, 1, 2]:
+        // relu: w [x > 0] = [0, 0, 0, 4, 5] (subgradient 0 at 0);
+        // clamp(-1, 1): w on [-1, 1] = [0, 2, 3, 4, 0] (bounds included);
+        // sigmoid at 0: w / 4 -> 0.75; softplus at 0: w / 2 -> 1.5.
+        let x = Tensor::from([-2.0, -1.0, 0.0, 1.0, 2.0]);
+        let w = Tensor::from([1.0, 2.0, 3.0, 4.0, 5.0]);
+        let d = |f: &dyn Fn(&Tensor) -> Tensor| grad(|x: &Tensor| (f(x) * &w).sum(), &x).to_vec();
+        assert_eq!(d(&|x| x.relu()), vec![0.0, 0.0, 0.0, 4.0, 5.0]);
+        assert_eq!(d(&|x| x.clamp(-1.0, 1.0)), vec![0.0, 2.0, 3.0, 4.0, 0.0]);
+        assert_eq!(d(&|x| x.sigmoid())[2], 0.75);
+        assert_eq!(d(&|x| x.softplus())[2], 1.5);
+    }
+
+    #[test]
+    fn maximum_and_minimum_route_gradients_and_split_ties() {
+        // L = sum(w * max(a, b)), w = [1, 2, 4], a = [1, 2, 3], b = [3, 2, 1]:
+        // dL/da = w [a > b] + w/2 [a = b] = [0, 1, 4]; dL/db = [1, 1, 0].
+        let w = Tensor::from([1.0, 2.0, 4.0]);
+        let ab = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([3.0, 2.0, 1.0]));
+        let (ga, gb) = grad(|p: &(Tensor, Tensor)| (p.0.maximum(&p.1) * &w).sum(), &ab);
+        assert_eq!(
+            (ga.to_vec(), gb.to_vec()),
+            (vec![0.0, 1.0, 4.0], vec![1.0, 1.0, 0.0])
+        );
+        let (ga, gb) = grad(|p: &(Tensor, Tensor)| (p.0.minimum(&p.1) * &w).sum(), &ab);
+        assert_eq!(
+            (ga.to_vec(), gb.to_vec()),
+            (vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 4.0])
+        );
+        let g = grad(|x: &Tensor| (x.maximum(x) * &w).sum(), &ab.0);
+        assert_eq!(g.to_vec(), w.to_vec());
+    }
+
+    #[test]
+    fn nan_propagates_through_every_op() {
+        let x = Tensor::from([f64::NAN, 1.0]);
+        let nan = Tensor::from([1.0, f64::NAN]);
+        for (name, y) in [
+            ("sigmoid", x.sigmoid()),
+            ("relu", x.relu()),
+            ("softplus", x.softplus()),
+            ("clamp", x.clamp(0.0, 0.5)),
+            ("maximum", x.maximum(&nan)),
+            ("minimum", nan.minimum(&x)),
+        ] {
+            assert!(y.get(&[0]).is_nan(), "{name}");
+        }
+        assert!(x.maximum(&nan).get(&[1]).is_nan() && x.minimum(&nan).get(&[1]).is_nan());
+    }
+
+    #[test]
+    fn sigmoid_and_softplus_are_stable_at_extremes() {
+        let x = Tensor::from([-1000.0, -40.0, 40.0, 1000.0]);
+        let s = x.sigmoid().to_vec();
+        assert_eq!((s[0], s[3]), (0.0, 1.0));
+        assert!((s[1] / (-40f64).exp() - 1.0).abs() < 1e-15, "{}", s[1]);
+        // ln(1 + e^-40) would round to ln(1) = 0; the stable form keeps e^-40.
+        let sp = x.softplus().to_vec();
+        assert_eq!((sp[0], sp[2], sp[3]), (0.0, 40.0, 1000.0));
+        assert!((sp[1] / (-40f64).exp() - 1.0).abs() < 1e-15, "{}", sp[1]);
+        for f in [Tensor::sigmoid as UnaryOp, Tensor::softplus] {
+            let g = grad(|x: &Tensor| f(x).sum(), &x);
+            assert!(g.as_slice().iter().all(|v| v.is_finite()), "{:?}", g.to_vec());
+        }
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let x = Tensor::from([-2.3, -0.4, 0.6, 1.9]);
+        for (name, f) in [
+            ("sigmoid", Tensor::sigmoid as UnaryOp),
+            ("relu", Tensor::relu),
+            ("softplus", Tensor::softplus),
+            ("clamp", |x| x.clamp(-1.0, 1.0)),
+        ] {
+            check_grad(|v| f(&v[0]), std::slice::from_ref(&x)).assert_ok_for(name);
+        }
+        let other = Tensor::from([[0.5], [-1.0]]);
+        check_grad(|v| v[0].maximum(&v[1]), &[x.clone(), other.clone()]).assert_ok_for("maximum");
+        check_grad(|v| v[0].minimum(&v[1]), &[x, other]).assert_ok_for("minimum");
+    }
+
+    #[test]
+    fn second_derivatives_match_central_differences() {
+        let x = Tensor::from([-2.3, -0.4, 0.6, 1.9]);
+        for (name, f) in [
+            ("sigmoid", Tensor::sigmoid as UnaryOp),
+            ("softplus", Tensor::softplus),
+            ("relu", |x| x.relu() * x),
+        ] {
+            check_grad(|v| grad(|x: &Tensor| f(x).sum(), &v[0]), std::slice::from_ref(&x))
+                .assert_ok_for(name);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "clamp: bounds must be ordered numbers, got min 2 and max 1")]
+    fn clamp_rejects_reversed_bounds() {
+        let _ = Tensor::zeros([2]).clamp(2.0, 1.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "maximum: shapes [2] and [3] do not broadcast")]
+    fn mismatched_shapes_name_the_op() {
+        let _ = Tensor::zeros([2]).maximum(Tensor::zeros([3]));
+    }
+}

@@ -1,0 +1,237 @@
+//! Powers: `x^a` for a constant exponent (`powf`, `powi`) and for a tensor
+//! exponent that is differentiated too (`pow`).
+//!
+//! `d(x^a)/dx = a x^(a-1)` and `d(x^a)/da = x^a ln x`. Written naively, both
+//! produce `0 * inf = NaN` at points where the true derivative is finite;
+//! the rules below pick the right value there (each choice is documented
+//! beside it) and keep every higher derivative finite as well.
+
+use super::arith::zip_broadcast;
+use super::compare::where_;
+use crate::autodiff::record;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+impl Tensor {
+    /// `x^a` for a constant `a` (NaN for negative `x` unless `a` is an
+    /// integer); derivative `a x^(a-1)`.
+    ///
+    /// For `a = 0` the derivative is 0 everywhere, also at `x = 0` where the
+    /// formula would give `0 * inf`. For `a >= 1` it is finite at `x = 0`
+    /// (`x^2` has slope 0 there).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([4.0, 0.0]);
+    /// assert_eq!(x.powf(1.5).to_vec(), vec![8.0, 0.0]);
+    /// // d/dx x^1.5 = 1.5 sqrt(x)
+    /// assert_eq!(grad(|x: &Tensor| x.powf(1.5).sum(), &x).to_vec(), vec![3.0, 0.0]);
+    /// ```
+    pub fn powf(&self, exponent: f64) -> Tensor {
+        let out = self.map_values(|v| v.powf(exponent));
+        record(out, &[self], move |c| {
+            let x = &c.inputs[0];
+            if exponent == 0.0 {
+                return smallvec![Some(x.zeros_like())];
+            }
+            smallvec![Some(c.grad * x.powf(exponent - 1.0) * exponent)]
+        })
+    }
+
+    /// `x^n` for an integer `n` (by repeated multiplication, so defined for
+    /// negative `x`); derivative `n x^(n-1)`, and 0 for `n = 0`, as for
+    /// [`powf`](Tensor::powf).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([-2.0, 0.0]);
+    /// assert_eq!(x.powi(3).to_vec(), vec![-8.0, 0.0]);
+    /// assert_eq!(grad(|x: &Tensor| x.powi(3).sum(), &x).to_vec(), vec![12.0, 0.0]);
+    /// ```
+    pub fn powi(&self, exponent: i32) -> Tensor {
+        let out = self.map_values(|v| v.powi(exponent));
+        record(out, &[self], move |c| {
+            let x = &c.inputs[0];
+            if exponent == 0 {
+                return smallvec![Some(x.zeros_like())];
+            }
+            smallvec![Some(c.grad * x.powi(exponent - 1) * f64::from(exponent))]
+        })
+    }
+
+    /// `x^a` elementwise with broadcasting, differentiable in both the base
+    /// and the exponent.
+    ///
+    /// Choices where the plain formulas give NaN:
+    /// - `d/dx` where `x = 0` and `a = 0` is 0 (`x^0 = 1` is constant); for
+    ///   `a >= 1` the slope at `x = 0` is the finite `a 0^(a-1)`.
+    /// - `d/da` where `x^a = 0` (`x = 0` with `a > 0`, `x = inf` with
+    ///   `a < 0`) is 0: the power stays 0 for every nearby exponent, so this
+    ///   is the true derivative. JAX gives NaN there (`0 * log(inf)`).
+    /// - `d/da` for negative `x` is NaN: `x^a` is not real for nearby
+    ///   non-integer exponents.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let x = Tensor::from([f64::INFINITY, 1.0, 2.0]);
+    /// let a = Tensor::scalar(-1.0);
+    /// assert_eq!(x.pow(&a).to_vec(), vec![0.0, 1.0, 0.5]);
+    /// // d/da sum(x^a) = sum(x^a ln x) = 0 + 0 + ln(2) / 2
+    /// let (_, ga) = grad(|p: &(Tensor, Tensor)| p.0.pow(&p.1).sum(), &(x, a));
+    /// assert_eq!(ga.item(), 2f64.ln() / 2.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn pow(&self, exponent: &Tensor) -> Tensor {
+        let out = zip_broadcast("pow", self, exponent, f64::powf);
+        record(out, &[self, exponent], |c| {
+            let [x, a] = [&c.inputs[0], &c.inputs[1]];
+            smallvec![
+                c.needs(0)
+                    .then(|| (c.grad * pow_slope_in_base(x, a)).sum_to(x.shape())),
+                c.needs(1)
+                    .then(|| (c.grad * pow_slope_in_exponent(x, c.output)).sum_to(a.shape())),
+            ]
+        })
+    }
+}
+
+/// `d(x^a)/dx = a x^(a-1)`, with the base replaced by 1 where `x = a = 0`:
+/// there the value is `a * 1 = 0`, as it should be, and the derivatives of
+/// this expression stay finite too (a plain select would still pass
+/// `0 * inf` back through the discarded branch).
+fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
+    let singular = zip_broadcast("pow", x, a, |p, q| f64::from(p == 0.0 && q == 0.0));
+    a * ones_where(&singular, x).pow(&(a - 1.0))
+}
+
+/// `d(x^a)/da = x^a ln x`, with the base replaced by 1 where `x^a = 0`, so
+/// the product is `0 * ln 1 = 0` there instead of `0 * (-+inf)`.
+fn pow_slope_in_exponent(x: &Tensor, power: &Tensor) -> Tensor {
+    power * ones_where(&power.eq(0.0), x).ln()
+}
+
+/// `t` with 1 wherever `mask` is set (broadcast to the mask's shape), or
+/// `t` itself when the mask is empty, which keeps the common case cheap.
+fn ones_where(mask: &Tensor, t: &Tensor) -> Tensor {
+    if mask.as_slice().iter().all(|&m| m == 0.0) {
+        t.clone()
+    } else {
+        where_(mask, 1.0, t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::check_grad;
+    use crate::{Tensor, grad};
+
+    fn pair(x: &Tensor, a: &Tensor) -> (Tensor, Tensor) {
+        (x.clone(), a.clone())
+    }
+
+    #[test]
+    fn hand_derived_gradients_with_non_uniform_weights() {
+        // L = sum(w * x^a), w = [1, 2], x = [2, 4], a = [3, 0.5]:
+        // dL/dx = w a x^(a-1) = [1 * 3 * 4, 2 * 0.5 / 2] = [12, 0.5]
+        // dL/da = w x^a ln x = [8 ln 2, 2 * 2 * ln 4] = [8 ln 2, 8 ln 2]
+        let w = Tensor::from([1.0, 2.0]);
+        let (x, a) = (Tensor::from([2.0, 4.0]), Tensor::from([3.0, 0.5]));
+        let (gx, ga) = grad(|p: &(Tensor, Tensor)| (p.0.pow(&p.1) * &w).sum(), &pair(&x, &a));
+        assert_eq!(gx.to_vec(), vec![12.0, 0.5]);
+        assert_eq!(ga.to_vec(), vec![8.0 * 2f64.ln(); 2]);
+        // powf and powi agree with pow for the same constant exponents.
+        let dpowf = grad(|x: &Tensor| (x.powf(0.5) * &w).sum(), &x);
+        let dpowi = grad(|x: &Tensor| (x.powi(3) * &w).sum(), &x);
+        assert_eq!(dpowf.to_vec()[1], 0.5);
+        assert_eq!(dpowi.to_vec()[0], 12.0);
+    }
+
+    #[test]
+    fn exponent_gradient_is_zero_where_the_power_vanishes() {
+        // k = [inf, 1, 2], a = -3: k^a = [0, 1, 1/8]; L = sum(w k^a) with
+        // w = [1, 2, 4]: dL/da = sum(w k^a ln k) = 0 + 0 + 4/8 ln 2.
+        let k = Tensor::from([f64::INFINITY, 1.0, 2.0]);
+        let w = Tensor::from([1.0, 2.0, 4.0]);
+        let (gk, ga) = grad(
+            |p: &(Tensor, Tensor)| (p.0.pow(&p.1) * &w).sum(),
+            &pair(&k, &Tensor::scalar(-3.0)),
+        );
+        assert_eq!(ga.item(), 0.5 * 2f64.ln());
+        // dL/dk = w a k^(a-1) = [0, -6, 4 * -3 / 16]
+        assert_eq!(gk.to_vec(), vec![-0.0, -6.0, -0.75]);
+        // Second order in a stays finite and matches central differences.
+        let at = |v: &[Tensor]| grad(|a: &Tensor| (k.pow(a) * &w).sum(), &v[0]);
+        check_grad(at, &[Tensor::scalar(-3.0)]).assert_ok_for("d2/da2 pow at k = inf");
+        // x = 0 with a > 0 is the other place where x^a = 0.
+        let (_, ga) = grad(
+            |p: &(Tensor, Tensor)| p.0.pow(&p.1).sum(),
+            &pair(&Tensor::from([0.0, 0.0]), &Tensor::from([0.5, 2.0])),
+        );
+        assert_eq!(ga.to_vec(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn base_gradient_is_finite_at_zero() {
+        // d/dx x^a at x = 0: a 0^(a-1) = [0, 1, 0] for a = [2, 1, 2.5], and 0
+        // for a = 0 (x^0 = 1), which the formula would make 0 * inf.
+        let x = Tensor::zeros([4]);
+        let a = Tensor::from([2.0, 1.0, 2.5, 0.0]);
+        let gx = grad(|x: &Tensor| x.pow(&a).sum(), &x);
+        assert_eq!(gx.to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
+        // Second derivative at 0: a (a-1) 0^(a-2) = [2, 0, 0, 0].
+        let gxx = grad(|x: &Tensor| grad(|x: &Tensor| x.pow(&a).sum(), x).sum(), &x);
+        assert_eq!(gxx.to_vec(), vec![2.0, 0.0, 0.0, 0.0]);
+        let gf = grad(
+            |x: &Tensor| (x.powf(2.0) + x.powf(0.0) + x.powi(1) + x.powi(0)).sum(),
+            &x,
+        );
+        assert_eq!(gf.to_vec(), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn gradients_match_central_differences_to_second_order() {
+        let x = Tensor::from([[0.4, 1.3, 2.2], [0.9, 1.7, 3.1]]);
+        let a = Tensor::from([2.5, -1.5, 0.7]);
+        check_grad(|v| v[0].pow(&v[1]), &[x.clone(), a.clone()]).assert_ok_for("pow");
+        check_grad(|v| v[0].powf(-1.7), std::slice::from_ref(&x)).assert_ok_for("powf");
+        check_grad(|v| v[0].powi(-3), &[Tensor::from([-1.4, 0.6, 2.0])]).assert_ok_for("powi");
+        let slopes = |v: &[Tensor]| grad(|p: &(Tensor, Tensor)| p.0.pow(&p.1).sum(), &pair(&v[0], &v[1]));
+        check_grad(|v| slopes(v).0, &[x.clone(), a.clone()]).assert_ok_for("pow d/dx second order");
+        check_grad(|v| slopes(v).1, &[x.clone(), a]).assert_ok_for("pow d/da second order");
+        let second = |v: &[Tensor]| grad(|x: &Tensor| x.powf(2.5).sum() + x.powi(-2).sum(), &v[0]);
+        check_grad(second, &[x]).assert_ok_for("powf and powi second order");
+    }
+
+    #[test]
+    fn third_derivative_in_the_base_matches_closed_form() {
+        // d3/dx3 x^a = a (a-1) (a-2) x^(a-3)
+        let x = Tensor::from([0.5, 1.3, 2.0, 0.0]);
+        let a = Tensor::from([2.5, -1.5, 3.0, 2.0]);
+        let d = |f: &dyn Fn(&Tensor) -> Tensor, x: &Tensor| grad(|x: &Tensor| f(x).sum(), x);
+        let third = d(&|x| d(&|x| d(&|x| x.pow(&a), x), x), &x);
+        for i in 0..4 {
+            let (v, p) = (x.as_slice()[i], a.as_slice()[i]);
+            // x^2 at 0: the third derivative is 0 everywhere, not 0 * 0^-1 = NaN.
+            let coefficient = p * (p - 1.0) * (p - 2.0);
+            let expected = if coefficient == 0.0 {
+                0.0
+            } else {
+                coefficient * v.powf(p - 3.0)
+            };
+            let got = third.as_slice()[i];
+            assert!(
+                (got - expected).abs() <= 1e-13 * expected.abs().max(1.0),
+                "{got} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "pow: shapes [2] and [3] do not broadcast")]
+    fn mismatched_shapes_name_the_op() {
+        let _ = Tensor::ones([2]).pow(&Tensor::ones([3]));
+    }
+}
