@@ -3,4 +3,7 @@
 
 mod arith;
 mod broadcast;
+mod extrema;
+mod reduce;
+mod softmax;
 mod unary;
