@@ -248,4 +248,78 @@ fn arg_extremum(x: &Tensor, axis: isize, keepdim: bool, op: &str, beats: fn(f64,
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use crate::{Tensor, grad, hvp};
+
+    #[test]
+    fn gradient_goes_to_the_extreme_element_and_ties_share_it() {
+        // Row maxima of [[1, 5, 5], [4, 2, 0]] are [5, 4]; with L = 2 m0 + 3 m1
+        // the two tied 5s get 2/2 each and the 4 gets 3.
+        let x = Tensor::from([[1.0, 5.0, 5.0], [4.0, 2.0, 0.0]]);
+        assert_eq!(x.max_axes(&[-1], false).to_vec(), vec![5.0, 4.0]);
+        let w = Tensor::from([2.0, 3.0]);
+        let g = grad(|x: &Tensor| (x.max_axes(&[-1], false) * &w).sum(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 1.0, 1.0, 3.0, 0.0, 0.0]);
+        // Column minima, kept as [1, 3]: [[1, 2, 0]]; with weights [[1, 2, 3]]
+        // each weight lands on its column's minimum.
+        let w = Tensor::from([[1.0, 2.0, 3.0]]);
+        assert_eq!(x.min_axes(&[0], true).to_vec(), vec![1.0, 2.0, 0.0]);
+        let g = grad(|x: &Tensor| (x.min_axes(&[0], true) * &w).sum(), &x);
+        assert_eq!(g.to_vec(), vec![1.0, 0.0, 0.0, 0.0, 2.0, 3.0]);
+        // Over all elements the two 5s tie: half each.
+        let g = grad(|x: &Tensor| x.max(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 0.5, 0.5, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_is_piecewise_linear_so_its_second_derivative_is_zero() {
+        let x = Tensor::from([[0.3, -1.0], [2.0, 1.5]]);
+        let hv = hvp(
+            |x: &Tensor| x.max_axes(&[0], false).sum(),
+            &x,
+            &Tensor::ones([2, 2]),
+        );
+        assert_eq!(hv.to_vec(), vec![0.0; 4]);
+    }
+
+    #[test]
+    fn nan_propagates_and_takes_the_gradient() {
+        let x = Tensor::from([1.0, f64::NAN, 3.0]);
+        assert!(x.max().item().is_nan() && x.min().item().is_nan());
+        let g = grad(|x: &Tensor| x.max(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 1.0, 0.0]);
+        assert_eq!((x.argmax().item(), x.argmin().item()), (1.0, 1.0));
+    }
+
+    #[test]
+    fn arg_extrema_pick_the_first_of_ties_and_carry_no_gradient() {
+        let x = Tensor::from([[2.0, 9.0, 9.0], [-4.0, 1.0, -4.0]]);
+        assert_eq!(x.argmax().item(), 1.0);
+        assert_eq!(x.argmin().item(), 3.0);
+        assert_eq!(x.argmax_axis(-1, false).to_vec(), vec![1.0, 1.0]);
+        assert_eq!(x.argmin_axis(1, true).shape(), &[2, 1]);
+        assert_eq!(x.argmin_axis(1, true).to_vec(), vec![0.0, 0.0]);
+        assert_eq!(x.argmax_axis(0, false).to_vec(), vec![0.0, 0.0, 0.0]);
+        assert_eq!(Tensor::scalar(4.0).argmax().shape(), &[]);
+        let g = grad(
+            |x: &Tensor| {
+                assert!(!x.argmax().is_tracked());
+                (x * x.argmax_axis(0, false)).sum()
+            },
+            &x,
+        );
+        assert_eq!(g.to_vec(), vec![0.0; 6]);
+    }
+
+    #[test]
+    #[should_panic(expected = "max_axes: cannot reduce an axis of length 0 in shape [2, 0]")]
+    fn max_of_nothing_is_refused() {
+        let _ = Tensor::zeros([2, 0]).max_axes(&[1], false);
+    }
+
+    #[test]
+    #[should_panic(expected = "argmin_axis: axis -3 is out of range for a tensor with 2 dimensions")]
+    fn arg_extrema_name_the_op_for_bad_axes() {
+        let _ = Tensor::zeros([2, 2]).argmin_axis(-3, false);
+    }
+}

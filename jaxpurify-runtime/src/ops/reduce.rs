@@ -158,7 +158,7 @@ pub(super) fn all_axes(ndim: usize) -> Vec<isize> {
 
 /// The number of elements in each group of a reduction from `shape` to
 /// `kept` (the shape with its reduced axes set to 1).
-pub(super) fn group_size(shape: &Shape, kept: &Shape) -> usize {
+fn group_size(shape: &Shape, kept: &Shape) -> usize {
     shape
         .iter()
         .zip(kept.iter())
@@ -269,7 +269,7 @@ fn pad_axis(x: &Tensor, axis: usize, start: usize, width: usize) -> Tensor {
 #[cfg(test)]
 pub(super) mod tests {
     use crate::testing::check_grad;
-    use crate::{Tensor, grad, hvp};
+    use crate::{Tensor, grad, hvp, jvp, vjp};
 
     /// Distinct values from -1.1 to 2.8 in a scrambled order (`7 i mod 31`),
     /// so that maxima fall at different positions in different groups and
@@ -335,6 +335,26 @@ pub(super) mod tests {
                 assert_eq!(op(&x, axes, keepdim).shape(), shape, "{what}");
                 check_grad(|v| op(&v[0], axes, keepdim), std::slice::from_ref(&x)).assert_ok_for(&what);
             }
+        }
+    }
+
+    #[test]
+    fn forward_mode_agrees_with_reverse_mode_for_every_reduction() {
+        // <u, J v> = <J^T u, v>; jvp differentiates each backward rule with
+        // respect to its cotangent, so this also checks the rules are recorded.
+        let x = scrambled(&[2, 3, 4]);
+        let v = Tensor::linspace(-1.0, 1.3, 24).reshape([2, 3, 4]);
+        for (name, op) in reductions() {
+            let f = |x: &Tensor| op(x, &[-1, 0], false);
+            let (_, jv) = jvp(f, &x, &v);
+            let (y, pullback) = vjp(f, &x);
+            let u = Tensor::linspace(0.5, 2.0, y.numel()).reshape(y.shape());
+            let forward = (&u * &jv).sum().item();
+            let reverse = (pullback.apply(&u) * &v).sum().item();
+            assert!(
+                (forward - reverse).abs() < 1e-12 * forward.abs().max(1.0),
+                "{name}: {forward} vs {reverse}"
+            );
         }
     }
 
