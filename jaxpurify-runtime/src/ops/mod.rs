@@ -5,5 +5,8 @@ mod activation;
 mod arith;
 mod broadcast;
 pub(crate) mod compare;
+mod extrema;
 mod power;
+mod reduce;
+mod softmax;
 mod unary;

@@ -1,0 +1,325 @@
+//! Max and min over all elements or over axes, whose gradient goes to the
+//! extreme element, and the index-valued arg-max and arg-min.
+
+use super::broadcast::reduced_shapes;
+use super::reduce::{all_axes, fold_groups, split_at_axis};
+use crate::autodiff::record;
+use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis};
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+impl Tensor {
+    /// The largest element, as a scalar; see [`max_axes`](Tensor::max_axes).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([1.0, 5.0, 2.0]).max().item(), 5.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the tensor has no elements.
+    #[track_caller]
+    pub fn max(&self) -> Tensor {
+        extremum(
+            self,
+            &all_axes(self.ndim()),
+            false,
+            "max",
+            beats_for_max,
+            f64::NEG_INFINITY,
+        )
+    }
+
+    /// The largest element over `axes`. A NaN anywhere in a group makes its
+    /// maximum NaN, as in NumPy.
+    ///
+    /// The gradient goes to the element that is the maximum. When several
+    /// elements tie, each gets an equal share (`1/k` of the gradient for `k`
+    /// tied elements), so the gradient is the average of the one-sided
+    /// choices and still sums to the upstream gradient.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{grad, Tensor};
+    /// let t = Tensor::from([[1.0, 5.0], [4.0, 2.0]]);
+    /// assert_eq!(t.max_axes(&[-1], false).to_vec(), vec![5.0, 4.0]);
+    /// let g = grad(|x: &Tensor| x.max(), &Tensor::from([3.0, 1.0, 3.0]));
+    /// assert_eq!(g.to_vec(), vec![0.5, 0.0, 0.5]);
+    /// ```
+    ///
+    /// # Panics
+    /// When a reduced axis has length 0 (the maximum of nothing is undefined).
+    #[track_caller]
+    pub fn max_axes(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        extremum(self, axes, keepdim, "max_axes", beats_for_max, f64::NEG_INFINITY)
+    }
+
+    /// The smallest element, as a scalar; see [`min_axes`](Tensor::min_axes).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([1.0, -5.0, 2.0]).min().item(), -5.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the tensor has no elements.
+    #[track_caller]
+    pub fn min(&self) -> Tensor {
+        extremum(
+            self,
+            &all_axes(self.ndim()),
+            false,
+            "min",
+            beats_for_min,
+            f64::INFINITY,
+        )
+    }
+
+    /// The smallest element over `axes`; NaN propagates and tied elements
+    /// share the gradient equally, as for [`max_axes`](Tensor::max_axes).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 5.0], [4.0, 2.0]]);
+    /// assert_eq!(t.min_axes(&[0], true).to_vec(), vec![1.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When a reduced axis has length 0.
+    #[track_caller]
+    pub fn min_axes(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        extremum(self, axes, keepdim, "min_axes", beats_for_min, f64::INFINITY)
+    }
+
+    /// The row-major index of the largest element, as an `f64` scalar. The
+    /// first of tied elements wins, and a NaN counts as largest, as in
+    /// NumPy. Not differentiable: the result carries no gradient.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([[1.0, 7.0], [7.0, 2.0]]).argmax().item(), 1.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the tensor has no elements.
+    #[track_caller]
+    pub fn argmax(&self) -> Tensor {
+        arg_extremum(&self.flattened(), 0, false, "argmax", beats_for_max)
+    }
+
+    /// The index along `axis` of the largest element, as `f64`; ties and NaN
+    /// as for [`argmax`](Tensor::argmax). Not differentiable.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 7.0], [9.0, 2.0]]);
+    /// assert_eq!(t.argmax_axis(-1, false).to_vec(), vec![1.0, 0.0]);
+    /// assert_eq!(t.argmax_axis(0, true).to_vec(), vec![1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the axis is out of range or has length 0.
+    #[track_caller]
+    pub fn argmax_axis(&self, axis: isize, keepdim: bool) -> Tensor {
+        arg_extremum(self, axis, keepdim, "argmax_axis", beats_for_max)
+    }
+
+    /// The row-major index of the smallest element, as an `f64` scalar; the
+    /// first of tied elements wins and a NaN counts as smallest. Not
+    /// differentiable.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// assert_eq!(Tensor::from([3.0, -1.0, -1.0]).argmin().item(), 1.0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the tensor has no elements.
+    #[track_caller]
+    pub fn argmin(&self) -> Tensor {
+        arg_extremum(&self.flattened(), 0, false, "argmin", beats_for_min)
+    }
+
+    /// The index along `axis` of the smallest element, as `f64`. Not
+    /// differentiable.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 7.0], [9.0, 2.0]]);
+    /// assert_eq!(t.argmin_axis(1, false).to_vec(), vec![0.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the axis is out of range or has length 0.
+    #[track_caller]
+    pub fn argmin_axis(&self, axis: isize, keepdim: bool) -> Tensor {
+        arg_extremum(self, axis, keepdim, "argmin_axis", beats_for_min)
+    }
+
+    /// The values as a 1-d tensor, not recorded (for the index-valued ops).
+    fn flattened(&self) -> Tensor {
+        self.with_shape(Shape::from(self.numel()))
+    }
+}
+
+/// Whether `candidate` replaces `best` as the maximum: NaN beats any
+/// number, and among equals the first stays.
+fn beats_for_max(candidate: f64, best: f64) -> bool {
+    candidate > best || (candidate.is_nan() && !best.is_nan())
+}
+
+/// Whether `candidate` replaces `best` as the minimum (NaN beats any number).
+fn beats_for_min(candidate: f64, best: f64) -> bool {
+    candidate < best || (candidate.is_nan() && !best.is_nan())
+}
+
+/// Max or min over `axes` (by `beats`, starting from `identity`), with the
+/// gradient shared equally among the elements equal to the result.
+#[track_caller]
+fn extremum(
+    x: &Tensor,
+    axes: &[isize],
+    keepdim: bool,
+    op: &str,
+    beats: fn(f64, f64) -> bool,
+    identity: f64,
+) -> Tensor {
+    let (kept, dropped) = reduced_shapes(x.shape(), axes, op);
+    assert!(
+        x.numel() > 0 || kept.numel() == 0,
+        "{op}: cannot reduce an axis of length 0 in shape {}",
+        x.shape()
+    );
+    let values = fold_groups(
+        x,
+        &kept,
+        identity,
+        |best, v| if beats(v, best) { v } else { best },
+    );
+    let out = Tensor::from_parts(values, if keepdim { kept.clone() } else { dropped });
+    // d max / dx_i = 1/k for each of the k elements equal to the max, else 0.
+    record(out, &[x], move |c| {
+        let shares = tie_shares(&c.inputs[0], c.output.as_slice(), &kept);
+        smallvec![Some(c.grad.reshape(&kept) * shares)]
+    })
+}
+
+/// A constant with `x`'s shape: `1/k` where an element equals its group's
+/// `extreme` value (NaN matching NaN), `k` being how many do, and 0 elsewhere.
+fn tie_shares(x: &Tensor, extreme: &[f64], kept: &Shape) -> Tensor {
+    let src = x.as_slice();
+    let strides = broadcast_strides(kept, x.shape());
+    let is_extreme = |v: f64, e: f64| v == e || (v.is_nan() && e.is_nan());
+    let mut ties = vec![0.0; kept.numel()];
+    for_each_offset(x.shape(), &strides, |i, o| {
+        if is_extreme(src[i], extreme[o]) {
+            ties[o] += 1.0;
+        }
+    });
+    let mut shares = vec![0.0; x.numel()];
+    for_each_offset(x.shape(), &strides, |i, o| {
+        if is_extreme(src[i], extreme[o]) {
+            shares[i] = 1.0 / ties[o];
+        }
+    });
+    Tensor::from_parts(shares, x.shape().clone())
+}
+
+/// The index along `axis` of the first element that no later one `beats`,
+/// for every position of the other axes; plain values.
+#[track_caller]
+fn arg_extremum(x: &Tensor, axis: isize, keepdim: bool, op: &str, beats: fn(f64, f64) -> bool) -> Tensor {
+    let (kept, dropped) = reduced_shapes(x.shape(), &[axis], op);
+    let (before, n, after) = split_at_axis(x.shape(), normalize_axis(axis, x.ndim(), op));
+    assert!(
+        n > 0 || kept.numel() == 0,
+        "{op}: cannot reduce an axis of length 0 in shape {}",
+        x.shape()
+    );
+    let src = x.as_slice();
+    let mut indices = Vec::with_capacity(before * after);
+    for b in 0..before {
+        for a in 0..after {
+            let at = |k: usize| src[(b * n + k) * after + a];
+            let best = (1..n).fold(0, |best, k| if beats(at(k), at(best)) { k } else { best });
+            indices.push(best as f64);
+        }
+    }
+    Tensor::from_parts(indices, if keepdim { kept } else { dropped })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Tensor, grad, hvp};
+
+    #[test]
+    fn gradient_goes_to_the_extreme_element_and_ties_share_it() {
+        // Row maxima of [[1, 5, 5], [4, 2, 0]] are [5, 4]; with L = 2 m0 + 3 m1
+        // the two tied 5s get 2/2 each and the 4 gets 3.
+        let x = Tensor::from([[1.0, 5.0, 5.0], [4.0, 2.0, 0.0]]);
+        assert_eq!(x.max_axes(&[-1], false).to_vec(), vec![5.0, 4.0]);
+        let w = Tensor::from([2.0, 3.0]);
+        let g = grad(|x: &Tensor| (x.max_axes(&[-1], false) * &w).sum(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 1.0, 1.0, 3.0, 0.0, 0.0]);
+        // Column minima, kept as [1, 3]: [[1, 2, 0]]; with weights [[1, 2, 3]]
+        // each weight lands on its column's minimum.
+        let w = Tensor::from([[1.0, 2.0, 3.0]]);
+        assert_eq!(x.min_axes(&[0], true).to_vec(), vec![1.0, 2.0, 0.0]);
+        let g = grad(|x: &Tensor| (x.min_axes(&[0], true) * &w).sum(), &x);
+        assert_eq!(g.to_vec(), vec![1.0, 0.0, 0.0, 0.0, 2.0, 3.0]);
+        // Over all elements the two 5s tie: half each.
+        let g = grad(|x: &Tensor| x.max(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 0.5, 0.5, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_is_piecewise_linear_so_its_second_derivative_is_zero() {
+        let x = Tensor::from([[0.3, -1.0], [2.0, 1.5]]);
+        let hv = hvp(
+            |x: &Tensor| x.max_axes(&[0], false).sum(),
+            &x,
+            &Tensor::ones([2, 2]),
+        );
+        assert_eq!(hv.to_vec(), vec![0.0; 4]);
+    }
+
+    #[test]
+    fn nan_propagates_and_takes_the_gradient() {
+        let x = Tensor::from([1.0, f64::NAN, 3.0]);
+        assert!(x.max().item().is_nan() && x.min().item().is_nan());
+        let g = grad(|x: &Tensor| x.max(), &x);
+        assert_eq!(g.to_vec(), vec![0.0, 1.0, 0.0]);
+        assert_eq!((x.argmax().item(), x.argmin().item()), (1.0, 1.0));
+    }
+
+    #[test]
+    fn arg_extrema_pick_the_first_of_ties_and_carry_no_gradient() {
+        let x = Tensor::from([[2.0, 9.0, 9.0], [-4.0, 1.0, -4.0]]);
+        assert_eq!(x.argmax().item(), 1.0);
+        assert_eq!(x.argmin().item(), 3.0);
+        assert_eq!(x.argmax_axis(-1, false).to_vec(), vec![1.0, 1.0]);
+        assert_eq!(x.argmin_axis(1, true).shape(), &[2, 1]);
+        assert_eq!(x.argmin_axis(1, true).to_vec(), vec![0.0, 0.0]);
+        assert_eq!(x.argmax_axis(0, false).to_vec(), vec![0.0, 0.0, 0.0]);
+        assert_eq!(Tensor::scalar(4.0).argmax().shape(), &[]);
+        let g = grad(
+            |x: &Tensor| {
+                assert!(!x.argmax().is_tracked());
+                (x * x.argmax_axis(0, false)).sum()
+            },
+            &x,
+        );
+        assert_eq!(g.to_vec(), vec![0.0; 6]);
+    }
+
+    #[test]
+    #[should_panic(expected = "max_axes: cannot reduce an axis of length 0 in shape [2, 0]")]
+    fn max_of_nothing_is_refused() {
+        let _ = Tensor::zeros([2, 0]).max_axes(&[1], false);
+    }
+
+    #[test]
+    #[should_panic(expected = "argmin_axis: axis -3 is out of range for a tensor with 2 dimensions")]
+    fn arg_extrema_name_the_op_for_bad_axes() {
+        let _ = Tensor::zeros([2, 2]).argmin_axis(-3, false);
+    }
+}
