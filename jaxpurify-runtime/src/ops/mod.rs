@@ -3,4 +3,5 @@
 
 mod arith;
 mod broadcast;
+pub(crate) mod index;
 mod unary;
