@@ -27,6 +27,7 @@ mod tree;
 pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
 pub use error::{Error, Result};
 pub use ops::index::{AxisIndex, Index};
+pub use ops::layout::{concatenate, stack};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{Path, PathSegment, Tree};

@@ -4,4 +4,5 @@
 mod arith;
 mod broadcast;
 pub(crate) mod index;
+pub(crate) mod layout;
 mod unary;
