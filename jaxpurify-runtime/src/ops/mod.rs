@@ -2,6 +2,7 @@
 //! derivative sit side by side, with the family's tests at the bottom.
 
 mod arith;
+pub(crate) mod at;
 mod broadcast;
 pub(crate) mod index;
 pub(crate) mod layout;
