@@ -3,10 +3,13 @@
 
 mod activation;
 mod arith;
+pub(crate) mod at;
 mod broadcast;
 pub(crate) mod compare;
 mod extrema;
 mod power;
 mod reduce;
 mod softmax;
+pub(crate) mod index;
+pub(crate) mod layout;
 mod unary;
