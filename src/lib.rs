@@ -14,10 +14,16 @@
 //!     x.sin()
 //! }
 //!
-//! let params = model::zeros()?;
-//! assert_eq!(model::apply(&params, &model::Fixed::default())?.to_vec(), vec![0.0; 3]);
-//! # Ok::<(), jaxpurify::Error>(())
+//! fn main() -> Result<(), jaxpurify::Error> {
+//!     let params = model::zeros()?;
+//!     assert_eq!(model::apply(&params, &model::Fixed::default())?.to_vec(), vec![0.0; 3]);
+//!     Ok(())
+//! }
 //! ```
+//!
+//! `#[purify]` functions live at module level (not inside another
+//! function's body), because the module generated beside each one refers to
+//! the items around it.
 
 pub use jaxpurify_macros::{Tree, purify};
 pub use jaxpurify_runtime::*;

@@ -38,7 +38,9 @@ fn gradients_come_back_as_params() {
 
 #[test]
 fn wrong_shapes_are_errors_naming_the_path() {
-    let params = tiny::Params { x: Tensor::zeros([4]) };
+    let params = tiny::Params {
+        x: Tensor::zeros([4]),
+    };
     let err = tiny::apply(&params, &tiny::Fixed {}).unwrap_err();
     assert_eq!(err.to_string(), "`x`: expected shape [3], got [4]");
 }

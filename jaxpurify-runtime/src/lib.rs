@@ -26,8 +26,8 @@ mod tree;
 
 pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
 pub use error::{Error, Result};
-pub use ops::compare::where_;
 pub use ops::at::At;
+pub use ops::compare::where_;
 pub use ops::index::{AxisIndex, Index};
 pub use ops::layout::{concatenate, stack};
 pub use shape::{Shape, broadcast_shapes};

@@ -102,11 +102,7 @@ pub trait Model {
     }
 
     /// The output and its pullback with respect to the parameters.
-    fn vjp(
-        &self,
-        params: &Self::Params,
-        fixed: &Self::Fixed,
-    ) -> Result<(Self::Output, Pullback<Self::Params, Self::Output>)> {
+    fn vjp(&self, params: &Self::Params, fixed: &Self::Fixed) -> Result<(Self::Output, ModelPullback<Self>)> {
         let mut error = None;
         let (out, inner) = vjp(
             |p: &Self::Params| keep_error(self.apply(p, fixed), &mut error),
@@ -209,6 +205,9 @@ fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed, recor
 fn keep_error<T>(result: Result<T>, slot: &mut Option<Error>) -> Option<T> {
     result.map_err(|e| *slot = Some(e)).ok()
 }
+
+/// The pullback type of a model.
+pub type ModelPullback<M> = Pullback<<M as Model>::Params, <M as Model>::Output>;
 
 /// The pullback of a model's output with respect to its parameters, from
 /// [`Model::vjp`].
