@@ -49,6 +49,32 @@ pub enum Error {
         /// Path of the value.
         path: String,
     },
+    /// Saved values do not match the tree they are loaded into.
+    #[error("could not load: {}", load_report(missing, unexpected, misshapen))]
+    Load {
+        /// Paths the tree has and the file lacks.
+        missing: Vec<String>,
+        /// Paths the file has and the tree lacks.
+        unexpected: Vec<String>,
+        /// Paths whose shapes differ, with both shapes.
+        misshapen: Vec<String>,
+    },
+    /// A file could not be read or written.
+    #[error("`{path}`: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file's contents are not in the expected format.
+    #[error("invalid {format}: {message}")]
+    Format {
+        /// The format (`JSON`, `safetensors`).
+        format: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// An argument outside an operation's domain.
     #[error("{op}: {message}")]
     InvalidArgument {
@@ -77,3 +103,21 @@ pub enum Error {
 
 /// `Result` with this library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn load_report(missing: &[String], unexpected: &[String], misshapen: &[String]) -> String {
+    let list = |what: &str, items: &[String]| {
+        (!items.is_empty()).then(|| {
+            let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+            format!("{what} {}", quoted.join(", "))
+        })
+    };
+    [
+        list("missing", missing),
+        list("unexpected", unexpected),
+        list("misshapen", misshapen),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ")
+}

@@ -18,6 +18,7 @@ pub mod autodiff;
 mod convert;
 mod display;
 mod error;
+pub mod io;
 mod ops;
 mod shape;
 mod tensor;

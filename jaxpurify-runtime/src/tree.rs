@@ -168,6 +168,18 @@ pub trait Tree: Sized {
         out
     }
 
+    /// Saves the tree by leaf path: JSON for `.json`, safetensors for
+    /// `.safetensors` (see [`crate::io`]).
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::io::save(self, path)
+    }
+
+    /// Loads values saved by [`save`](Tree::save) into a tree shaped like
+    /// this one; every missing, unexpected or misshapen entry is reported.
+    fn load_like(&self, path: impl AsRef<std::path::Path>) -> Result<Self> {
+        crate::io::load_like(self, path)
+    }
+
     /// Rebuilds the tree from leaves given in declaration order.
     ///
     /// # Panics
