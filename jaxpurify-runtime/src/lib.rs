@@ -26,6 +26,8 @@ mod tree;
 
 pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
 pub use error::{Error, Result};
+pub use ops::complex::Complex;
+pub use ops::fft::{fft, fft_axis, fftn, ifft, ifft_axis, ifftn};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{Path, PathSegment, Tree};

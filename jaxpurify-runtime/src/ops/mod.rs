@@ -3,4 +3,6 @@
 
 mod arith;
 mod broadcast;
+pub(crate) mod complex;
+pub(crate) mod fft;
 mod unary;
