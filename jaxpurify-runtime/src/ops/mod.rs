@@ -5,4 +5,5 @@ mod arith;
 mod broadcast;
 pub(crate) mod complex;
 pub(crate) mod fft;
+pub(crate) mod fft_real;
 mod unary;
