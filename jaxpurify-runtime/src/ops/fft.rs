@@ -318,10 +318,10 @@ mod tests {
     fn transforms_of_known_signals() {
         // A delta at 0 has a flat spectrum; a constant c has all its weight
         // n c in bin 0; cos(2 pi k0 j / n) puts n/2 in bins k0 and n - k0.
-        let delta = fft(&Tensor::from([1.0, 0.0, 0.0, 0.0, 0.0]));
+        let delta = fft(Tensor::from([1.0, 0.0, 0.0, 0.0, 0.0]));
         assert_close(delta.re().as_slice(), &[1.0; 5], 1e-15);
         assert_close(delta.im().as_slice(), &[0.0; 5], 1e-15);
-        let constant = fft(&Tensor::full([6], 2.5));
+        let constant = fft(Tensor::full([6], 2.5));
         assert_close(constant.re().as_slice(), &[15.0, 0.0, 0.0, 0.0, 0.0, 0.0], 1e-14);
         let cosine = Tensor::from_vec(
             (0..8).map(|j| (2.0 * PI * 3.0 * j as f64 / 8.0).cos()).collect(),
@@ -442,12 +442,12 @@ mod tests {
     #[test]
     #[should_panic(expected = "fft: axis -1 of shape [2, 0] has length 0")]
     fn empty_axes_name_the_op() {
-        let _ = fft(&Tensor::zeros([2, 0]));
+        let _ = fft(Tensor::zeros([2, 0]));
     }
 
     #[test]
     #[should_panic(expected = "ifft: axis 2 is out of range for a tensor with 2 dimensions")]
     fn axes_out_of_range_name_the_op() {
-        let _ = ifft_axis(&Tensor::zeros([2, 3]), 2);
+        let _ = ifft_axis(Tensor::zeros([2, 3]), 2);
     }
 }

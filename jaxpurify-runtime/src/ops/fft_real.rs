@@ -402,7 +402,8 @@ mod tests {
         // Spectra with non-zero imaginary parts at the edge bins, which the
         // inverse ignores: their gradient must be zero.
         let spectrum = |shape: &[usize]| vec![test_signal(shape, 0.4), test_signal(shape, 2.2)];
-        let cases: Vec<(&str, Vec<Tensor>, Box<dyn Fn(&[Tensor]) -> Tensor>)> = vec![
+        type Case = (&'static str, Vec<Tensor>, Box<dyn Fn(&[Tensor]) -> Tensor>);
+        let cases: Vec<Case> = vec![
             ("rfft even", signal(&[6]), Box::new(|x| rfft(&x[0]).pack())),
             ("rfft odd", signal(&[7]), Box::new(|x| rfft(&x[0]).pack())),
             (

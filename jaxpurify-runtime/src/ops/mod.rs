@@ -5,5 +5,6 @@ mod arith;
 mod broadcast;
 pub(crate) mod complex;
 pub(crate) mod fft;
+pub(crate) mod fft_freq;
 pub(crate) mod fft_real;
 mod unary;
