@@ -310,8 +310,8 @@ pub(crate) fn test_signal(shape: &[usize], seed: f64) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
     use crate::testing::check_grad;
+    use crate::{grad, jvp};
     use std::f64::consts::PI;
 
     #[test]
@@ -420,6 +420,15 @@ mod tests {
             &[test_signal(&[6], 0.4)],
         )
         .assert_ok_for("gradient of the weighted inverse modulus");
+    }
+
+    #[test]
+    fn forward_mode_through_a_transform_is_the_transform() {
+        // fft is linear, so its jvp along v is fft(v); jvp differentiates the
+        // recorded backward pass, which is itself a transform.
+        let (x, v) = (test_signal(&[2, 5], 0.3), test_signal(&[2, 5], 1.9));
+        let (_, jv) = jvp(|x: &Tensor| fft(x).pack(), &x, &v);
+        assert_close(jv.as_slice(), fft(&v).pack().as_slice(), 1e-13);
     }
 
     #[test]
