@@ -104,7 +104,7 @@ impl Lanes {
     }
 }
 
-/// Resolves `axis` of `shape` for transform `op`, requiring at least one
+/// Resolves `axis` of `dims` for transform `op`, requiring at least one
 /// point along it (NumPy refuses empty transforms too).
 #[track_caller]
 pub(crate) fn transform_axis(dims: &[usize], axis: isize, op: &str) -> usize {
@@ -182,7 +182,7 @@ fn transform(z: &Complex, axes: &[usize], direction: FftDirection) -> Complex {
     Complex::unpack(&packed)
 }
 
-/// Every axis of `z`, checked for transform `op`.
+/// Every axis of `dims`, checked for transform `op`.
 #[track_caller]
 pub(crate) fn all_axes(dims: &[usize], op: &str) -> Vec<usize> {
     (0..dims.len())
