@@ -12,4 +12,8 @@ pub(crate) mod layout;
 mod power;
 mod reduce;
 mod softmax;
+pub(crate) mod complex;
+pub(crate) mod fft;
+pub(crate) mod fft_freq;
+pub(crate) mod fft_real;
 mod unary;

@@ -1,0 +1,490 @@
+//! Transforms of real signals: `rfft`/`irfft` (the half spectrum of a real
+//! signal and back), their n-d forms, and the Hartley transform.
+//!
+//! A real signal of length `n` has a Hermitian spectrum, `X_{n-k} =
+//! conj(X_k)`, so only the `m = n/2 + 1` bins `0..m` are kept. Bin 0 and, for
+//! even `n`, bin `n/2` (the Nyquist bin) are their own mirror images; the
+//! other ("inner") bins each stand for two bins of the full spectrum. That
+//! asymmetry is what the weights in the derivative rules below account for.
+//!
+//! Write `c2r(H)` for the unnormalised inverse of a half spectrum, the real
+//! signal `sum_{k<n} H_k e^{2 pi i jk/n}` over the Hermitian extension of
+//! `H`: `c2r(H)_j = Re H_0 + 2 sum_{inner k} Re(H_k e^{2 pi i jk/n})
+//! [+ Re H_{n/2} (-1)^j]`, which ignores `Im H_0` and `Im H_{n/2}`.
+
+use crate::autodiff::record;
+use crate::ops::complex::Complex;
+use crate::ops::fft::{Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis};
+use crate::shape::{Shape, normalize_axis};
+use crate::tensor::Tensor;
+use rustfft::FftDirection;
+use rustfft::num_complex::Complex64;
+use smallvec::smallvec;
+
+/// Weights per half-spectrum bin for a packed `[2, ...]` tensor with `ndim`
+/// unpacked dimensions, varying along `axis` only: real parts get `edge` at
+/// bin 0 and the Nyquist bin and `inner` elsewhere; imaginary parts get 0 at
+/// those two bins (no transform of a real signal depends on them) and
+/// `inner` elsewhere.
+fn bin_weights(n: usize, axis: usize, ndim: usize, edge: f64, inner: f64) -> Tensor {
+    let m = n / 2 + 1;
+    let is_edge = |k: usize| k == 0 || (n % 2 == 0 && k == n / 2);
+    let re = (0..m).map(|k| if is_edge(k) { edge } else { inner });
+    let im = (0..m).map(|k| if is_edge(k) { 0.0 } else { inner });
+    let mut shape = Shape::from(2);
+    for a in 0..ndim {
+        shape.push(if a == axis { m } else { 1 });
+    }
+    Tensor::from_parts(re.chain(im).collect(), shape)
+}
+
+/// The shape of a packed `[2, ...]` tensor with `dims`, whose `axis` has
+/// length `len`.
+fn packed_shape(dims: &[usize], axis: usize, len: usize) -> Shape {
+    let mut shape = Shape::from(2);
+    for (a, &d) in dims.iter().enumerate() {
+        shape.push(if a == axis { len } else { d });
+    }
+    shape
+}
+
+/// Calls `visit(lane, half_spectrum)` for every lane along `axis` of a real
+/// array, reusing one plan and one set of buffers for all lanes.
+fn for_each_half_spectrum(
+    x: &[f64],
+    dims: &[usize],
+    axis: usize,
+    mut visit: impl FnMut(usize, &[Complex64]),
+) {
+    let lanes = Lanes::new(dims, axis);
+    if lanes.count == 0 {
+        return;
+    }
+    let plan = real_forward_plan(lanes.len);
+    let (mut signal, mut spectrum, mut scratch) = (
+        plan.make_input_vec(),
+        plan.make_output_vec(),
+        plan.make_scratch_vec(),
+    );
+    for lane in 0..lanes.count {
+        for (s, o) in signal.iter_mut().zip(lanes.offsets(lane)) {
+            *s = x[o];
+        }
+        plan.process_with_scratch(&mut signal, &mut spectrum, &mut scratch)
+            .expect("buffers are sized by the plan");
+        visit(lane, &spectrum);
+    }
+}
+
+/// The unnormalised half spectrum along `axis` of a real tensor, packed as
+/// `[2, ...]` with `n/2 + 1` bins on `axis`, recorded.
+fn packed_rdft(x: &Tensor, axis: usize) -> Tensor {
+    let n = x.shape()[axis];
+    let shape = packed_shape(x.shape(), axis, n / 2 + 1);
+    let out_lanes = Lanes::new(&shape[1..], axis);
+    let numel = shape.numel() / 2;
+    let mut values = vec![0.0; 2 * numel];
+    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, spectrum| {
+        for (o, v) in out_lanes.offsets(lane).zip(spectrum) {
+            values[o] = v.re;
+            values[numel + o] = v.im;
+        }
+    });
+    let out = Tensor::from_parts(values, shape);
+    // X_k = sum_j x_j e^{-2 pi i jk/n} for k < m, so for a gradient G on the
+    // kept bins, dL/dx_j = Re sum_{k<m} G_k e^{2 pi i jk/n}. Comparing with
+    // c2r above, which counts each inner bin twice: dL/dx = c2r(W G) with
+    // W = 1 at the edge bins and 1/2 at inner ones (Im G at the edges is
+    // dropped either way).
+    let halve_inner_bins = bin_weights(n, axis, x.ndim(), 1.0, 0.5);
+    record(out, &[x], move |c| {
+        smallvec![Some(packed_irdft(&(c.grad * &halve_inner_bins), axis, n, 1.0))]
+    })
+}
+
+/// `scale * c2r` along `axis` of a packed half spectrum, giving `n` real
+/// points on `axis`, recorded.
+fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
+    let dims = &packed.shape()[1..];
+    let (re, im) = packed.as_slice().split_at(packed.numel() / 2);
+    let in_lanes = Lanes::new(dims, axis);
+    let out_shape = Shape::from(&packed_shape(dims, axis, n)[1..]);
+    let out_lanes = Lanes::new(&out_shape, axis);
+    let mut values = vec![0.0; out_shape.numel()];
+    if in_lanes.count > 0 {
+        let plan = real_inverse_plan(n);
+        let (mut spectrum, mut signal, mut scratch) = (
+            plan.make_input_vec(),
+            plan.make_output_vec(),
+            plan.make_scratch_vec(),
+        );
+        for lane in 0..in_lanes.count {
+            for (s, o) in spectrum.iter_mut().zip(in_lanes.offsets(lane)) {
+                *s = Complex64::new(re[o], im[o]);
+            }
+            // c2r ignores these parts; realfft only asks that they be zero.
+            spectrum[0].im = 0.0;
+            if n % 2 == 0 {
+                spectrum[n / 2].im = 0.0;
+            }
+            plan.process_with_scratch(&mut spectrum, &mut signal, &mut scratch)
+                .expect("buffers are sized by the plan and the ignored parts are zero");
+            for (o, v) in out_lanes.offsets(lane).zip(&signal) {
+                values[o] = v * scale;
+            }
+        }
+    }
+    let out = Tensor::from_parts(values, out_shape);
+    // x_j = scale c2r(H)_j. A term c Re(H_k e^{i t}) has gradient c e^{-i t}
+    // in H_k, so for an upstream g, dL/dH_k = scale c_k sum_j g_j
+    // e^{-2 pi i jk/n} = scale c_k rfft(g)_k, with c = 1 at the edge bins and
+    // 2 at inner ones, and no gradient for the ignored Im H at the edges.
+    let double_inner_bins = bin_weights(n, axis, dims.len(), scale, 2.0 * scale);
+    record(out, &[packed], move |c| {
+        smallvec![Some(packed_rdft(c.grad, axis) * &double_inner_bins)]
+    })
+}
+
+/// Checks that `axis` of `dims` holds the `n/2 + 1` bins of a real signal of
+/// length `n`.
+#[track_caller]
+fn check_half_spectrum(dims: &[usize], axis: isize, n: usize, op: &str) -> usize {
+    let a = normalize_axis(axis, dims.len(), op);
+    assert!(
+        n > 0 && dims[a] == n / 2 + 1,
+        "{op}: {n} output points need {} frequency bins along axis {axis}, got shape {dims:?}",
+        n / 2 + 1
+    );
+    a
+}
+
+/// The half spectrum of a real signal along the last axis: bins `0..=n/2` of
+/// [`fft`](crate::fft), as NumPy's `rfft`.
+///
+/// ```
+/// use jaxpurify_runtime::{rfft, Tensor};
+/// let f = rfft(&Tensor::from([1.0, 2.0, 3.0, 4.0]));
+/// assert_eq!(f.re().to_vec(), vec![10.0, -2.0, -2.0]);
+/// assert_eq!(f.im().to_vec(), vec![0.0, 2.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// On a scalar, or when the last axis has length 0.
+#[track_caller]
+pub fn rfft(x: &Tensor) -> Complex {
+    rfft_axis(x, -1)
+}
+
+/// [`rfft`] along `axis` (negative counts from the end).
+///
+/// ```
+/// use jaxpurify_runtime::{rfft_axis, Tensor};
+/// assert_eq!(rfft_axis(&Tensor::zeros([4, 3]), 0).shape(), &[3, 3]);
+/// ```
+#[track_caller]
+pub fn rfft_axis(x: &Tensor, axis: isize) -> Complex {
+    let axis = transform_axis(x.shape(), axis, "rfft");
+    Complex::unpack(&packed_rdft(x, axis))
+}
+
+/// The real signal of length `n` whose [`rfft`] is `x`, along the last axis,
+/// as NumPy's `irfft(x, n)`. The last axis must hold exactly `n/2 + 1` bins;
+/// the imaginary parts of bin 0 and (for even `n`) bin `n/2` are ignored and
+/// get no gradient.
+///
+/// ```
+/// use jaxpurify_runtime::{irfft, rfft, Tensor};
+/// let x = Tensor::from([1.0, 2.0, 3.0, 4.0, 5.0]);
+/// let back = irfft(rfft(&x), 5);
+/// assert!(back.as_slice().iter().zip(x.as_slice()).all(|(a, b)| (a - b).abs() < 1e-14));
+/// ```
+///
+/// # Panics
+/// On a scalar, when `n` is 0, or when the last axis does not hold `n/2 + 1`
+/// bins.
+#[track_caller]
+pub fn irfft(x: impl Into<Complex>, n: usize) -> Tensor {
+    irfft_axis(x, n, -1)
+}
+
+/// [`irfft`] along `axis` (negative counts from the end).
+///
+/// ```
+/// use jaxpurify_runtime::{irfft_axis, Complex, Tensor};
+/// let x = irfft_axis(Complex::new(Tensor::ones([2, 3]), 0.0), 3, 0);
+/// assert_eq!(x.shape(), &[3, 3]);
+/// ```
+#[track_caller]
+pub fn irfft_axis(x: impl Into<Complex>, n: usize, axis: isize) -> Tensor {
+    let z = x.into();
+    let axis = check_half_spectrum(z.shape(), axis, n, "irfft");
+    packed_irdft(&z.pack(), axis, n, 1.0 / n as f64)
+}
+
+/// The n-dimensional transform of a real tensor: [`rfft`] along the last
+/// axis, then [`fft`](crate::fft) along the others (NumPy's `rfftn`).
+///
+/// ```
+/// use jaxpurify_runtime::{rfftn, Tensor};
+/// let f = rfftn(&Tensor::from([[1.0, 2.0], [3.0, 4.0]]));
+/// assert_eq!(f.re().to_vec(), vec![10.0, -2.0, -4.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// On a scalar, or when an axis has length 0.
+#[track_caller]
+pub fn rfftn(x: &Tensor) -> Complex {
+    let axes = all_axes(x.shape(), "rfftn");
+    let last = transform_axis(x.shape(), -1, "rfftn");
+    let mut packed = packed_rdft(x, last);
+    for &axis in &axes[..last] {
+        packed = packed_dft(&packed, axis, FftDirection::Forward, 1.0);
+    }
+    Complex::unpack(&packed)
+}
+
+/// The inverse of [`rfftn`]: [`ifft`](crate::ifft) along every axis but the
+/// last, then [`irfft`] with `n` points along the last.
+///
+/// ```
+/// use jaxpurify_runtime::{irfftn, rfftn, Tensor};
+/// let x = Tensor::from([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+/// let back = irfftn(rfftn(&x), 3);
+/// assert!(back.as_slice().iter().zip(x.as_slice()).all(|(a, b)| (a - b).abs() < 1e-14));
+/// ```
+///
+/// # Panics
+/// On a scalar, when an axis has length 0, or when the last axis does not
+/// hold `n/2 + 1` bins.
+#[track_caller]
+pub fn irfftn(x: impl Into<Complex>, n: usize) -> Tensor {
+    let z = x.into();
+    let axes = all_axes(z.shape(), "irfftn");
+    let last = check_half_spectrum(z.shape(), -1, n, "irfftn");
+    let mut packed = z.pack();
+    for &axis in &axes[..last] {
+        let scale = 1.0 / z.shape()[axis] as f64;
+        packed = packed_dft(&packed, axis, FftDirection::Inverse, scale);
+    }
+    packed_irdft(&packed, last, n, 1.0 / n as f64)
+}
+
+/// The discrete Hartley transform along `axis`, real to real:
+/// `H_k = sum_j x_j (cos + sin)(2 pi jk/n) = Re X_k - Im X_k` for the DFT `X`.
+fn hartley_op(x: &Tensor, axis: usize) -> Tensor {
+    let n = x.shape()[axis];
+    let lanes = Lanes::new(x.shape(), axis);
+    let mut values = vec![0.0; x.numel()];
+    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, half| {
+        for (k, o) in lanes.offsets(lane).enumerate() {
+            // The upper bins mirror the lower ones: X_k = conj(X_{n-k}).
+            let f = if k < half.len() {
+                half[k]
+            } else {
+                half[n - k].conj()
+            };
+            values[o] = f.re - f.im;
+        }
+    });
+    let out = Tensor::from_parts(values, x.shape().clone());
+    // The Hartley matrix cas(2 pi jk/n) is symmetric, so it is its own adjoint.
+    record(out, &[x], move |c| smallvec![Some(hartley_op(c.grad, axis))])
+}
+
+/// The discrete Hartley transform along the last axis, real to real:
+/// `H = Re(fft(x)) - Im(fft(x))`. Applying it twice gives `n` times the input.
+///
+/// ```
+/// use jaxpurify_runtime::{hartley, Tensor};
+/// let h = hartley(&Tensor::from([1.0, 2.0, 3.0, 4.0]));
+/// assert_eq!(h.to_vec(), vec![10.0, -4.0, -2.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// On a scalar, or when the last axis has length 0.
+#[track_caller]
+pub fn hartley(x: &Tensor) -> Tensor {
+    hartley_axis(x, -1)
+}
+
+/// [`hartley`] along `axis` (negative counts from the end).
+///
+/// ```
+/// use jaxpurify_runtime::{hartley_axis, Tensor};
+/// let h = hartley_axis(&Tensor::from([[1.0, 2.0], [3.0, 4.0]]), 0);
+/// assert_eq!(h.to_vec(), vec![4.0, 6.0, -2.0, -2.0]);
+/// ```
+#[track_caller]
+pub fn hartley_axis(x: &Tensor, axis: isize) -> Tensor {
+    let axis = transform_axis(x.shape(), axis, "hartley");
+    hartley_op(x, axis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::fft::{assert_close, test_signal};
+    use crate::testing::check_grad;
+    use crate::{fft, fft_axis, fftn, grad};
+
+    #[test]
+    fn half_spectra_are_the_first_bins_of_full_ones() {
+        type Pair = fn(&Tensor, isize) -> (Complex, Complex);
+        let one_axis: Pair = |x, axis| (rfft_axis(x, axis), fft_axis(x, axis));
+        let all_axes: Pair = |x, _| (rfftn(x), fftn(x));
+        let cases = [
+            (&[8][..], 0, one_axis),
+            (&[7][..], 0, one_axis),
+            (&[5, 3][..], 0, one_axis),
+            (&[2, 6][..], 1, one_axis),
+            (&[3, 4][..], 1, all_axes),
+            (&[2, 3, 5][..], 2, all_axes),
+        ];
+        for (shape, axis, transforms) in cases {
+            let x = test_signal(shape, 0.6);
+            let (half, full) = transforms(&x, axis as isize);
+            let m = shape[axis] / 2 + 1;
+            let lanes = Lanes::new(shape, axis);
+            let half_lanes = Lanes::new(half.shape(), axis);
+            for lane in 0..lanes.count {
+                for (h, f) in half_lanes.offsets(lane).zip(lanes.offsets(lane).take(m)) {
+                    assert!((half.re().as_slice()[h] - full.re().as_slice()[f]).abs() < 1e-13);
+                    assert!((half.im().as_slice()[h] - full.im().as_slice()[f]).abs() < 1e-13);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_undoes_forward_for_even_odd_and_axes() {
+        for (shape, axis) in [(&[8][..], -1), (&[7][..], -1), (&[6, 3][..], 0), (&[3, 5][..], 1)] {
+            let x = test_signal(shape, 1.1);
+            let n = shape[normalize_axis(axis, shape.len(), "test")];
+            let back = irfft_axis(rfft_axis(&x, axis), n, axis);
+            assert_close(back.as_slice(), x.as_slice(), 1e-14);
+        }
+        for shape in [&[3, 4][..], &[2, 3, 5], &[4, 1]] {
+            let x = test_signal(shape, 0.3);
+            let back = irfftn(rfftn(&x), shape[shape.len() - 1]);
+            assert_close(back.as_slice(), x.as_slice(), 1e-14);
+        }
+    }
+
+    #[test]
+    fn hand_derived_gradients_with_non_uniform_upstream() {
+        // L = sum(w irfft(H, 4)), w = [1, 2, 3, 4], rfft(w) = [10, -2 + 2i, -2]:
+        // dL/dH_k = c_k rfft(w)_k / 4 with c = [1, 2, 1], so
+        // d/d Re H = [2.5, -1, -0.5] and d/d Im H = [0, 1, 0].
+        let w = Tensor::from([1.0, 2.0, 3.0, 4.0]);
+        let (g_re, g_im) = grad(
+            |h: &(Tensor, Tensor)| (irfft(Complex::new(&h.0, &h.1), 4) * &w).sum(),
+            &(Tensor::from([0.5, 1.0, -2.0]), Tensor::from([0.3, 0.7, 0.1])),
+        );
+        assert_close(g_re.as_slice(), &[2.5, -1.0, -0.5], 1e-15);
+        assert_close(g_im.as_slice(), &[0.0, 1.0, 0.0], 1e-15);
+        // L = sum(v Re rfft(x) + u Im rfft(x)), n = 4, v = [1, 2, 3],
+        // u = [7, 5, 9]: dL/dx_j = sum_k v_k cos(pi jk/2) - u_k sin(pi jk/2)
+        // = [6, -7, 2, 3]; u_0 and u_2 multiply sin(0) and sin(pi j) = 0.
+        let (v, u) = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([7.0, 5.0, 9.0]));
+        let g = grad(
+            |x: &Tensor| {
+                let f = rfft(x);
+                (f.re() * &v + f.im() * &u).sum()
+            },
+            &Tensor::from([0.2, -0.4, 1.5, 0.9]),
+        );
+        assert_close(g.as_slice(), &[6.0, -7.0, 2.0, 3.0], 1e-14);
+    }
+
+    #[test]
+    fn every_real_transform_passes_the_gradient_check() {
+        let signal = |shape: &[usize]| vec![test_signal(shape, 0.8)];
+        // Spectra with non-zero imaginary parts at the edge bins, which the
+        // inverse ignores: their gradient must be zero.
+        let spectrum = |shape: &[usize]| vec![test_signal(shape, 0.4), test_signal(shape, 2.2)];
+        type Case = (&'static str, Vec<Tensor>, Box<dyn Fn(&[Tensor]) -> Tensor>);
+        let cases: Vec<Case> = vec![
+            ("rfft even", signal(&[6]), Box::new(|x| rfft(&x[0]).pack())),
+            ("rfft odd", signal(&[7]), Box::new(|x| rfft(&x[0]).pack())),
+            (
+                "rfft axis 0",
+                signal(&[5, 2]),
+                Box::new(|x| rfft_axis(&x[0], 0).pack()),
+            ),
+            ("rfftn", signal(&[3, 4]), Box::new(|x| rfftn(&x[0]).pack())),
+            (
+                "irfft even",
+                spectrum(&[4]),
+                Box::new(|x| irfft(Complex::new(&x[0], &x[1]), 6)),
+            ),
+            (
+                "irfft odd",
+                spectrum(&[4]),
+                Box::new(|x| irfft(Complex::new(&x[0], &x[1]), 7)),
+            ),
+            (
+                "irfft axis 0",
+                spectrum(&[3, 2]),
+                Box::new(|x| irfft_axis(Complex::new(&x[0], &x[1]), 5, 0)),
+            ),
+            (
+                "irfftn even",
+                spectrum(&[3, 3]),
+                Box::new(|x| irfftn(Complex::new(&x[0], &x[1]), 4)),
+            ),
+            (
+                "irfftn odd",
+                spectrum(&[2, 3]),
+                Box::new(|x| irfftn(Complex::new(&x[0], &x[1]), 5)),
+            ),
+            ("hartley even", signal(&[8]), Box::new(|x| hartley(&x[0]))),
+            ("hartley odd", signal(&[5]), Box::new(|x| hartley(&x[0]))),
+            (
+                "hartley axis 0",
+                signal(&[3, 4]),
+                Box::new(|x| hartley_axis(&x[0], 0)),
+            ),
+        ];
+        for (name, inputs, f) in cases {
+            check_grad(f, &inputs).assert_ok_for(name);
+        }
+    }
+
+    #[test]
+    fn second_order_through_a_circular_convolution() {
+        // y = irfft(rfft(x)^2): x convolved with itself; check d(grad)/dx.
+        let w = test_signal(&[7], 2.0);
+        check_grad(
+            |x| {
+                grad(
+                    |x: &Tensor| {
+                        let f = rfft(x);
+                        let y = irfft(&f * &f, 7);
+                        (&y * &y * &w).sum()
+                    },
+                    &x[0],
+                )
+            },
+            &[test_signal(&[7], 0.5)],
+        )
+        .assert_ok_for("gradient of a squared self-convolution");
+    }
+
+    #[test]
+    fn hartley_is_its_own_inverse_up_to_n_and_matches_the_dft() {
+        for shape in [&[8][..], &[9], &[3, 4]] {
+            let x = test_signal(shape, 1.4);
+            let n = shape[shape.len() - 1] as f64;
+            let twice = hartley(&hartley(&x)) / n;
+            assert_close(twice.as_slice(), x.as_slice(), 1e-13);
+            let f = fft(&x);
+            assert_close(hartley(&x).as_slice(), (f.re() - f.im()).as_slice(), 1e-13);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "irfft: 6 output points need 4 frequency bins along axis -1, got shape [3]")]
+    fn wrong_bin_counts_name_the_op() {
+        let _ = irfft(Complex::new(Tensor::zeros([3]), 0.0), 6);
+    }
+}
