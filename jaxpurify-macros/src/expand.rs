@@ -243,6 +243,7 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
     let (params, fixed, rng, loss) = (hyg("params"), hyg("fixed"), hyg("rng"), hyg("loss"));
     let m = quote!(<Model<'_> as ::jaxpurify::__private::Model>);
     let args = quote!(#(#names: #types),*);
+    let args_then = quote!(#(#names: #types,)*);
     let bind = quote!(&new(#(#names),*));
     let res = quote!(::jaxpurify::__private::Result);
     let tensor = quote!(::jaxpurify::__private::Tensor);
@@ -281,7 +282,7 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
 
         #[doc = "A scalar loss of the output and its gradient with respect to the parameters."]
         pub fn value_and_grad(
-            #params: &Params, #fixed: &Fixed, #args
+            #params: &Params, #fixed: &Fixed, #args_then
             #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
         ) -> #res<(#tensor, Params)> {
             #m::value_and_grad(#bind, #params, #fixed, #loss)
@@ -289,7 +290,7 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
 
         #[doc = "The gradient of a scalar loss of the output with respect to the parameters."]
         pub fn grad(
-            #params: &Params, #fixed: &Fixed, #args
+            #params: &Params, #fixed: &Fixed, #args_then
             #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
         ) -> #res<Params> {
             #m::grad(#bind, #params, #fixed, #loss)

@@ -29,12 +29,12 @@ pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, va
 pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;
-pub use ops::index::{AxisIndex, Index};
-pub use ops::layout::{concatenate, stack};
 pub use ops::complex::Complex;
 pub use ops::fft::{fft, fft_axis, fftn, ifft, ifft_axis, ifftn};
 pub use ops::fft_freq::{fftfreq, fftshift, fftshift_axes, ifftshift, ifftshift_axes, rfftfreq};
 pub use ops::fft_real::{hartley, hartley_axis, irfft, irfft_axis, irfftn, rfft, rfft_axis, rfftn};
+pub use ops::index::{AxisIndex, Index};
+pub use ops::layout::{concatenate, stack};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{LeafSource, Path, PathSegment, Tree, TreeBuild};
