@@ -3,4 +3,6 @@
 
 mod arith;
 mod broadcast;
+mod special;
+mod special_scalar;
 mod unary;
