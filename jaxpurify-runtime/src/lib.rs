@@ -26,6 +26,7 @@ mod tree;
 
 pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
 pub use error::{Error, Result};
+pub use ops::log_density;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{Path, PathSegment, Tree};

@@ -3,6 +3,8 @@
 
 mod arith;
 mod broadcast;
+pub mod log_density;
+mod mvn;
 mod special;
 mod special_scalar;
 mod unary;
