@@ -19,6 +19,7 @@ mod convert;
 mod display;
 mod error;
 mod ops;
+pub mod priors;
 mod shape;
 mod tensor;
 pub mod testing;

@@ -3,6 +3,7 @@
 
 mod arith;
 mod broadcast;
+pub(crate) mod incomplete_gamma;
 pub mod log_density;
 mod mvn;
 mod special;
