@@ -20,6 +20,7 @@ mod display;
 mod error;
 pub mod io;
 mod ops;
+pub mod priors;
 mod shape;
 mod tensor;
 pub mod testing;
@@ -35,6 +36,7 @@ pub use ops::fft_freq::{fftfreq, fftshift, fftshift_axes, ifftshift, ifftshift_a
 pub use ops::fft_real::{hartley, hartley_axis, irfft, irfft_axis, irfftn, rfft, rfft_axis, rfftn};
 pub use ops::index::{AxisIndex, Index};
 pub use ops::layout::{concatenate, stack};
+pub use ops::log_density;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{LeafSource, Path, PathSegment, Tree, TreeBuild};
@@ -46,6 +48,7 @@ pub use model::{Flat, Model, Prior, Pullback, Shapes};
 pub mod __private {
     pub use crate::error::Result;
     pub use crate::model::{Model, Prior, Scope, Shapes};
+    pub use crate::priors::{InverseGamma, Laplace, LogNormal, Normal, Uniform};
     pub use crate::shape::Shape;
     pub use rand;
 
