@@ -33,7 +33,8 @@ mod markers;
 /// The names most models need, for a glob import.
 pub mod prelude {
     pub use crate::{
-        fixed, intermediate, log_normal_variable, normal_variable, param, sub, uniform_variable,
+        fixed, intermediate, inverse_gamma_variable, laplace_variable, log_normal_variable, normal_variable,
+        param, sub, uniform_variable,
     };
     pub use jaxpurify_macros::{Tree, purify};
     pub use jaxpurify_runtime::{

@@ -65,3 +65,21 @@ macro_rules! uniform_variable {
         ::core::compile_error!("`uniform_variable!` can only be used inside a `#[purify]` function")
     };
 }
+
+/// A scalar whitened parameter mapped to a Laplace variable:
+/// `let b = laplace_variable!(loc = 0.0, scale = 1.0);`.
+#[macro_export]
+macro_rules! laplace_variable {
+    ($($t:tt)*) => {
+        ::core::compile_error!("`laplace_variable!` can only be used inside a `#[purify]` function")
+    };
+}
+
+/// A scalar whitened parameter mapped to an inverse-gamma variable:
+/// `let v = inverse_gamma_variable!(shape = 2.0, scale = 1.0);`.
+#[macro_export]
+macro_rules! inverse_gamma_variable {
+    ($($t:tt)*) => {
+        ::core::compile_error!("`inverse_gamma_variable!` can only be used inside a `#[purify]` function")
+    };
+}

@@ -52,3 +52,48 @@ fn normal_is_reproducible() {
     assert_eq!(a, b);
     assert_ne!(a.x, Tensor::zeros([3]));
 }
+
+#[purify]
+fn variables() -> Tensor {
+    let a = normal_variable!(mean = 1.0, sigma = 2.0);
+    let b = log_normal_variable!(mean = 3.0, sigma = 0.1);
+    let c = uniform_variable!(low = -1.0, high = 1.0);
+    let d = laplace_variable!(loc = 0.5, scale = 2.0);
+    let e = inverse_gamma_variable!(shape = 3.0, scale = 2.0);
+    a + b + c + d + e
+}
+
+#[test]
+fn variables_are_whitened_params_and_physical_intermediates() {
+    let shapes = variables::shapes().unwrap();
+    assert_eq!(shapes.len(), 5);
+    assert!(shapes.iter().all(|(_, s)| s.ndim() == 0));
+    // At xi = 0 every variable sits at its median: a = 1, c = 0, d = 0.5.
+    let params = variables::zeros().unwrap();
+    let inter = variables::intermediates(&params, &variables::Fixed {}).unwrap();
+    assert_eq!((inter.a.item(), inter.c.item(), inter.d.item()), (1.0, 0.0, 0.5));
+    // The log-normal median is mean^2 / sqrt(mean^2 + sigma^2).
+    assert!((inter.b.item() - 9.0 / (9.0f64 + 0.01).sqrt()).abs() < 1e-12);
+    // d a / d xi_a = sigma = 2
+    let g = variables::grad(&params, &variables::Fixed {}, |y| y.clone()).unwrap();
+    assert_eq!(g.a.item(), 2.0);
+}
+
+#[purify]
+fn bad_prior() -> Tensor {
+    log_normal_variable!(mean = -1.0, sigma = 0.1, name = "s")
+}
+
+#[test]
+fn invalid_prior_arguments_are_errors_not_nan() {
+    let err = bad_prior::zeros().unwrap_err().to_string();
+    assert!(err.contains("mean"), "{err}");
+    let err = bad_prior::apply(
+        &bad_prior::Params {
+            s: Tensor::scalar(0.0),
+        },
+        &bad_prior::Fixed {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("mean"), "{err}");
+}

@@ -236,12 +236,10 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> 
     let p = Ident::new("__p", Span::mixed_site());
     let f = Ident::new("__f", Span::mixed_site());
     let key = LitStr::new(&name.to_string(), name.span());
-    let positional = args
-        .positional
-        .expect("parsed markers have their positional argument");
+    let positional = args.positional;
     let tokens = match (kind, index) {
         (Kind::Param | Kind::Fixed, _) => {
-            let shape = shape_expr(&positional);
+            let shape = shape_expr(positional.as_ref().expect("parse_args requires a shape"));
             let (method, getter) = if kind == Kind::Param {
                 ("param", &p)
             } else {
@@ -259,10 +257,12 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> 
             }
         }
         (Kind::Intermediate, None) => {
-            quote!(#s.intermediate(#key, ::core::option::Option::None, #positional))
+            let value = positional.expect("parse_args requires a value");
+            quote!(#s.intermediate(#key, ::core::option::Option::None, #value))
         }
         (Kind::Intermediate, Some(i)) => {
-            quote!(#s.intermediate(#key, ::core::option::Option::Some(#i), #positional))
+            let value = positional.expect("parse_args requires a value");
+            quote!(#s.intermediate(#key, ::core::option::Option::Some(#i), #value))
         }
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());
@@ -270,7 +270,7 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> 
             quote!(#s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
         }
         (Kind::Sub, _) => {
-            let Expr::Call(mut call) = positional else {
+            let Some(Expr::Call(mut call)) = positional else {
                 unreachable!("parse_sub accepts calls only")
             };
             let scope = match index {

@@ -14,6 +14,8 @@ pub const MARKERS: &[&str] = &[
     "normal_variable",
     "log_normal_variable",
     "uniform_variable",
+    "laplace_variable",
+    "inverse_gamma_variable",
 ];
 
 /// What a marker declares.
@@ -32,6 +34,8 @@ pub enum Prior {
     Normal,
     LogNormal,
     Uniform,
+    Laplace,
+    InverseGamma,
 }
 
 impl Prior {
@@ -41,6 +45,8 @@ impl Prior {
         match self {
             Prior::Normal | Prior::LogNormal => &["mean", "sigma"],
             Prior::Uniform => &["low", "high"],
+            Prior::Laplace => &["loc", "scale"],
+            Prior::InverseGamma => &["shape", "scale"],
         }
     }
 
@@ -50,6 +56,8 @@ impl Prior {
             Prior::Normal => "Normal",
             Prior::LogNormal => "LogNormal",
             Prior::Uniform => "Uniform",
+            Prior::Laplace => "Laplace",
+            Prior::InverseGamma => "InverseGamma",
         }
     }
 }
@@ -64,6 +72,8 @@ impl Kind {
             "normal_variable" => Kind::Variable(Prior::Normal),
             "log_normal_variable" => Kind::Variable(Prior::LogNormal),
             "uniform_variable" => Kind::Variable(Prior::Uniform),
+            "laplace_variable" => Kind::Variable(Prior::Laplace),
+            "inverse_gamma_variable" => Kind::Variable(Prior::InverseGamma),
             _ => return None,
         })
     }
@@ -77,6 +87,8 @@ impl Kind {
             Kind::Variable(Prior::Normal) => "normal_variable!",
             Kind::Variable(Prior::LogNormal) => "log_normal_variable!",
             Kind::Variable(Prior::Uniform) => "uniform_variable!",
+            Kind::Variable(Prior::Laplace) => "laplace_variable!",
+            Kind::Variable(Prior::InverseGamma) => "inverse_gamma_variable!",
         }
     }
 
