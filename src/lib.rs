@@ -8,6 +8,7 @@
 //! ```
 //! use jaxpurify::prelude::*;
 //!
+//! /// `sin` of three learned values.
 //! #[purify]
 //! fn model() -> Tensor {
 //!     let x = param!(3);
@@ -15,11 +16,90 @@
 //! }
 //!
 //! fn main() -> Result<(), jaxpurify::Error> {
-//!     let params = model::zeros()?;
-//!     assert_eq!(model::apply(&params, &model::Fixed::default())?.to_vec(), vec![0.0; 3]);
+//!     let params = model::zeros()?;                       // model::Params { x }
+//!     let y = model::apply(&params, &model::Fixed::default())?;
+//!     assert_eq!(y.to_vec(), vec![0.0; 3]);
+//!     let (loss, grads) = model::value_and_grad(&params, &Default::default(), |y| y.sum())?;
+//!     assert_eq!((loss.item(), grads.x.to_vec()), (0.0, vec![1.0; 3]));
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Markers
+//!
+//! Inside a `#[purify]` function (closures inside it included):
+//!
+//! | marker | meaning | lands in |
+//! |---|---|---|
+//! | `param!(SHAPE)` | a learned array; zeros or normal draws at init | `Params` |
+//! | `fixed!(SHAPE)` | data given at call time, never differentiated | `Fixed` |
+//! | `intermediate!(EXPR)` | returns `EXPR` (a `Tensor`) unchanged; recorded on request | `Intermediates` |
+//! | `sub!(f(args))`, `sub!(name = f(args))` | calls another `#[purify]` function as a component | nested `f::Params`/`Fixed`/`Intermediates` |
+//! | `normal_variable!(mean =, sigma =)`, `log_normal_variable!(mean =, sigma =)`, `uniform_variable!(low =, high =)`, `laplace_variable!(loc =, scale =)`, `inverse_gamma_variable!(shape =, scale =)` | a scalar whitened parameter, transformed (see [`priors`]) | both |
+//!
+//! * `SHAPE` is `()` or `[]` (a scalar), an integer expression (1-d),
+//!   `[a, b]`, `(a, b)`, or anything that converts into a [`Shape`]. Shapes may
+//!   depend on the arguments and on values computed in the body.
+//! * Names come from `name = "..."` or `name = ident`, otherwise from the
+//!   enclosing `let NAME = ...`, otherwise (for `sub!`) from the component.
+//! * In loops, `param!(SHAPE, name = w[i])` and `sub!(layers[i] = f(..))`
+//!   declare `Vec` fields, filled in order.
+//! * A component's markers are nested under its field, so one component used
+//!   twice under two names never clashes.
+//! * Misuse is a compile error pointing at your code: duplicate names, no
+//!   name to infer, a marker outside `#[purify]`, a marker inside another
+//!   macro's arguments (bind it with `let` first), unknown keys.
+//!
+//! # What `#[purify]` generates
+//!
+//! Beside `fn NAME(args) -> Out`, a module `NAME` with:
+//!
+//! * `Params`, `Fixed`, `Intermediates`: one public field per marker, in
+//!   declaration order, implementing [`Tree`] (paths, map, ravel/unravel,
+//!   save/load).
+//! * `Model`, the function bound to its arguments (`NAME::new(args)`),
+//!   implementing [`Model`]: `shapes`, `fixed_shapes`, `zeros`, `normal`,
+//!   `apply`, `intermediates`, `apply_and_intermediates`, `value_and_grad`,
+//!   `grad`, `vjp`, `jvp` and [`flat`](Model::flat) for `&[f64]` vectors.
+//! * Free functions with the same names taking the arguments last
+//!   (`NAME::apply(&params, &fixed, args..)`).
+//!
+//! The function itself gains a first parameter, the model context. Without
+//! the macro, the README model's `field` component would read:
+//!
+//! ```ignore
+//! fn field(scope: &Scope<'_, field::Params, field::Fixed>, n: usize, alpha: &Tensor) -> Tensor {
+//!     let k = fftfreq(n, 1.0).at(0).set(f64::INFINITY);
+//!     let power = k.abs().pow(alpha);
+//!     let xi = scope.param("xi", Shape::from(n), |p| &p.xi);  // checked against the given shape
+//!     let f = fft(&(power.sqrt() * &xi));
+//!     f.re() - f.im()
+//! }
+//! mod field {
+//!     #[derive(Clone, Debug, PartialEq, Tree)]
+//!     pub struct Params { pub xi: Tensor }
+//!     #[derive(Clone, Debug, PartialEq, Tree, Default)]
+//!     pub struct Fixed {}
+//!     #[derive(Clone, Debug, PartialEq, Tree)]
+//!     pub struct Intermediates {}
+//!     pub struct Model<'a> { pub n: usize, pub alpha: &'a Tensor }
+//!     impl jaxpurify::Model for Model<'_> {
+//!         type Params = Params; type Fixed = Fixed;
+//!         type Intermediates = Intermediates; type Output = Tensor;
+//!         fn call(&self, scope: &Scope<'_, Params, Fixed>) -> Tensor { super::field(scope, self.n, self.alpha) }
+//!     }
+//!     pub fn new<'a>(n: usize, alpha: &'a Tensor) -> Model<'a> { Model { n, alpha } }
+//!     pub fn apply(params: &Params, fixed: &Fixed, n: usize, alpha: &Tensor) -> Result<Tensor> {
+//!         new(n, alpha).apply(params, fixed)
+//!     }
+//!     // ... shapes, zeros, normal, intermediates, value_and_grad, grad
+//! }
+//! ```
+//!
+//! Each evaluation makes a fresh context: values are checked where a marker
+//! reads them (so a misshapen value never reaches an operation, and no second
+//! pass over the body is needed), intermediates are recorded only when asked
+//! for, and nothing is global, so models run on many threads at once.
 //!
 //! `#[purify]` functions live at module level (not inside another
 //! function's body), because the module generated beside each one refers to
