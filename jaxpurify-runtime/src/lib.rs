@@ -19,6 +19,7 @@ mod convert;
 mod display;
 mod error;
 mod ops;
+mod random;
 mod shape;
 mod tensor;
 pub mod testing;
