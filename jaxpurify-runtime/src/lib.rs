@@ -24,6 +24,7 @@ mod shape;
 mod tensor;
 pub mod testing;
 mod tree;
+mod vmap;
 
 pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
 pub use error::{Error, Result};
@@ -34,6 +35,7 @@ pub use ops::layout::{concatenate, stack};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use tree::{LeafSource, Path, PathSegment, Tree, TreeBuild};
+pub use vmap::{vmap, vmap_many};
 pub mod model;
 pub use model::{Flat, Model, Prior, Pullback, Shapes};
 
