@@ -3,4 +3,5 @@
 
 mod arith;
 mod broadcast;
+mod matmul;
 mod unary;
