@@ -132,8 +132,9 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
     Tensor::from_parts(data, shape)
 }
 
-/// Products with fewer multiply-adds than this use [`gemm_small`]; above it
-/// the packing done by `matrixmultiply::dgemm` pays for itself.
+/// Products with fewer multiply-adds than this use [`gemm_small`], where the
+/// packing and dispatch of `matrixmultiply::dgemm` would cost more than the
+/// arithmetic. An estimate (16^3), not yet measured on this machine.
 const DGEMM_MIN_WORK: usize = 4096;
 
 /// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
