@@ -21,4 +21,5 @@ mod reduce;
 mod softmax;
 mod special;
 mod special_scalar;
+mod matmul;
 mod unary;

@@ -1,0 +1,600 @@
+//! Matrix products: `matmul` with NumPy's rules for vectors and batches, and
+//! the vector products `dot`, `outer`, `inner` and `vecdot`.
+//!
+//! Every matrix product goes through one recorded op, [`matmul_t`], which
+//! multiplies two stacks of matrices, each read as stored or transposed. Its
+//! derivative is again `matmul_t` with other flags, so gradients of any order
+//! never copy a transpose and this family needs no separate transpose op.
+
+use crate::autodiff::record;
+use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset};
+use crate::tensor::Tensor;
+use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use smallvec::smallvec;
+
+/// How one operand of a product is read: the sizes of its stored last two
+/// dimensions, and whether the matrix is read transposed.
+#[derive(Clone, Copy)]
+struct Operand {
+    stored_rows: usize,
+    stored_cols: usize,
+    transposed: bool,
+}
+
+impl Operand {
+    fn of(t: &Tensor, transposed: bool) -> Operand {
+        let d = t.shape().dims();
+        Operand {
+            stored_rows: d[d.len() - 2],
+            stored_cols: d[d.len() - 1],
+            transposed,
+        }
+    }
+
+    /// Rows and columns of the matrix as read.
+    fn dims(self) -> (usize, usize) {
+        if self.transposed {
+            (self.stored_cols, self.stored_rows)
+        } else {
+            (self.stored_rows, self.stored_cols)
+        }
+    }
+
+    /// Row and column strides of the matrix as read: a transpose is the
+    /// stored row-major matrix with its strides swapped.
+    fn strides(self) -> (usize, usize) {
+        if self.transposed {
+            (1, self.stored_cols)
+        } else {
+            (self.stored_cols, 1)
+        }
+    }
+
+    /// The same stored matrix read with the other orientation.
+    fn flipped(self) -> Operand {
+        Operand {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    fn numel(self) -> usize {
+        self.stored_rows * self.stored_cols
+    }
+}
+
+/// `op(a) @ op(b)` over broadcast batch dimensions, where `op` transposes the
+/// last two dimensions of an operand whose flag is set. Both operands have at
+/// least two dimensions.
+#[track_caller]
+fn matmul_t(op: &str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
+    let out = product_values(op, a, b, Operand::of(a, transpose_a), Operand::of(b, transpose_b));
+    // C = op(A) op(B), G = dL/dC:  d op(A) = G op(B)^T  and  d op(B) = op(A)^T G.
+    // Undoing op on the left-hand sides (X^T Y^T = (Y X)^T) gives, per flag:
+    //   dA = G op(B)^T         or, when A is read transposed, op(B) G^T
+    //   dB = op(A)^T G         or, when B is read transposed, G^T op(A)
+    // Each is matmul_t again; operands whose batch was broadcast sum it back.
+    record(out, &[a, b], move |c| {
+        let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+        let grad_a = || match transpose_a {
+            false => matmul_t("matmul", g, b, false, !transpose_b),
+            true => matmul_t("matmul", b, g, transpose_b, true),
+        };
+        let grad_b = || match transpose_b {
+            false => matmul_t("matmul", a, g, !transpose_a, false),
+            true => matmul_t("matmul", g, a, true, transpose_a),
+        };
+        smallvec![
+            c.needs(0).then(|| grad_a().sum_to(a.shape())),
+            c.needs(1).then(|| grad_b().sum_to(b.shape())),
+        ]
+    })
+}
+
+/// The values of [`matmul_t`], not recorded: one matrix product per position
+/// of the broadcast batch.
+#[track_caller]
+fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) -> Tensor {
+    let ((m, k), (k_b, n)) = (la.dims(), lb.dims());
+    assert!(
+        k == k_b,
+        "{op}: shapes {} and {} do not align",
+        a.shape(),
+        b.shape()
+    );
+    let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
+    let mut shape = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
+        panic!(
+            "{op}: batch dimensions of shapes {} and {} do not broadcast",
+            a.shape(),
+            b.shape()
+        )
+    });
+    let batch = shape.clone();
+    shape.push(m);
+    shape.push(n);
+    let mut data = vec![0.0; shape.numel()];
+    if data.is_empty() || k == 0 {
+        return Tensor::from_parts(data, shape);
+    }
+    let (sa, sb) = (
+        broadcast_strides(batch_a, &batch),
+        broadcast_strides(batch_b, &batch),
+    );
+    let mut offsets_a = Vec::with_capacity(batch.numel());
+    for_each_offset(&batch, &sa, |_, o| offsets_a.push(o * la.numel()));
+    let (x, y) = (a.as_slice(), b.as_slice());
+    for_each_offset(&batch, &sb, |i, o| {
+        let a_matrix = &x[offsets_a[i]..offsets_a[i] + la.numel()];
+        let b_matrix = &y[o * lb.numel()..(o + 1) * lb.numel()];
+        gemm(&mut data[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
+    });
+    Tensor::from_parts(data, shape)
+}
+
+/// Products with fewer multiply-adds than this use [`gemm_small`], where the
+/// packing and dispatch of `matrixmultiply::dgemm` would cost more than the
+/// arithmetic. An estimate (16^3), not yet measured on this machine.
+const DGEMM_MIN_WORK: usize = 4096;
+
+/// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
+fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    if m * k * n < DGEMM_MIN_WORK {
+        gemm_small(out, a, la, b, lb);
+    } else if !la.transposed && lb.transposed {
+        // Neither orientation below gives nalgebra a left operand with unit
+        // row stride; a transposed copy of `a` (O(mk) next to O(mkn)) does.
+        let (rows, cols) = (la.stored_rows, la.stored_cols);
+        let mut copy = vec![0.0; a.len()];
+        for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
+            for (i, v) in column.iter_mut().enumerate() {
+                *v = a[i * cols + p];
+            }
+        }
+        let la = Operand {
+            stored_rows: cols,
+            stored_cols: rows,
+            transposed: true,
+        };
+        gemm_large(out, &copy, la, b, lb);
+    } else {
+        gemm_large(out, a, la, b, lb);
+    }
+}
+
+/// The textbook loop, reading both operands through their strides.
+fn gemm_small(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    let ((ra, ca), (rb, cb)) = (la.strides(), lb.strides());
+    for (i, row) in out.chunks_exact_mut(n).enumerate().take(m) {
+        for p in 0..k {
+            let a_ip = a[i * ra + p * ca];
+            for (j, o) in row.iter_mut().enumerate() {
+                *o += a_ip * b[p * rb + j * cb];
+            }
+        }
+    }
+}
+
+/// nalgebra's `gemm`, which hands matrices larger than 5 in each dimension to
+/// `matrixmultiply::dgemm` with the views' strides, so transposed operands are
+/// read in place. matrixmultiply is reached through nalgebra because its own
+/// entry point is `unsafe` and this crate forbids unsafe code.
+///
+/// nalgebra 0.35's fallback for thinner products (a loop of column `axpy`s)
+/// indexes out of bounds when its left operand's row stride is not 1, so the
+/// product is oriented to avoid that: `C = op(A) op(B)` when A is read
+/// transposed, else `C^T = op(B)^T op(A)^T` (written column-major, which is
+/// `C` row-major) with B read as stored. [`gemm`] handles the remaining case.
+fn gemm_large(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, _), (_, n)) = (la.dims(), lb.dims());
+    debug_assert!(la.transposed || !lb.transposed);
+    if la.transposed {
+        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, m, n, n, 1);
+        c.gemm(1.0, &view(a, la), &view(b, lb), 0.0);
+    } else {
+        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, n, m, 1, n);
+        c.gemm(1.0, &view(b, lb.flipped()), &view(a, la.flipped()), 0.0);
+    }
+}
+
+/// A matrix view of `data` read as `operand` says.
+fn view(data: &[f64], operand: Operand) -> DMatrixView<'_, f64, Dyn, Dyn> {
+    let ((rows, cols), (rs, cs)) = (operand.dims(), operand.strides());
+    DMatrixView::<f64, Dyn, Dyn>::from_slice_with_strides(data, rows, cols, rs, cs)
+}
+
+/// Panics unless `a` and `b` are vectors of one length; `op` names the caller.
+#[track_caller]
+fn assert_equal_vectors(op: &str, a: &Tensor, b: &Tensor) {
+    assert!(
+        a.ndim() == 1 && b.ndim() == 1 && a.numel() == b.numel(),
+        "{op}: expected two vectors of one length, got shapes {} and {}",
+        a.shape(),
+        b.shape()
+    );
+}
+
+impl Tensor {
+    /// The matrix product with NumPy's `matmul` rules: the last two dimensions
+    /// are multiplied as matrices and the ones before them broadcast as a
+    /// batch. A vector on the left is a row (`[k] @ [k, n]` is `[n]`), on the
+    /// right a column (`[m, k] @ [k]` is `[m]`), and two vectors give their
+    /// inner product as a scalar.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let a = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// let b = Tensor::from([[5.0, 6.0], [7.0, 8.0]]);
+    /// assert_eq!(a.matmul(&b).to_vec(), vec![19.0, 22.0, 43.0, 50.0]);
+    /// assert_eq!(a.matmul(&Tensor::from([1.0, 1.0])).to_vec(), vec![3.0, 7.0]);
+    /// let batch = Tensor::ones([4, 3, 2]).matmul(&b);
+    /// assert_eq!(batch.shape(), &[4, 3, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an operand is a scalar (use `*`), when the inner dimensions differ
+    /// or when the batch dimensions do not broadcast, naming both shapes.
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        let (a_dims, b_dims) = (self.shape().dims(), other.shape().dims());
+        assert!(
+            !a_dims.is_empty() && !b_dims.is_empty(),
+            "matmul: shapes {} and {} include a scalar, which has no matrix dimensions; use `*`",
+            self.shape(),
+            other.shape()
+        );
+        let k = a_dims[a_dims.len() - 1];
+        let k_b = b_dims[b_dims.len().saturating_sub(2)];
+        assert!(
+            k == k_b,
+            "matmul: shapes {} and {} do not align",
+            self.shape(),
+            other.shape()
+        );
+        let a = if a_dims.len() == 1 {
+            self.reshape([1, k])
+        } else {
+            self.clone()
+        };
+        let b = if b_dims.len() == 1 {
+            other.reshape([k, 1])
+        } else {
+            other.clone()
+        };
+        let product = matmul_t("matmul", &a, &b, false, false);
+        // Drop the row or column a vector operand was promoted with.
+        let nd = product.ndim();
+        let mut shape = Shape::from(&product.shape()[..nd - 2]);
+        if a_dims.len() > 1 {
+            shape.push(product.shape()[nd - 2]);
+        }
+        if b_dims.len() > 1 {
+            shape.push(product.shape()[nd - 1]);
+        }
+        product.reshape(shape)
+    }
+
+    /// The inner product of two vectors of one length, as a scalar. For
+    /// matrices use [`matmul`](Tensor::matmul); NumPy's `dot` on higher
+    /// dimensions is not provided because its batch rule differs from
+    /// `matmul`'s and is easy to misread.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let d = Tensor::from([1.0, 2.0, 3.0]).dot(&Tensor::from([4.0, 5.0, 6.0]));
+    /// assert_eq!(d.item(), 32.0);
+    /// ```
+    ///
+    /// # Panics
+    /// Unless both operands are vectors of one length.
+    #[track_caller]
+    pub fn dot(&self, other: &Tensor) -> Tensor {
+        assert_equal_vectors("dot", self, other);
+        self.matmul(other)
+    }
+
+    /// The outer product of two vectors: `out[i, j] = self[i] * other[j]`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let o = Tensor::from([1.0, 2.0]).outer(&Tensor::from([3.0, 4.0, 5.0]));
+    /// assert_eq!(o.shape(), &[2, 3]);
+    /// assert_eq!(o.to_vec(), vec![3.0, 4.0, 5.0, 6.0, 8.0, 10.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// Unless both operands are vectors (of any lengths).
+    #[track_caller]
+    pub fn outer(&self, other: &Tensor) -> Tensor {
+        assert!(
+            self.ndim() == 1 && other.ndim() == 1,
+            "outer: expected two vectors, got shapes {} and {}",
+            self.shape(),
+            other.shape()
+        );
+        // A product with an inner dimension of 1, so the derivative is matmul's.
+        matmul_t(
+            "outer",
+            &self.reshape([self.numel(), 1]),
+            &other.reshape([1, other.numel()]),
+            false,
+            false,
+        )
+    }
+
+    /// NumPy's `inner`: sums over the last dimension of both operands, giving
+    /// the shape `self.shape[..-1] + other.shape[..-1]` (every pair of rows,
+    /// with no broadcasting). For two matrices this is `self @ other^T`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let a = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// let rows = a.inner(&Tensor::from([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]));
+    /// assert_eq!(rows.shape(), &[2, 3]);
+    /// assert_eq!(rows.to_vec(), vec![1.0, 2.0, 3.0, 3.0, 4.0, 7.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an operand is a scalar or the last dimensions differ.
+    #[track_caller]
+    pub fn inner(&self, other: &Tensor) -> Tensor {
+        let (a_dims, b_dims) = (self.shape().dims(), other.shape().dims());
+        assert!(
+            !a_dims.is_empty() && !b_dims.is_empty() && a_dims.last() == b_dims.last(),
+            "inner: shapes {} and {} do not align on their last dimension",
+            self.shape(),
+            other.shape()
+        );
+        let k = a_dims[a_dims.len() - 1];
+        let (a_lead, b_lead) = (&a_dims[..a_dims.len() - 1], &b_dims[..b_dims.len() - 1]);
+        let a = self.reshape([a_lead.iter().product(), k]);
+        let b = other.reshape([b_lead.iter().product(), k]);
+        let shape: Vec<usize> = a_lead.iter().chain(b_lead).copied().collect();
+        matmul_t("inner", &a, &b, false, true).reshape(shape)
+    }
+
+    /// The inner product along the last dimension, broadcasting the others
+    /// (NumPy's `vecdot` for real values): `[.., k]` with `[.., k]` gives `[..]`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let rows = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(rows.vecdot(&Tensor::from([1.0, -1.0])).to_vec(), vec![-1.0, -1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an operand is a scalar, the last dimensions differ (they are
+    /// contracted, not broadcast) or the other dimensions do not broadcast.
+    #[track_caller]
+    pub fn vecdot(&self, other: &Tensor) -> Tensor {
+        let (a_dims, b_dims) = (self.shape().dims(), other.shape().dims());
+        assert!(
+            !a_dims.is_empty() && !b_dims.is_empty() && a_dims.last() == b_dims.last(),
+            "vecdot: shapes {} and {} do not align on their last dimension",
+            self.shape(),
+            other.shape()
+        );
+        assert!(
+            broadcast_shapes(&a_dims[..a_dims.len() - 1], &b_dims[..b_dims.len() - 1]).is_some(),
+            "vecdot: shapes {} and {} do not broadcast",
+            self.shape(),
+            other.shape()
+        );
+        (self * other).sum_axes(&[-1], false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+    use crate::{grad, jvp};
+
+    /// Distinct, non-repeating values so that a wrong index shows up.
+    fn sample(shape: &[usize], shift: f64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let data = (0..n).map(|i| (i as f64 * 0.37 + shift).sin() * 1.3).collect();
+        Tensor::from_vec(data, shape).unwrap()
+    }
+
+    /// `op(a) @ op(b)` for plain matrices by the textbook triple loop.
+    fn naive_product(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Vec<f64> {
+        let at = |i: usize, j: usize| if ta { a.get(&[j, i]) } else { a.get(&[i, j]) };
+        let bt = |i: usize, j: usize| if tb { b.get(&[j, i]) } else { b.get(&[i, j]) };
+        let (m, k) = Operand::of(a, ta).dims();
+        let n = Operand::of(b, tb).dims().1;
+        let mut out = vec![];
+        for i in 0..m {
+            for j in 0..n {
+                out.push((0..k).map(|p| at(i, p) * bt(p, j)).sum());
+            }
+        }
+        out
+    }
+
+    fn assert_close(actual: &[f64], expected: &[f64]) {
+        assert_eq!(actual.len(), expected.len());
+        for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+            assert!(
+                (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                "element {i}: {a} vs {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hand_derived_product_and_gradients() {
+        // A = [[1, 2, 3], [4, 5, 6]], B = [[1, 0], [2, 1], [0, 3]]
+        // AB = [[1+4+0, 0+2+9], [4+10+0, 0+5+18]] = [[5, 11], [14, 23]]
+        // L = sum(W * AB) with W = [[1, 2], [3, 4]]:
+        // dL/dA = W B^T = [[1*1+2*0, 1*2+2*1, 1*0+2*3], [3*1+4*0, 3*2+4*1, 3*0+4*3]]
+        //               = [[1, 4, 6], [3, 10, 12]]
+        // dL/dB = A^T W = [[1*1+4*3, 1*2+4*4], [2*1+5*3, 2*2+5*4], [3*1+6*3, 3*2+6*4]]
+        //               = [[13, 18], [17, 24], [21, 30]]
+        let a = Tensor::from([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        let b = Tensor::from([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]]);
+        let w = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(a.matmul(&b).to_vec(), vec![5.0, 11.0, 14.0, 23.0]);
+        let (ga, gb) = grad(|x: &(Tensor, Tensor)| (x.0.matmul(&x.1) * &w).sum(), &(a, b));
+        assert_eq!(ga.to_vec(), vec![1.0, 4.0, 6.0, 3.0, 10.0, 12.0]);
+        assert_eq!(gb.to_vec(), vec![13.0, 18.0, 17.0, 24.0, 21.0, 30.0]);
+    }
+
+    #[test]
+    fn every_transposition_matches_the_triple_loop() {
+        // 17 x 16 x 18 goes to dgemm, 70 x 64 x 1 and 1 x 64 x 70 to nalgebra's
+        // fallback for thin products, 2 x 3 x 2 to the small loop.
+        for (m, k, n) in [(17, 16, 18), (70, 64, 1), (1, 64, 70), (2, 3, 2)] {
+            assert_eq!(
+                m * k * n >= DGEMM_MIN_WORK,
+                k > 3,
+                "sizes chosen around the threshold"
+            );
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = sample(&if ta { [k, m] } else { [m, k] }, 0.2);
+                let b = sample(&if tb { [n, k] } else { [k, n] }, 1.1);
+                let product = matmul_t("matmul", &a, &b, ta, tb);
+                assert_eq!(product.shape(), &[m, n]);
+                assert_close(product.as_slice(), &naive_product(&a, &b, ta, tb));
+                // The rules do not depend on the kernel, whose every path the
+                // values above cover, so central differences run on small sizes.
+                if m * k * n < DGEMM_MIN_WORK {
+                    check_grad(|x| matmul_t("matmul", &x[0], &x[1], ta, tb), &[a, b])
+                        .assert_ok_for(&format!("matmul_t({ta}, {tb})"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_for_every_shape_case() {
+        // (case, shape of A, shape of B, shape of A @ B)
+        type Case = (&'static str, &'static [usize], &'static [usize], &'static [usize]);
+        let cases: [Case; 8] = [
+            ("matrix-matrix", &[2, 3], &[3, 4], &[2, 4]),
+            ("matrix-vector", &[2, 3], &[3], &[2]),
+            ("vector-matrix", &[3], &[3, 4], &[4]),
+            ("vector-vector", &[3], &[3], &[]),
+            ("batched", &[2, 3, 4], &[4, 5], &[2, 3, 5]),
+            ("broadcast batch", &[2, 1, 3, 4], &[5, 4, 2], &[2, 5, 3, 2]),
+            ("vector-batch", &[4], &[2, 4, 3], &[2, 3]),
+            ("batch of one", &[2, 7, 6], &[1, 6, 8], &[2, 7, 8]),
+        ];
+        for (name, sa, sb, expected) in cases {
+            let (a, b) = (sample(sa, 0.3), sample(sb, 2.0));
+            assert_eq!(a.matmul(&b).shape(), expected, "{name}");
+            check_grad(|x| x[0].matmul(&x[1]), &[a, b]).assert_ok_for(name);
+        }
+    }
+
+    #[test]
+    fn broadcast_batch_values_follow_each_pair_of_matrices() {
+        // [2, 1, 3, 4] @ [5, 4, 2]: batch (i, j) multiplies a[i, 0] by b[j].
+        let (a, b) = (sample(&[2, 1, 3, 4], 0.3), sample(&[5, 4, 2], 2.0));
+        let product = a.matmul(&b);
+        let a_matrix =
+            |i: usize| Tensor::from_vec(a.as_slice()[i * 12..(i + 1) * 12].to_vec(), [3, 4]).unwrap();
+        let b_matrix =
+            |j: usize| Tensor::from_vec(b.as_slice()[j * 8..(j + 1) * 8].to_vec(), [4, 2]).unwrap();
+        for i in 0..2 {
+            for j in 0..5 {
+                let block = &product.as_slice()[(i * 5 + j) * 6..(i * 5 + j + 1) * 6];
+                assert_close(block, &naive_product(&a_matrix(i), &b_matrix(j), false, false));
+            }
+        }
+    }
+
+    #[test]
+    fn second_derivatives_of_a_squared_product() {
+        // f(A, B) = sum((A B)^2): df/dA = 2 (A B) B^T, itself checked against
+        // central differences in both A and B, with and without batches.
+        let f = |a: &Tensor, b: &Tensor| {
+            let p = a.matmul(b);
+            (&p * &p).sum()
+        };
+        let grad_a = |x: &[Tensor]| grad(|a: &Tensor| f(a, &x[1]), &x[0]);
+        let grad_b = |x: &[Tensor]| grad(|b: &Tensor| f(&x[0], b), &x[1]);
+        for (sa, sb) in [
+            (&[2, 3][..], &[3, 2][..]),
+            (&[2, 1, 3, 4], &[5, 4, 2]),
+            (&[3], &[3, 2]),
+        ] {
+            let inputs = [sample(sa, 0.4), sample(sb, 1.7)];
+            check_grad(grad_a, &inputs).assert_ok_for(&format!("d/dA of {sa:?} @ {sb:?}"));
+            check_grad(grad_b, &inputs).assert_ok_for(&format!("d/dB of {sa:?} @ {sb:?}"));
+        }
+        // At A = [[1]], B = [[b]]: f = A^2 b^2, d2f/dA2 = 2 b^2 = 18 at b = 3.
+        let second = grad(
+            |a: &Tensor| grad(|a: &Tensor| f(a, &Tensor::from([[3.0]])), a).sum(),
+            &Tensor::from([[1.0]]),
+        );
+        assert_eq!(second.item(), 18.0);
+    }
+
+    #[test]
+    fn forward_mode_is_the_product_rule() {
+        // d(A B)[V] = V B for fixed B.
+        let (a, b, v) = (sample(&[3, 4], 0.1), sample(&[4, 2], 0.9), sample(&[3, 4], 2.5));
+        let (_, tangent) = jvp(|a: &Tensor| a.matmul(&b), &a, &v);
+        assert_close(tangent.as_slice(), v.matmul(&b).as_slice());
+    }
+
+    #[test]
+    fn vector_products_values_and_gradients() {
+        // dot([1, 2, 3], [4, 5, 6]) = 4 + 10 + 18 = 32; d/dx = y, d/dy = x.
+        let (x, y) = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([4.0, 5.0, 6.0]));
+        let (gx, gy) = grad(|v: &(Tensor, Tensor)| v.0.dot(&v.1), &(x.clone(), y.clone()));
+        assert_eq!((gx.to_vec(), gy.to_vec()), (y.to_vec(), x.to_vec()));
+        let (u, w) = (sample(&[3], 0.2), sample(&[4], 1.0));
+        check_grad(|v| v[0].dot(&v[1]), &[u.clone(), sample(&[3], 3.0)]).assert_ok_for("dot");
+        check_grad(|v| v[0].outer(&v[1]), &[u.clone(), w.clone()]).assert_ok_for("outer");
+        check_grad(
+            |v| v[0].inner(&v[1]),
+            &[sample(&[2, 3, 4], 0.5), sample(&[5, 4], 1.5)],
+        )
+        .assert_ok_for("inner");
+        check_grad(|v| v[0].inner(&v[1]), &[u.clone(), sample(&[3], 3.0)]).assert_ok_for("inner of vectors");
+        check_grad(
+            |v| v[0].vecdot(&v[1]),
+            &[sample(&[2, 1, 4], 0.5), sample(&[3, 4], 1.5)],
+        )
+        .assert_ok_for("vecdot");
+        // inner of [2, 3, 4] with [5, 4] is [2, 3, 5]; entry (1, 2, 3) pairs row (1, 2) with row 3.
+        let (p, q) = (sample(&[2, 3, 4], 0.5), sample(&[5, 4], 1.5));
+        let entry: f64 = (0..4).map(|l| p.get(&[1, 2, l]) * q.get(&[3, l])).sum();
+        assert!((p.inner(&q).get(&[1, 2, 3]) - entry).abs() < 1e-14);
+        assert_eq!(p.vecdot(&sample(&[4], 0.0)).shape(), &[2, 3]);
+    }
+
+    #[test]
+    fn empty_inner_dimension_gives_zeros() {
+        let product = Tensor::zeros([2, 0]).matmul(&Tensor::zeros([0, 3]));
+        assert_eq!(product.to_vec(), vec![0.0; 6]);
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: shapes [2, 3] and [4, 5] do not align")]
+    fn misaligned_matrices_name_both_shapes() {
+        let _ = Tensor::zeros([2, 3]).matmul(&Tensor::zeros([4, 5]));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: batch dimensions of shapes [2, 3, 4] and [3, 4, 5] do not broadcast")]
+    fn misaligned_batches_name_both_shapes() {
+        let _ = Tensor::zeros([2, 3, 4]).matmul(&Tensor::zeros([3, 4, 5]));
+    }
+
+    #[test]
+    #[should_panic(expected = "dot: expected two vectors of one length, got shapes [2, 2] and [2]")]
+    fn dot_rejects_matrices() {
+        let _ = Tensor::zeros([2, 2]).dot(&Tensor::zeros([2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "vecdot: shapes [3] and [4] do not align on their last dimension")]
+    fn vecdot_does_not_broadcast_the_contracted_dimension() {
+        let _ = Tensor::zeros([3]).vecdot(&Tensor::zeros([4]));
+    }
+}
