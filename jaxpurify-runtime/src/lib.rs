@@ -29,6 +29,7 @@ pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;
 pub use ops::index::{AxisIndex, Index};
+pub use ops::interp::{Side, interp, searchsorted};
 pub use ops::layout::{concatenate, stack};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;

@@ -8,6 +8,7 @@ mod broadcast;
 pub(crate) mod compare;
 mod extrema;
 pub(crate) mod index;
+pub(crate) mod interp;
 pub(crate) mod layout;
 mod power;
 mod reduce;
