@@ -6,6 +6,7 @@ mod arith;
 pub(crate) mod at;
 mod broadcast;
 pub(crate) mod compare;
+mod cumulative;
 mod extrema;
 pub(crate) mod index;
 pub(crate) mod interp;
