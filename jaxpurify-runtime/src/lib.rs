@@ -28,6 +28,7 @@ pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, va
 pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;
+pub use ops::convolve::{ConvMode, convolve, correlate};
 pub use ops::index::{AxisIndex, Index};
 pub use ops::interp::{Side, interp, searchsorted};
 pub use ops::layout::{concatenate, stack};

@@ -292,7 +292,9 @@ mod tests {
         }
 
         #[test]
-        fn cumprod_of_positives_is_exp_of_cumsum_of_logs(values in proptest::collection::vec(0.1f64..3.0, 1..30)) {
+        fn cumprod_of_positives_is_exp_of_cumsum_of_logs(
+            values in proptest::collection::vec(0.1f64..3.0, 1..30),
+        ) {
             let x = Tensor::from(values);
             let via_logs = x.ln().cumsum(0).exp();
             for (a, b) in x.cumprod(0).as_slice().iter().zip(via_logs.as_slice()) {

@@ -6,6 +6,7 @@ mod arith;
 pub(crate) mod at;
 mod broadcast;
 pub(crate) mod compare;
+pub(crate) mod convolve;
 mod cumulative;
 mod extrema;
 pub(crate) mod index;
