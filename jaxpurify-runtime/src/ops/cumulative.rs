@@ -54,15 +54,7 @@ impl Tensor {
     #[track_caller]
     pub fn cumprod(&self, axis: isize) -> Tensor {
         let axis = normalize_axis(axis, self.ndim(), "cumprod");
-        let n = self.shape()[axis];
-        if n == 0 {
-            return self.clone();
-        }
-        // b = x[0] then zeros, built by slicing and padding (not by a 0/1
-        // mask, which would turn an infinite x into NaN).
-        let mut widths = vec![(0, 0); self.ndim()];
-        widths[axis] = (0, n - 1);
-        let first = self.slice(axis as isize, 0, 1, 1).pad(&widths, 0.0);
+        let first = first_along(self, axis);
         linear_recurrence(self, &first, axis, false)
     }
 
@@ -138,6 +130,22 @@ fn recurrence_values(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Vec<
     h
 }
 
+/// `x` at position 0 along `axis` and zeros elsewhere; a projection, so its
+/// own adjoint. (Zeros are written, not multiplied in by a mask, so an
+/// infinite `x` does not turn into NaN.)
+fn first_along(x: &Tensor, axis: usize) -> Tensor {
+    let (before, n, after) = split_at_axis(x.shape(), axis);
+    let src = x.as_slice();
+    let mut data = vec![0.0; x.numel()];
+    let blocks = if n == 0 { 0 } else { before };
+    for block in 0..blocks {
+        let start = block * n * after;
+        data[start..start + after].copy_from_slice(&src[start..start + after]);
+    }
+    let out = Tensor::from_parts(data, x.shape().clone());
+    record(out, &[x], move |c| smallvec![Some(first_along(c.grad, axis))])
+}
+
 /// `out[i] = x[i - by]` along `axis`, zero where `i - by` falls outside:
 /// the elements move `by` places towards the end (towards the start when
 /// negative). Its adjoint is the shift by `-by`.
@@ -174,6 +182,7 @@ mod tests {
         let g = grad(|v: &Tensor| (v.cumsum(1) * &x).sum(), &x);
         assert_eq!(g.to_vec(), vec![6.0, 5.0, 3.0, 15.0, 11.0, 6.0]);
         assert_eq!(Tensor::zeros([2, 0]).cumsum(1).shape(), &[2, 0]);
+        assert_eq!(Tensor::zeros([2, 0, 3]).cumprod(1).shape(), &[2, 0, 3]);
     }
 
     #[test]
