@@ -16,6 +16,13 @@ use smallvec::smallvec;
 
 /// Which part of a full convolution or correlation to return (NumPy's
 /// `mode`), for inputs of lengths `N` and `M`.
+///
+/// ```
+/// use jaxpurify_runtime::{convolve, ConvMode, Tensor};
+/// let (a, v) = (Tensor::zeros([5]), Tensor::zeros([3]));
+/// let lengths = [ConvMode::Full, ConvMode::Same, ConvMode::Valid].map(|m| convolve(&a, &v, m).numel());
+/// assert_eq!(lengths, [7, 5, 3]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvMode {
     /// Every overlap of the two inputs: length `N + M - 1`.

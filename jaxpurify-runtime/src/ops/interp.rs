@@ -14,6 +14,14 @@ use smallvec::smallvec;
 
 /// Which end of a run of equal entries [`searchsorted`] reports (NumPy's
 /// `side`).
+///
+/// ```
+/// use jaxpurify_runtime::{searchsorted, Side, Tensor};
+/// let sorted = Tensor::from([0.0, 1.0, 1.0, 1.0, 2.0]);
+/// let one = Tensor::scalar(1.0);
+/// assert_eq!(searchsorted(&sorted, &one, Side::Left).item(), 1.0);
+/// assert_eq!(searchsorted(&sorted, &one, Side::Right).item(), 4.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     /// The first index `i` where the value could be inserted keeping the
@@ -92,7 +100,7 @@ fn nan_last_less(a: f64, b: f64) -> bool {
 ///   0 outside the grid, where the value does not depend on knot positions.
 ///
 /// These rules are written with differentiable ops, so every order of
-/// derivative follows. A NaN query gives NaN gradients for its piece.
+/// derivative follows. A NaN query makes the gradients of `xp` and `fp` NaN.
 ///
 /// ```
 /// use jaxpurify_runtime::{grad, interp, Tensor};
@@ -118,17 +126,8 @@ pub fn interp(x: &Tensor, xp: &Tensor, fp: &Tensor) -> Tensor {
         .map(|(piece, &q)| piece.value(knots, values, q))
         .collect();
     let out = Tensor::from_parts(data, x.shape().clone());
-    let lower: Vec<usize> = pieces.iter().map(|p| p.lower).collect();
-    let upper: Vec<usize> = pieces.iter().map(|p| p.upper).collect();
-    let inside = Tensor::from(pieces.iter().map(|p| f64::from(p.inside)).collect::<Vec<_>>());
-    record(out, &[x, xp, fp], move |c| {
-        let brackets = Brackets {
-            lower: &lower,
-            upper: &upper,
-            inside: &inside,
-        };
-        interp_grads(c, &brackets)
-    })
+    let brackets = Brackets::of(&pieces);
+    record(out, &[x, xp, fp], move |c| interp_grads(c, &brackets))
 }
 
 /// Rejects grids NumPy would raise on or silently misuse.
@@ -224,11 +223,22 @@ impl Piece {
     }
 }
 
-/// The plain (untracked) result of locating every query, for the rule.
-struct Brackets<'a> {
-    lower: &'a [usize],
-    upper: &'a [usize],
-    inside: &'a Tensor,
+/// Every query's piece as plain, untracked data for the derivative rule:
+/// the knot indices below and above, and a mask of the queries inside the grid.
+struct Brackets {
+    lower: Vec<usize>,
+    upper: Vec<usize>,
+    inside: Tensor,
+}
+
+impl Brackets {
+    fn of(pieces: &[Piece]) -> Brackets {
+        Brackets {
+            lower: pieces.iter().map(|p| p.lower).collect(),
+            upper: pieces.iter().map(|p| p.upper).collect(),
+            inside: Tensor::from(pieces.iter().map(|p| f64::from(p.inside)).collect::<Vec<_>>()),
+        }
+    }
 }
 
 /// Gradients of `f = fp[j] + (fp[k] - fp[j]) t`, `t = (x - xp[j]) / (xp[k] - xp[j])`
@@ -238,11 +248,11 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
     let [x, xp, fp] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
     let queries = x.numel();
     let g = c.grad.reshape([queries]);
-    let x_low = xp.index_select(0, b.lower);
-    let width = where_(b.inside, xp.index_select(0, b.upper) - &x_low, 1.0);
+    let x_low = xp.index_select(0, &b.lower);
+    let width = where_(&b.inside, xp.index_select(0, &b.upper) - &x_low, 1.0);
     let needs_slope = c.needs(0) || c.needs(1);
     // df/dx = slope; the knot values enter only through it.
-    let slope = needs_slope.then(|| (fp.index_select(0, b.upper) - fp.index_select(0, b.lower)) / &width);
+    let slope = needs_slope.then(|| (fp.index_select(0, &b.upper) - fp.index_select(0, &b.lower)) / &width);
     let dx = c
         .needs(0)
         .then(|| (&g * slope.as_ref().expect("slope")).reshape(x.shape()));
@@ -250,10 +260,10 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
         return smallvec![dx, None, None];
     }
     // Each query puts weight g (1 - t) on knot j and g t on knot k.
-    let t = (where_(b.inside, x.reshape([queries]), &x_low) - &x_low) / &width;
+    let t = (where_(&b.inside, x.reshape([queries]), &x_low) - &x_low) / &width;
     let weight_upper = &g * &t;
     let weights = concatenate(&[&g - &weight_upper, weight_upper], 0);
-    let knots: Vec<usize> = b.lower.iter().chain(b.upper).copied().collect();
+    let knots: Vec<usize> = b.lower.iter().chain(&b.upper).copied().collect();
     let n = xp.numel();
     // df/dxp[j] = -slope (1 - t), df/dxp[k] = -slope t: the fp weights times -slope.
     let dxp = c.needs(1).then(|| {
