@@ -1,0 +1,380 @@
+//! 1-d convolution and cross-correlation with NumPy's modes
+//! ([`convolve`], [`correlate`]).
+//!
+//! Both are windows of one primitive, the *valid* correlation
+//! `y[i] = sum_j x[i + j] k[j]` of a signal with a shorter kernel: the other
+//! modes pad the signal with zeros first, and convolution reverses the
+//! kernel. That primitive's adjoints are again valid correlations (of the
+//! padded gradient with the reversed kernel, and of the signal with the
+//! gradient), so its derivative rule is written with itself, `pad` and
+//! `flip`, and derivatives of every order follow.
+
+use crate::autodiff::record;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+/// Which part of a full convolution or correlation to return (NumPy's
+/// `mode`), for inputs of lengths `N` and `M`.
+///
+/// ```
+/// use jaxpurify_runtime::{convolve, ConvMode, Tensor};
+/// let (a, v) = (Tensor::zeros([5]), Tensor::zeros([3]));
+/// let lengths = [ConvMode::Full, ConvMode::Same, ConvMode::Valid].map(|m| convolve(&a, &v, m).numel());
+/// assert_eq!(lengths, [7, 5, 3]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvMode {
+    /// Every overlap of the two inputs: length `N + M - 1`.
+    Full,
+    /// The middle of the full result, of length `max(N, M)`, centred as NumPy
+    /// centres it (for an even shorter length the window starts one place
+    /// later in `correlate` when the first input is the shorter one).
+    Same,
+    /// Only complete overlaps: length `max(N, M) - min(N, M) + 1`.
+    Valid,
+}
+
+/// The discrete linear convolution of two 1-d tensors (NumPy's `convolve`):
+/// `full[k] = sum_i a[i] v[k - i]`, windowed by `mode`. It is commutative
+/// in every mode: as in NumPy, the shorter input slides along the longer.
+///
+/// Differentiable in both inputs: the gradient of each is the valid
+/// correlation of the (zero-padded) output gradient with the other input.
+/// Computed by direct summation, `O(N M)`.
+///
+/// ```
+/// use jaxpurify_runtime::{convolve, ConvMode, Tensor};
+/// let (a, v) = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([0.0, 1.0, 0.5]));
+/// // np.convolve([1, 2, 3], [0, 1, 0.5], mode) for each mode
+/// assert_eq!(convolve(&a, &v, ConvMode::Full).to_vec(), vec![0.0, 1.0, 2.5, 4.0, 1.5]);
+/// assert_eq!(convolve(&a, &v, ConvMode::Same).to_vec(), vec![1.0, 2.5, 4.0]);
+/// assert_eq!(convolve(&a, &v, ConvMode::Valid).to_vec(), vec![2.5]);
+/// ```
+///
+/// # Panics
+/// When an input is not 1-d or is empty.
+#[track_caller]
+pub fn convolve(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
+    check_inputs("convolve", a, v);
+    let (long, short) = if v.numel() > a.numel() { (v, a) } else { (a, v) };
+    let (start, len) = window(mode, long.numel(), short.numel(), (short.numel() - 1) / 2);
+    // Convolving is correlating with the kernel reversed.
+    correlation_window(long, &short.flip(0), start, len)
+}
+
+/// The cross-correlation of two 1-d tensors (NumPy's `correlate`, which for
+/// real inputs does not reverse `v` and has nothing to conjugate):
+/// `full[k] = sum_j a[j + k - (M - 1)] v[j]` for `k` in `0..N + M - 1`,
+/// windowed by `mode`. Swapping the inputs reverses the full result.
+///
+/// Differentiable in both inputs, like [`convolve`]. Computed by direct
+/// summation, `O(N M)`.
+///
+/// ```
+/// use jaxpurify_runtime::{correlate, ConvMode, Tensor};
+/// let (a, v) = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([0.0, 1.0, 0.5]));
+/// // np.correlate([1, 2, 3], [0, 1, 0.5], mode) for each mode
+/// assert_eq!(correlate(&a, &v, ConvMode::Full).to_vec(), vec![0.5, 2.0, 3.5, 3.0, 0.0]);
+/// assert_eq!(correlate(&a, &v, ConvMode::Same).to_vec(), vec![2.0, 3.5, 3.0]);
+/// assert_eq!(correlate(&a, &v, ConvMode::Valid).to_vec(), vec![3.5]);
+/// ```
+///
+/// # Panics
+/// When an input is not 1-d or is empty.
+#[track_caller]
+pub fn correlate(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
+    check_inputs("correlate", a, v);
+    let (n, m) = (a.numel(), v.numel());
+    // NumPy computes with the longer input first and reverses the result
+    // when it swapped them, which moves an even-length Same window by one.
+    let same_start = if n >= m { (m - 1) / 2 } else { n / 2 };
+    let (start, len) = window(mode, n.max(m), n.min(m), same_start);
+    correlation_window(a, v, start, len)
+}
+
+#[track_caller]
+fn check_inputs(op: &str, a: &Tensor, v: &Tensor) {
+    assert!(
+        a.ndim() == 1 && v.ndim() == 1,
+        "{op}: inputs must be 1-d, got shapes {} and {}",
+        a.shape(),
+        v.shape()
+    );
+    assert!(
+        !a.is_empty() && !v.is_empty(),
+        "{op}: inputs must not be empty, got shapes {} and {}",
+        a.shape(),
+        v.shape()
+    );
+}
+
+/// The start and length, in the full result, of a mode's window for inputs
+/// of lengths `long >= short`; `same_start` is where Same begins.
+fn window(mode: ConvMode, long: usize, short: usize, same_start: usize) -> (usize, usize) {
+    match mode {
+        ConvMode::Full => (0, long + short - 1),
+        ConvMode::Same => (same_start, long),
+        ConvMode::Valid => (short - 1, long - short + 1),
+    }
+}
+
+/// Elements `start..start + len` of the full correlation
+/// `full[k] = sum_j a[j + k - (M - 1)] v[j]`, computed as the valid
+/// correlation of `a` zero-padded just enough for that window. The window
+/// must lie within `M - 1 >= start` and `start + len >= N` (every mode's
+/// does), so that both paddings are non-negative.
+fn correlation_window(a: &Tensor, v: &Tensor, start: usize, len: usize) -> Tensor {
+    let (n, m) = (a.numel(), v.numel());
+    if m > n {
+        // Sliding the shorter input costs len * n instead of len * m; the
+        // full correlation of (v, a) is that of (a, v) reversed.
+        return correlation_window(v, a, n + m - 1 - start - len, len).flip(0);
+    }
+    let padded = a.pad(&[(m - 1 - start, start + len - n)], 0.0);
+    correlate_valid(&padded, v)
+}
+
+/// `y[i] = sum_j x[i + j] k[j]` for `i` in `0..n - m + 1`, with `n >= m >= 1`.
+fn correlate_valid(x: &Tensor, kernel: &Tensor) -> Tensor {
+    let (n, m) = (x.numel(), kernel.numel());
+    debug_assert!(n >= m && m >= 1, "correlate_valid: lengths {n} and {m}");
+    // FFT path: for long kernels the direct sum's O(n m) loses to an FFT's
+    // O(n log n). When the FFT family lands, choose here between
+    // `correlate_valid_direct` and an FFT-based product on `n` and `m`; the
+    // rule below is written with `correlate_valid` itself, so derivatives of
+    // every order take the same path with no other change.
+    let data = correlate_valid_direct(x.as_slice(), kernel.as_slice());
+    let out = Tensor::from_parts(data, Shape::from(n - m + 1));
+    // With L = <g, y>: dL/dx[p] = sum_i g[i] k[p - i], the full convolution
+    // of g with k (the valid correlation of g padded by m - 1 on both sides
+    // with k reversed); dL/dk[j] = sum_i g[i] x[i + j], the valid
+    // correlation of x with g.
+    record(out, &[x, kernel], move |c| {
+        let [x, kernel] = [&c.inputs[0], &c.inputs[1]];
+        smallvec![
+            c.needs(0)
+                .then(|| correlate_valid(&c.grad.pad(&[(m - 1, m - 1)], 0.0), &kernel.flip(0))),
+            c.needs(1).then(|| correlate_valid(x, c.grad)),
+        ]
+    })
+}
+
+/// The valid correlation by direct summation: one dot product per output.
+fn correlate_valid_direct(x: &[f64], kernel: &[f64]) -> Vec<f64> {
+    x.windows(kernel.len())
+        .map(|window| dot(window, kernel))
+        .collect()
+}
+
+/// A dot product over four independent partial sums, which the compiler can
+/// keep in vector registers (a single running sum is a serial dependency).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (a_blocks, b_blocks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a_blocks
+        .remainder()
+        .iter()
+        .zip(b_blocks.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
+    let mut lanes = [0.0; 4];
+    for (p, q) in a_blocks.zip(b_blocks) {
+        for ((lane, x), y) in lanes.iter_mut().zip(p).zip(q) {
+            *lane += x * y;
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::layout::concatenate;
+    use crate::testing::check_grad;
+    use crate::{grad, jvp, vjp};
+    use proptest::prelude::*;
+
+    const MODES: [ConvMode; 3] = [ConvMode::Full, ConvMode::Same, ConvMode::Valid];
+
+    type Conv = fn(&Tensor, &Tensor, ConvMode) -> Tensor;
+    const OPS: [(&str, Conv); 2] = [("convolve", convolve), ("correlate", correlate)];
+
+    fn assert_close(actual: &Tensor, expected: &[f64], what: &str) {
+        assert_eq!(
+            actual.to_vec().len(),
+            expected.len(),
+            "{what}: {actual:?} vs {expected:?}"
+        );
+        for (a, e) in actual.as_slice().iter().zip(expected) {
+            assert!((a - e).abs() < 1e-12, "{what}: {actual:?} vs {expected:?}");
+        }
+    }
+
+    #[test]
+    fn values_match_numpy_in_every_mode_and_order() {
+        let a = Tensor::from([1.0, -2.0, 3.0, 0.5, 4.0]);
+        let odd = Tensor::from([2.0, 1.0, -1.0]);
+        let even = Tensor::from([1.0, 2.0]);
+        // np.convolve(x, y, mode) and np.correlate(x, y, mode), mode = full, same, valid.
+        #[rustfmt::skip]
+        let cases: [(Conv, &Tensor, &Tensor, [&[f64]; 3]); 8] = [
+            (convolve, &a, &odd, [&[2.0, -3.0, 3.0, 6.0, 5.5, 3.5, -4.0], &[-3.0, 3.0, 6.0, 5.5, 3.5], &[3.0, 6.0, 5.5]]),
+            (convolve, &odd, &a, [&[2.0, -3.0, 3.0, 6.0, 5.5, 3.5, -4.0], &[-3.0, 3.0, 6.0, 5.5, 3.5], &[3.0, 6.0, 5.5]]),
+            (convolve, &a, &even, [&[1.0, 0.0, -1.0, 6.5, 5.0, 8.0], &[1.0, 0.0, -1.0, 6.5, 5.0], &[0.0, -1.0, 6.5, 5.0]]),
+            (convolve, &even, &a, [&[1.0, 0.0, -1.0, 6.5, 5.0, 8.0], &[1.0, 0.0, -1.0, 6.5, 5.0], &[0.0, -1.0, 6.5, 5.0]]),
+            (correlate, &a, &odd, [&[-1.0, 3.0, -3.0, -1.5, 2.5, 5.0, 8.0], &[3.0, -3.0, -1.5, 2.5, 5.0], &[-3.0, -1.5, 2.5]]),
+            (correlate, &odd, &a, [&[8.0, 5.0, 2.5, -1.5, -3.0, 3.0, -1.0], &[5.0, 2.5, -1.5, -3.0, 3.0], &[2.5, -1.5, -3.0]]),
+            (correlate, &a, &even, [&[2.0, -3.0, 4.0, 4.0, 8.5, 4.0], &[2.0, -3.0, 4.0, 4.0, 8.5], &[-3.0, 4.0, 4.0, 8.5]]),
+            (correlate, &even, &a, [&[4.0, 8.5, 4.0, 4.0, -3.0, 2.0], &[8.5, 4.0, 4.0, -3.0, 2.0], &[8.5, 4.0, 4.0, -3.0]]),
+        ];
+        for (k, (op, x, y, expected)) in cases.into_iter().enumerate() {
+            for (mode, want) in MODES.into_iter().zip(expected) {
+                let what = format!("case {k}, lengths {} and {}, {mode:?}", x.numel(), y.numel());
+                assert_close(&op(x, y, mode), want, &what);
+            }
+        }
+        // A one-element input scales the other in every mode: np.convolve([3], [1, 2], mode) = [3, 6].
+        for mode in MODES {
+            assert_close(
+                &convolve(&Tensor::from([3.0]), &even, mode),
+                &[3.0, 6.0],
+                "scaling",
+            );
+        }
+    }
+
+    #[test]
+    fn hand_derived_gradients() {
+        // c = np.convolve([1, 2, 3], [0, 1, 0.5]) = [0, 1, 2.5, 4, 1.5]; L = sum(w c),
+        // w = [1, 2, 3, 4, 5]. dL/da[i] = sum_j w[i + j] v[j]:
+        // [2 + 1.5, 3 + 2, 4 + 2.5] = [3.5, 5, 6.5]; dL/dv[j] = sum_i w[i + j] a[i]:
+        // [1 + 4 + 9, 2 + 6 + 12, 3 + 8 + 15] = [14, 20, 26].
+        let w = Tensor::from([1.0, 2.0, 3.0, 4.0, 5.0]);
+        let (ga, gv) = grad(
+            |p: &(Tensor, Tensor)| (convolve(&p.0, &p.1, ConvMode::Full) * &w).sum(),
+            &(Tensor::from([1.0, 2.0, 3.0]), Tensor::from([0.0, 1.0, 0.5])),
+        );
+        assert_close(&ga, &[3.5, 5.0, 6.5], "d/da");
+        assert_close(&gv, &[14.0, 20.0, 26.0], "d/dv");
+    }
+
+    #[test]
+    fn gradients_match_central_differences_for_every_mode_and_length_order() {
+        let long = Tensor::from([0.3, -1.2, 2.0, 0.7, -0.4, 1.1]);
+        let short = Tensor::from([1.5, -0.5, 0.25, 2.0]);
+        let single = Tensor::from([-0.8]);
+        let pairs = [
+            (&long, &short),
+            (&short, &long),
+            (&short, &short),
+            (&long, &single),
+            (&single, &long),
+        ];
+        for (name, op) in OPS {
+            for mode in MODES {
+                for (a, v) in pairs {
+                    let what = format!("{name} {mode:?} with lengths {} and {}", a.numel(), v.numel());
+                    check_grad(|x| op(&x[0], &x[1], mode), &[a.clone(), v.clone()]).assert_ok_for(&what);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn second_derivatives_in_both_arguments() {
+        // f = sum(w conv^2) is quadratic in each input and quartic overall,
+        // so its gradient exercises the rule of every correlation it used.
+        let (a, v) = (
+            Tensor::from([0.3, -1.2, 2.0, 0.7, -0.4]),
+            Tensor::from([1.5, -0.5, 0.25]),
+        );
+        for (name, op) in OPS {
+            for mode in MODES {
+                for (x, y) in [(&a, &v), (&v, &a)] {
+                    let gradient = |p: &[Tensor]| {
+                        let g = grad(
+                            |q: &Vec<Tensor>| {
+                                let c = op(&q[0], &q[1], mode);
+                                let w = Tensor::linspace(1.0, 2.0, c.numel());
+                                (&c * &c * w).sum()
+                            },
+                            &p.to_vec(),
+                        );
+                        concatenate(&g, 0)
+                    };
+                    let what = format!("{name}'' {mode:?} with lengths {} and {}", x.numel(), y.numel());
+                    check_grad(gradient, &[x.clone(), y.clone()]).assert_ok_for(&what);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn forward_mode_agrees_with_reverse_mode() {
+        let point = (
+            Tensor::from([0.3, -1.2, 2.0, 0.7]),
+            Tensor::from([1.5, -0.5, 0.25, 1.0, 2.0]),
+        );
+        let tangent = (
+            Tensor::from([1.0, 0.5, -0.3, 0.2]),
+            Tensor::from([0.4, -1.0, 0.6, 0.1, 0.9]),
+        );
+        for (name, op) in OPS {
+            for mode in MODES {
+                let f = |p: &(Tensor, Tensor)| op(&p.0, &p.1, mode);
+                let (_, jv) = jvp(f, &point, &tangent);
+                let (y, pullback) = vjp(f, &point);
+                let u = Tensor::linspace(0.5, 2.0, y.numel());
+                let (ga, gv) = pullback.apply(&u);
+                let forward = (&u * &jv).sum().item();
+                let reverse = (ga * &tangent.0).sum().item() + (gv * &tangent.1).sum().item();
+                assert!(
+                    (forward - reverse).abs() < 1e-12,
+                    "{name} {mode:?}: {forward} vs {reverse}"
+                );
+            }
+        }
+    }
+
+    fn signal(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<f64>> {
+        proptest::collection::vec(-3.0f64..3.0, len)
+    }
+
+    proptest! {
+        #[test]
+        fn convolve_is_commutative(a in signal(1..12), v in signal(1..12)) {
+            let (a, v) = (Tensor::from(a), Tensor::from(v));
+            for mode in MODES {
+                let (av, va) = (convolve(&a, &v, mode), convolve(&v, &a, mode));
+                prop_assert_eq!(av.shape(), va.shape());
+                for (p, q) in av.as_slice().iter().zip(va.as_slice()) {
+                    prop_assert!((p - q).abs() < 1e-12);
+                }
+            }
+        }
+
+        #[test]
+        fn correlation_is_convolution_with_the_kernel_reversed(a in signal(1..12), v in signal(1..12)) {
+            // Full mode: correlate(a, v) = convolve(a, v[::-1]) = correlate(v, a)[::-1].
+            let (a, v) = (Tensor::from(a), Tensor::from(v));
+            let direct = correlate(&a, &v, ConvMode::Full);
+            let via_convolve = convolve(&a, &v.flip(0), ConvMode::Full);
+            let swapped = correlate(&v, &a, ConvMode::Full).flip(0);
+            for ((p, q), r) in direct.as_slice().iter().zip(via_convolve.as_slice()).zip(swapped.as_slice()) {
+                prop_assert!((p - q).abs() < 1e-12 && (p - r).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "convolve: inputs must be 1-d, got shapes [2, 2] and [3]")]
+    fn matrices_are_rejected() {
+        let _ = convolve(&Tensor::zeros([2, 2]), &Tensor::zeros([3]), ConvMode::Full);
+    }
+
+    #[test]
+    #[should_panic(expected = "correlate: inputs must not be empty, got shapes [3] and [0]")]
+    fn empty_inputs_are_rejected() {
+        let _ = correlate(&Tensor::zeros([3]), &Tensor::zeros([0]), ConvMode::Same);
+    }
+}

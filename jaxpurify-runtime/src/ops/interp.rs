@@ -1,0 +1,532 @@
+//! Piecewise-linear interpolation ([`interp`]) and binary search in sorted
+//! data ([`searchsorted`]), with NumPy's semantics.
+//!
+//! Both locate each query by binary search, so `q` queries on a grid of `n`
+//! knots cost `O(q log n)` plus one `O(n)` pass that checks the grid is
+//! sorted (an unsorted grid would silently give nonsense, as it does in
+//! NumPy, so it is rejected instead).
+
+use crate::autodiff::record;
+use crate::ops::compare::where_;
+use crate::ops::layout::concatenate;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+/// Which end of a run of equal entries [`searchsorted`] reports (NumPy's
+/// `side`).
+///
+/// ```
+/// use jaxpurify_runtime::{searchsorted, Side, Tensor};
+/// let sorted = Tensor::from([0.0, 1.0, 1.0, 1.0, 2.0]);
+/// let one = Tensor::scalar(1.0);
+/// assert_eq!(searchsorted(&sorted, &one, Side::Left).item(), 1.0);
+/// assert_eq!(searchsorted(&sorted, &one, Side::Right).item(), 4.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The first index `i` where the value could be inserted keeping the
+    /// order: `sorted[i - 1] < value <= sorted[i]`.
+    Left,
+    /// The last such index: `sorted[i - 1] <= value < sorted[i]`.
+    Right,
+}
+
+/// For each element of `values`, the index at which inserting it into the
+/// 1-d, non-decreasing `sorted` keeps the order (NumPy's `searchsorted`), as
+/// an `f64` tensor of `values`' shape.
+///
+/// NaN sorts after every number, as in NumPy: a NaN value is placed after
+/// the numbers, and NaN entries of `sorted` may only sit at its end. The
+/// result is an index, piecewise constant in its inputs, so it carries no
+/// graph: gradients through it are zero.
+///
+/// ```
+/// use jaxpurify_runtime::{searchsorted, Side, Tensor};
+/// let sorted = Tensor::from([1.0, 2.0, 2.0, 3.0]);
+/// let values = Tensor::from([2.0, 0.0, 9.0]);
+/// assert_eq!(searchsorted(&sorted, &values, Side::Left).to_vec(), vec![1.0, 0.0, 4.0]);
+/// assert_eq!(searchsorted(&sorted, &values, Side::Right).to_vec(), vec![3.0, 0.0, 4.0]);
+/// ```
+///
+/// # Panics
+/// When `sorted` is not 1-d or not sorted.
+#[track_caller]
+pub fn searchsorted(sorted: &Tensor, values: &Tensor, side: Side) -> Tensor {
+    assert!(
+        sorted.ndim() == 1,
+        "searchsorted: the sorted array must be 1-d, got shape {}",
+        sorted.shape()
+    );
+    let s = sorted.as_slice();
+    if let Some(i) = (1..s.len()).find(|&i| nan_last_less(s[i], s[i - 1])) {
+        panic!(
+            "searchsorted: the array is not sorted: element {} = {} follows {} (shape {})",
+            i,
+            s[i],
+            s[i - 1],
+            sorted.shape()
+        );
+    }
+    let index = |v: f64| match side {
+        Side::Left => s.partition_point(|&x| nan_last_less(x, v)),
+        Side::Right => s.partition_point(|&x| !nan_last_less(v, x)),
+    };
+    values.detach().map_values(|v| index(v) as f64)
+}
+
+/// `a < b` in NumPy's sort order, where NaN comes after every number.
+fn nan_last_less(a: f64, b: f64) -> bool {
+    a < b || (b.is_nan() && !a.is_nan())
+}
+
+/// NumPy's `interp`: the piecewise-linear function through the knots
+/// `(xp[i], fp[i])`, evaluated at each element of `x` (any shape; the result
+/// has that shape). Outside the grid it is constant: `fp[0]` below `xp[0]`
+/// and `fp[n - 1]` at or above `xp[n - 1]`. A NaN query gives NaN.
+///
+/// `xp` must be non-decreasing (repeated knots make a jump, and a query at
+/// a repeated knot takes the value of its last copy, as in NumPy). Each query
+/// is located by binary search: `O(q log n)` for `q` queries on `n` knots.
+///
+/// Derivatives, with the query in the piece `xp[j] <= x < xp[j + 1]`,
+/// `t = (x - xp[j]) / (xp[j + 1] - xp[j])` and `s` that piece's slope:
+/// - in `x`: `s`, and 0 outside the grid. At a knot the derivative is taken
+///   from the piece to its right (pieces are closed on the left), so at
+///   `xp[0]` it is the first slope and at `xp[n - 1]` it is 0.
+/// - in `fp`: `1 - t` for `fp[j]` and `t` for `fp[j + 1]` (1 for the end
+///   value outside the grid); scattered back with repeats accumulated.
+/// - in `xp`: moving a knot shifts its piece sideways, so the value changes
+///   by `-s (1 - t)` per unit of `xp[j]` and `-s t` per unit of `xp[j + 1]`;
+///   0 outside the grid, where the value does not depend on knot positions.
+///
+/// These rules are written with differentiable ops, so every order of
+/// derivative follows. A NaN query makes the gradients of `xp` and `fp` NaN.
+///
+/// ```
+/// use jaxpurify_runtime::{grad, interp, Tensor};
+/// let (xp, fp) = (Tensor::from([0.0, 1.0, 3.0]), Tensor::from([1.0, 3.0, -1.0]));
+/// let x = Tensor::from([-1.0, 0.5, 2.0, 5.0]);
+/// assert_eq!(interp(&x, &xp, &fp).to_vec(), vec![1.0, 2.0, 1.0, -1.0]);
+/// // Slopes: 0 below the grid, 2 on the first piece, -2 on the second, 0 above.
+/// let dx = grad(|x: &Tensor| interp(x, &xp, &fp).sum(), &x);
+/// assert_eq!(dx.to_vec(), vec![0.0, 2.0, -2.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// When `xp` and `fp` are not 1-d of one non-zero length, or `xp` is not
+/// sorted (or holds NaN).
+#[track_caller]
+pub fn interp(x: &Tensor, xp: &Tensor, fp: &Tensor) -> Tensor {
+    check_grid(xp, fp);
+    let (knots, values) = (xp.as_slice(), fp.as_slice());
+    let pieces: Vec<Piece> = x.as_slice().iter().map(|&q| Piece::locate(knots, q)).collect();
+    let data = pieces
+        .iter()
+        .zip(x.as_slice())
+        .map(|(piece, &q)| piece.value(knots, values, q))
+        .collect();
+    let out = Tensor::from_parts(data, x.shape().clone());
+    let brackets = Brackets::of(&pieces);
+    record(out, &[x, xp, fp], move |c| interp_grads(c, &brackets))
+}
+
+/// Rejects grids NumPy would raise on or silently misuse.
+#[track_caller]
+fn check_grid(xp: &Tensor, fp: &Tensor) {
+    assert!(
+        xp.ndim() == 1 && fp.ndim() == 1 && xp.numel() == fp.numel(),
+        "interp: xp and fp must be 1-d of one length, got shapes {} and {}",
+        xp.shape(),
+        fp.shape()
+    );
+    assert!(
+        !xp.is_empty(),
+        "interp: xp and fp are empty (shape {})",
+        xp.shape()
+    );
+    // One comparison per knot on the fast path: `a <= b` is false when
+    // either is NaN, so only a lone knot needs its own NaN test. A fold
+    // without early exit vectorizes, which makes it the faster check on a
+    // grid that is sorted, the case that matters.
+    let knots = xp.as_slice();
+    if knots[0].is_nan() || !knots.windows(2).fold(true, |sorted, w| sorted & (w[0] <= w[1])) {
+        reject_grid(knots, xp.shape());
+    }
+}
+
+/// Panics naming the first NaN knot, else the first descent.
+#[track_caller]
+fn reject_grid(knots: &[f64], shape: &crate::Shape) -> ! {
+    if let Some(i) = knots.iter().position(|k| k.is_nan()) {
+        panic!("interp: xp[{i}] is NaN (shape {shape})");
+    }
+    let i = (1..knots.len())
+        .find(|&i| knots[i] < knots[i - 1])
+        .expect("a grid is rejected for a NaN or a descent");
+    panic!(
+        "interp: xp must be increasing, but xp[{i}] = {} < xp[{}] = {} (shape {shape})",
+        knots[i],
+        i - 1,
+        knots[i - 1]
+    );
+}
+
+/// Where one query falls: between knots `lower` and `upper`. Outside the grid
+/// both are the end knot whose value is taken, and `inside` is false.
+#[derive(Clone, Copy)]
+struct Piece {
+    lower: usize,
+    upper: usize,
+    inside: bool,
+}
+
+impl Piece {
+    /// Binary search for `q` on the sorted, NaN-free `knots`.
+    fn locate(knots: &[f64], q: f64) -> Piece {
+        let last = knots.len() - 1;
+        if q.is_nan() {
+            // The interpolation formula turns NaN into NaN, values and gradients.
+            return Piece {
+                lower: 0,
+                upper: last.min(1),
+                inside: true,
+            };
+        }
+        let at_or_below = knots.partition_point(|&k| k <= q);
+        match at_or_below {
+            0 => Piece::end(0),
+            n if n == knots.len() => Piece::end(last),
+            n => Piece {
+                lower: n - 1,
+                upper: n,
+                inside: true,
+            },
+        }
+    }
+
+    fn end(knot: usize) -> Piece {
+        Piece {
+            lower: knot,
+            upper: knot,
+            inside: false,
+        }
+    }
+
+    /// NumPy's formula, `fp[j] + slope (q - xp[j])`, exact at the knot itself.
+    fn value(&self, knots: &[f64], values: &[f64], q: f64) -> f64 {
+        let (j, k) = (self.lower, self.upper);
+        if !self.inside || knots[j] == q {
+            return values[j];
+        }
+        let slope = (values[k] - values[j]) / (knots[k] - knots[j]);
+        slope * (q - knots[j]) + values[j]
+    }
+}
+
+/// Every query's piece as plain, untracked data for the derivative rule:
+/// the knot indices below and above, and a mask of the queries inside the grid.
+struct Brackets {
+    lower: Vec<usize>,
+    upper: Vec<usize>,
+    inside: Tensor,
+}
+
+impl Brackets {
+    fn of(pieces: &[Piece]) -> Brackets {
+        Brackets {
+            lower: pieces.iter().map(|p| p.lower).collect(),
+            upper: pieces.iter().map(|p| p.upper).collect(),
+            inside: Tensor::from(pieces.iter().map(|p| f64::from(p.inside)).collect::<Vec<_>>()),
+        }
+    }
+}
+
+/// Gradients of `f = fp[j] + (fp[k] - fp[j]) t`, `t = (x - xp[j]) / (xp[k] - xp[j])`
+/// for each query's piece `(j, k)`. Outside the grid `j = k`, `t` is forced
+/// to 0 and the width to 1, so no 0/0 appears and the slope is exactly 0.
+fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
+    let [x, xp, fp] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
+    let queries = x.numel();
+    let g = c.grad.reshape([queries]);
+    let x_low = xp.index_select(0, &b.lower);
+    let width = where_(&b.inside, xp.index_select(0, &b.upper) - &x_low, 1.0);
+    let needs_slope = c.needs(0) || c.needs(1);
+    // df/dx = slope; the knot values enter only through it.
+    let slope = needs_slope.then(|| (fp.index_select(0, &b.upper) - fp.index_select(0, &b.lower)) / &width);
+    let dx = c
+        .needs(0)
+        .then(|| (&g * slope.as_ref().expect("slope")).reshape(x.shape()));
+    if !(c.needs(1) || c.needs(2)) {
+        return smallvec![dx, None, None];
+    }
+    // Each query puts weight g (1 - t) on knot j and g t on knot k.
+    let t = (where_(&b.inside, x.reshape([queries]), &x_low) - &x_low) / &width;
+    let weight_upper = &g * &t;
+    let weights = concatenate(&[&g - &weight_upper, weight_upper], 0);
+    let knots: Vec<usize> = b.lower.iter().chain(&b.upper).copied().collect();
+    let n = xp.numel();
+    // df/dxp[j] = -slope (1 - t), df/dxp[k] = -slope t: the fp weights times -slope.
+    let dxp = c.needs(1).then(|| {
+        let slope = slope.expect("slope");
+        -(&weights * concatenate(&[&slope, &slope], 0)).scatter_add(0, &knots, n)
+    });
+    let dfp = c.needs(2).then(|| weights.scatter_add(0, &knots, n));
+    smallvec![dx, dxp, dfp]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+    use crate::{grad, jvp, vjp};
+    use proptest::prelude::*;
+
+    /// Four knots with slopes 2, -2 and 1 between them.
+    fn grid() -> (Tensor, Tensor) {
+        (
+            Tensor::from([0.0, 1.0, 3.0, 4.5]),
+            Tensor::from([1.0, 3.0, -1.0, 0.5]),
+        )
+    }
+
+    fn assert_close(actual: &Tensor, expected: &[f64]) {
+        assert_eq!(actual.numel(), expected.len());
+        for (a, e) in actual.as_slice().iter().zip(expected) {
+            assert!(
+                (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                "{actual:?} vs {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_match_numpy_for_any_query_shape() {
+        let (xp, fp) = grid();
+        let x = Tensor::from([[-1.0, 0.0, 0.25], [1.0, 2.2, 4.5], [7.0, 3.0, 4.0]]);
+        let y = interp(&x, &xp, &fp);
+        assert_eq!(y.shape(), &[3, 3]);
+        // np.interp([[-1, 0, .25], [1, 2.2, 4.5], [7, 3, 4]], [0, 1, 3, 4.5], [1, 3, -1, .5])
+        assert_close(&y, &[1.0, 1.0, 1.5, 3.0, 0.5999999999999996, 0.5, 0.5, -1.0, 0.0]);
+        // np.interp([nan, -inf, inf], ...) = [nan, 1, 0.5]
+        let y = interp(
+            &Tensor::from([f64::NAN, f64::NEG_INFINITY, f64::INFINITY]),
+            &xp,
+            &fp,
+        );
+        assert!(y.as_slice()[0].is_nan());
+        assert_eq!(&y.to_vec()[1..], &[1.0, 0.5]);
+        assert_eq!(interp(&Tensor::scalar(0.5), &xp, &fp).shape(), &[]);
+    }
+
+    #[test]
+    fn repeated_knots_and_single_knots_follow_numpy() {
+        // np.interp([1, 1, 1.5, 2], [1, 1, 2], [0, 5, 7]) = [5, 5, 6, 7]: a
+        // query at a repeated knot takes the value of its last copy.
+        let y = interp(
+            &Tensor::from([1.0, 1.0, 1.5, 2.0]),
+            &Tensor::from([1.0, 1.0, 2.0]),
+            &Tensor::from([0.0, 5.0, 7.0]),
+        );
+        assert_eq!(y.to_vec(), vec![5.0, 5.0, 6.0, 7.0]);
+        // np.interp([1, 2, 3], [2], [5]) = [5, 5, 5]; all the weight is on fp[0].
+        let (x, xp, fp) = (
+            Tensor::from([1.0, 2.0, 3.0]),
+            Tensor::from([2.0]),
+            Tensor::from([5.0]),
+        );
+        assert_eq!(interp(&x, &xp, &fp).to_vec(), vec![5.0; 3]);
+        let dfp = grad(|fp: &Tensor| interp(&x, &xp, fp).sum(), &fp);
+        assert_eq!(dfp.to_vec(), vec![3.0]);
+    }
+
+    #[test]
+    fn hand_derived_gradients_in_every_argument() {
+        // Queries 0.5 (piece 0: t = 0.5, slope 2), 2 (piece 1: t = 0.5,
+        // slope -2) and 5 (above: fp[3]); L = sum(w f) with w = [1, 2, 3].
+        // dL/dx = w slope = [2, -4, 0].
+        // dL/dfp: [w0 (1 - t0), w0 t0 + w1 (1 - t1), w1 t1, w2] = [0.5, 1.5, 1, 3].
+        // dL/dxp = -slope * (the same weights, per query):
+        // [-2 (0.5), -2 (0.5) + 2 (1), 2 (1), 0] = [-1, 1, 2, 0].
+        let (xp, fp) = grid();
+        let (x, w) = (Tensor::from([0.5, 2.0, 5.0]), Tensor::from([1.0, 2.0, 3.0]));
+        let g = grad(
+            |p: &Vec<Tensor>| (interp(&p[0], &p[1], &p[2]) * &w).sum(),
+            &vec![x, xp, fp],
+        );
+        assert_close(&g[0], &[2.0, -4.0, 0.0]);
+        assert_close(&g[1], &[-1.0, 1.0, 2.0, 0.0]);
+        assert_close(&g[2], &[0.5, 1.5, 1.0, 3.0]);
+    }
+
+    #[test]
+    fn at_a_knot_the_derivative_is_the_right_pieces_slope() {
+        // Knots 0, 1, 4.5 with right-hand slopes 2, -2 and (at the last knot) 0.
+        let (xp, fp) = grid();
+        let x = Tensor::from([0.0, 1.0, 4.5]);
+        let dx = grad(|x: &Tensor| interp(x, &xp, &fp).sum(), &x);
+        assert_eq!(dx.to_vec(), vec![2.0, -2.0, 0.0]);
+    }
+
+    #[test]
+    fn gradients_match_central_differences_inside_and_outside_the_grid() {
+        let (xp, fp) = grid();
+        let x = Tensor::from([[-2.0, 0.3, 0.9], [1.7, 3.2, 4.4], [4.6, 9.0, 2.5]]);
+        check_grad(|v| interp(&v[0], &v[1], &v[2]), &[x, xp, fp]).assert_ok_for("interp");
+        // Entirely outside: constant in x and xp, weight 1 on an end value.
+        let outside = Tensor::from([-3.0, -0.1, 4.51, 8.0]);
+        check_grad(|v| interp(&v[0], &v[1], &v[2]), &[outside, grid().0, grid().1])
+            .assert_ok_for("interp outside the grid");
+    }
+
+    #[test]
+    fn second_derivatives_in_every_argument() {
+        // f = sum(w interp^2) couples all three arguments: d2f/dx dfp and
+        // d2f/dxp dfp are non-zero, so each rule must itself be recorded.
+        let (xp, fp) = grid();
+        let x = Tensor::from([-0.5, 0.3, 1.7, 3.2, 4.4, 6.0]);
+        let w = Tensor::linspace(1.0, 2.0, 6);
+        let gradient = |v: &[Tensor]| {
+            let g = grad(
+                |p: &Vec<Tensor>| {
+                    let y = interp(&p[0], &p[1], &p[2]);
+                    (&y * &y * &w).sum()
+                },
+                &v.to_vec(),
+            );
+            concatenate(&g, 0)
+        };
+        check_grad(gradient, &[x, xp, fp]).assert_ok_for("interp''");
+    }
+
+    #[test]
+    fn forward_mode_agrees_with_reverse_mode() {
+        // <u, J v> = <J^T u, v> over all three arguments at once.
+        let (xp, fp) = grid();
+        let point = vec![Tensor::from([0.3, 2.0, 3.9, -1.0]), xp, fp];
+        let tangent = vec![
+            Tensor::from([1.0, -0.5, 0.3, 2.0]),
+            Tensor::from([0.2, -0.1, 0.4, 0.3]),
+            Tensor::from([0.5, 1.0, -1.0, 2.0]),
+        ];
+        let f = |p: &Vec<Tensor>| interp(&p[0], &p[1], &p[2]);
+        let (_, jv) = jvp(f, &point, &tangent);
+        let (y, pullback) = vjp(f, &point);
+        let u = Tensor::linspace(0.5, 2.0, y.numel());
+        let forward = (&u * &jv).sum().item();
+        let reverse: f64 = pullback
+            .apply(&u)
+            .iter()
+            .zip(&tangent)
+            .map(|(g, t)| (g * t).sum().item())
+            .sum();
+        assert!((forward - reverse).abs() < 1e-12, "{forward} vs {reverse}");
+    }
+
+    #[test]
+    fn many_queries_on_a_long_grid_match_a_linear_scan() {
+        // 100 queries on 10^4 knots of sin; each query's weights sum to one,
+        // so the gradient in fp sums to the number of queries.
+        let xp = Tensor::linspace(0.0, 10.0, 10_000).map_values(|v| v + 0.01 * v.sin());
+        let fp = xp.map_values(f64::sin);
+        let x = Tensor::linspace(-0.5, 10.5, 100);
+        let y = interp(&x, &xp, &fp);
+        let (knots, values) = (xp.as_slice(), fp.as_slice());
+        for (&q, &v) in x.as_slice().iter().zip(y.as_slice()) {
+            let expected = match knots.iter().position(|&k| k > q) {
+                Some(0) => values[0],
+                None => values[knots.len() - 1],
+                Some(k) => {
+                    values[k - 1]
+                        + (values[k] - values[k - 1]) * (q - knots[k - 1]) / (knots[k] - knots[k - 1])
+                }
+            };
+            assert!((v - expected).abs() < 1e-12, "at {q}: {v} vs {expected}");
+        }
+        let dfp = grad(|fp: &Tensor| interp(&x, &xp, fp).sum(), &fp);
+        assert!((dfp.sum().item() - 100.0).abs() < 1e-9);
+    }
+
+    proptest! {
+        #[test]
+        fn interp_at_the_knots_returns_fp(
+            steps in proptest::collection::vec(0.01f64..2.0, 2..20),
+            start in -5.0f64..5.0,
+            seed in 0.0f64..10.0,
+        ) {
+            let knots: Vec<f64> = steps.iter().scan(start, |x, s| { *x += s; Some(*x) }).collect();
+            let values: Vec<f64> = (0..knots.len()).map(|i| (seed + 1.3 * i as f64).sin()).collect();
+            let (xp, fp) = (Tensor::from(knots.clone()), Tensor::from(values.clone()));
+            prop_assert_eq!(interp(&xp, &xp, &fp).to_vec(), values.clone());
+            // Midway between knots the value is the mean of the two.
+            let mid: Vec<f64> = knots.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+            let y = interp(&Tensor::from(mid), &xp, &fp);
+            for (i, v) in y.as_slice().iter().enumerate() {
+                prop_assert!((v - 0.5 * (values[i] + values[i + 1])).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "interp: xp must be increasing, but xp[2] = 0.5 < xp[1] = 1 (shape [3])")]
+    fn unsorted_knots_are_rejected() {
+        let _ = interp(
+            &Tensor::scalar(0.0),
+            &Tensor::from([0.0, 1.0, 0.5]),
+            &Tensor::zeros([3]),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "interp: xp[1] is NaN (shape [3])")]
+    fn nan_knots_are_rejected() {
+        let _ = interp(
+            &Tensor::scalar(0.0),
+            &Tensor::from([0.0, f64::NAN, 1.0]),
+            &Tensor::zeros([3]),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "interp: xp and fp must be 1-d of one length, got shapes [3] and [2]")]
+    fn mismatched_grids_are_rejected() {
+        let _ = interp(&Tensor::scalar(0.0), &Tensor::zeros([3]), &Tensor::zeros([2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "interp: xp and fp are empty (shape [0])")]
+    fn empty_grids_are_rejected() {
+        let _ = interp(&Tensor::scalar(0.0), &Tensor::zeros([0]), &Tensor::zeros([0]));
+    }
+
+    #[test]
+    fn searchsorted_matches_numpy_on_ties_and_nan() {
+        let sorted = Tensor::from([1.0, 2.0, 2.0, 3.0, f64::NAN]);
+        let values = Tensor::from([[2.0, 2.5, f64::NAN], [f64::NEG_INFINITY, 3.0, 0.0]]);
+        // np.searchsorted([1, 2, 2, 3, nan], [2, 2.5, nan, -inf, 3, 0], side='left' / 'right')
+        let left = searchsorted(&sorted, &values, Side::Left);
+        assert_eq!(left.shape(), &[2, 3]);
+        assert_eq!(left.to_vec(), vec![1.0, 3.0, 4.0, 0.0, 3.0, 0.0]);
+        let right = searchsorted(&sorted, &values, Side::Right);
+        assert_eq!(right.to_vec(), vec![3.0, 3.0, 5.0, 0.0, 4.0, 0.0]);
+    }
+
+    #[test]
+    fn searchsorted_passes_no_gradient() {
+        let sorted = Tensor::from([0.0, 1.0, 2.0]);
+        let g = grad(
+            |v: &Tensor| searchsorted(&sorted, v, Side::Left).sum() + v.sum(),
+            &Tensor::from([0.5, 1.5]),
+        );
+        assert_eq!(g.to_vec(), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "searchsorted: the array is not sorted: element 2 = 1 follows NaN (shape [3])")]
+    fn searchsorted_rejects_unsorted_input() {
+        let _ = searchsorted(
+            &Tensor::from([0.0, f64::NAN, 1.0]),
+            &Tensor::scalar(0.0),
+            Side::Right,
+        );
+    }
+}
