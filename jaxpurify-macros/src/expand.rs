@@ -242,7 +242,8 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
     let hyg = |s: &str| Ident::new(s, Span::mixed_site());
     let (params, fixed, rng, loss) = (hyg("params"), hyg("fixed"), hyg("rng"), hyg("loss"));
     let m = quote!(<Model<'_> as ::jaxpurify::__private::Model>);
-    let args = quote!(#(#names: #types),*);
+    // Trailing commas: `loss` follows the arguments in `value_and_grad` and `grad`.
+    let args = quote!(#(#names: #types,)*);
     let bind = quote!(&new(#(#names),*));
     let res = quote!(::jaxpurify::__private::Result);
     let tensor = quote!(::jaxpurify::__private::Tensor);
