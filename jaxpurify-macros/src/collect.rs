@@ -42,18 +42,6 @@ struct RewriteMarkers {
     let_name: Option<Ident>,
 }
 
-/// The marker a macro path names, if any (`param`, `jaxpurify::param`).
-fn marker_kind(mac: &Macro) -> Option<Kind> {
-    let last = mac.path.segments.last()?;
-    let prefix_ok = mac.path.segments.len() == 1
-        || (mac.path.segments.len() == 2 && mac.path.segments[0].ident == "jaxpurify");
-    if prefix_ok {
-        Kind::from_macro_name(&last.ident.to_string())
-    } else {
-        None
-    }
-}
-
 fn binding_name(pat: &Pat) -> Option<Ident> {
     match pat {
         Pat::Ident(p) => Some(p.ident.clone()),
@@ -78,8 +66,10 @@ impl VisitMut for RewriteMarkers {
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Expr::Macro(m) = expr {
-            if let Some(kind) = marker_kind(&m.mac) {
-                *expr = self.rewrite(kind, &m.mac);
+            if let Some(kind) = Kind::of(&m.mac) {
+                if let Some(rewritten) = self.rewrite(kind, &m.mac) {
+                    *expr = rewritten;
+                }
             } else {
                 self.reject_nested(&m.mac);
             }
@@ -90,9 +80,10 @@ impl VisitMut for RewriteMarkers {
 
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         if let Stmt::Macro(m) = stmt {
-            if let Some(kind) = marker_kind(&m.mac) {
-                let expr = self.rewrite(kind, &m.mac);
-                *stmt = Stmt::Expr(expr, m.semi_token.or_else(|| Some(Default::default())));
+            if let Some(kind) = Kind::of(&m.mac) {
+                if let Some(expr) = self.rewrite(kind, &m.mac) {
+                    *stmt = Stmt::Expr(expr, Some(m.semi_token.unwrap_or_default()));
+                }
             } else {
                 self.reject_nested(&m.mac);
             }
@@ -125,16 +116,10 @@ impl RewriteMarkers {
         }
     }
 
-    /// The replacement for one marker, or `unimplemented!()` after an error
-    /// (recorded) so the rest of the body still type-checks.
-    fn rewrite(&mut self, kind: Kind, mac: &Macro) -> Expr {
-        match self.try_rewrite(kind, mac) {
-            Ok(expr) => expr,
-            Err(e) => {
-                self.errors.push(e);
-                syn::parse_quote!(::core::unimplemented!())
-            }
-        }
+    /// The replacement for one marker, or `None` after an error (recorded):
+    /// the fallback then stubs the whole body.
+    fn rewrite(&mut self, kind: Kind, mac: &Macro) -> Option<Expr> {
+        self.try_rewrite(kind, mac).map_err(|e| self.errors.push(e)).ok()
     }
 
     fn try_rewrite(&mut self, kind: Kind, mac: &Macro) -> syn::Result<Expr> {

@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprCall, Ident, LitStr, Token, bracketed};
+use syn::{Expr, ExprCall, Ident, LitStr, Macro, Token, bracketed};
 
 /// Every marker `#[purify]` rewrites, by macro name.
 pub const MARKERS: &[&str] = &[
@@ -55,6 +55,17 @@ impl Prior {
 }
 
 impl Kind {
+    /// The marker a macro invocation names, if any: `param!` or
+    /// `jaxpurify::param!`.
+    pub fn of(mac: &Macro) -> Option<Kind> {
+        let segments = &mac.path.segments;
+        let prefix_ok = segments.len() == 1 || (segments.len() == 2 && segments[0].ident == "jaxpurify");
+        match prefix_ok {
+            true => Kind::from_macro_name(&segments.last()?.ident.to_string()),
+            false => None,
+        }
+    }
+
     pub fn from_macro_name(name: &str) -> Option<Kind> {
         Some(match name {
             "param" => Kind::Param,
