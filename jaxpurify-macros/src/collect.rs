@@ -6,7 +6,7 @@
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use quote::quote_spanned;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, Ident, Item, LitStr, Local, Macro, Pat, Stmt};
@@ -145,7 +145,7 @@ impl RewriteMarkers {
             },
             _ => None,
         };
-        let expr = expand_marker(kind, &name, index.as_ref(), args);
+        let expr = expand_marker(kind, &name, index.as_ref(), args, mac.path.span());
         self.markers.push(Marker {
             kind,
             name,
@@ -215,9 +215,12 @@ fn shape_expr(shape: &Expr) -> TokenStream {
     }
 }
 
-/// The context call that replaces one marker.
-fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> Expr {
-    let s = scope_ident();
+/// The context call that replaces one marker. Its tokens carry `span`, the
+/// marker's name, so type errors about the call (`let n: usize = param!(2)`)
+/// point there rather than at `#[purify]`.
+fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, span: Span) -> Expr {
+    let mut s = scope_ident();
+    s.set_span(s.span().located_at(span));
     let p = Ident::new("__p", Span::mixed_site());
     let f = Ident::new("__f", Span::mixed_site());
     let key = LitStr::new(&name.to_string(), name.span());
@@ -235,32 +238,32 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> 
             match index {
                 None => {
                     let m = Ident::new(method, Span::mixed_site());
-                    quote!(#s.#m(#key, #shape, |#getter| &#getter.#name))
+                    quote_spanned!(span=> #s.#m(#key, #shape, |#getter| &#getter.#name))
                 }
                 Some(i) => {
                     let m = Ident::new(&format!("{method}_at"), Span::mixed_site());
-                    quote!(#s.#m(#key, #i, #shape, |#getter| &#getter.#name))
+                    quote_spanned!(span=> #s.#m(#key, #i, #shape, |#getter| &#getter.#name))
                 }
             }
         }
         (Kind::Intermediate, None) => {
-            quote!(#s.intermediate(#key, ::core::option::Option::None, #positional))
+            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::None, #positional))
         }
         (Kind::Intermediate, Some(i)) => {
-            quote!(#s.intermediate(#key, ::core::option::Option::Some(#i), #positional))
+            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::Some(#i), #positional))
         }
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());
             let prior_args = args.prior_args;
-            quote!(#s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
+            quote_spanned!(span=> #s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
         }
         (Kind::Sub, _) => {
             let Expr::Call(mut call) = positional else {
                 unreachable!("parse_sub accepts calls only")
             };
             let scope = match index {
-                None => quote!(&#s.sub(#key, |#p| &#p.#name, |#f| &#f.#name)),
-                Some(i) => quote!(&#s.sub_at(#key, #i, |#p| &#p.#name, |#f| &#f.#name)),
+                None => quote_spanned!(span=> &#s.sub(#key, |#p| &#p.#name, |#f| &#f.#name)),
+                Some(i) => quote_spanned!(span=> &#s.sub_at(#key, #i, |#p| &#p.#name, |#f| &#f.#name)),
             };
             call.args
                 .insert(0, syn::parse2(scope).expect("a scope expression"));

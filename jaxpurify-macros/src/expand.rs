@@ -6,7 +6,8 @@ use crate::fallback;
 use crate::marker::Kind;
 use crate::valid;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{FnArg, Ident, ItemFn, Lifetime, ReturnType, Type};
 
@@ -216,6 +217,12 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
     let arg_names: Vec<&Ident> = args.iter().map(|a| &a.name).collect();
     let bound_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, true)).collect();
     let plain_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, false)).collect();
+    // Each evaluation passes the bound arguments by value; a missing `Clone`
+    // is reported at the argument's type.
+    let cloned_args = args.iter().map(|arg| {
+        let name = &arg.name;
+        quote_spanned!(arg.ty.span()=> ::core::clone::Clone::clone(&self.#name))
+    });
     let a = arg_lifetime();
     let api = api_functions(&arg_names, &plain_types, &output);
     let module_doc = format!(
@@ -251,7 +258,7 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
 
                 #[allow(clippy::clone_on_copy)]
                 fn call(&self, scope: &::jaxpurify::__private::Scope<'_, Params, Fixed>) -> #output {
-                    super::#name(scope, #(::core::clone::Clone::clone(&self.#arg_names)),*)
+                    super::#name(scope, #(#cloned_args),*)
                 }
             }
 
