@@ -2,7 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, Type};
+use syn::{FnArg, Ident, Item, ItemFn, Pat, Type};
 
 /// One argument of the purified function.
 pub struct Arg {
@@ -29,7 +29,14 @@ pub fn check_args(args: &TokenStream, errors: &mut Vec<syn::Error>) {
 /// problem with its signature is pushed to `errors`, so that the body's
 /// markers are still checked and all errors are reported together.
 pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> syn::Result<Function> {
-    let item: ItemFn = syn::parse2(input)?;
+    // Misplaced on another item: point at the attribute, not at the item.
+    let item: ItemFn = syn::parse2(input.clone()).map_err(|e| match syn::parse2::<Item>(input) {
+        Ok(_) => syn::Error::new(
+            Span::call_site(),
+            "`#[purify]` goes on a function: `#[purify] fn model() -> Tensor { ... }`",
+        ),
+        Err(_) => e,
+    })?;
     let errors_before = errors.len();
     let sig = &item.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
@@ -58,7 +65,8 @@ pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> syn::Result<Fu
                 }),
                 other => errors.push(syn::Error::new_spanned(
                     other,
-                    "`#[purify]` function arguments must be plain names (`n: usize`), not patterns",
+                    "`#[purify]` function arguments must be plain names (`n: usize`), not patterns: \
+                     name the argument and destructure it in the body",
                 )),
             },
         }

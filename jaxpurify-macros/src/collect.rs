@@ -6,7 +6,7 @@
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::quote_spanned;
+use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, Ident, Item, LitStr, Local, Macro, Pat, Stmt};
@@ -22,6 +22,10 @@ pub struct Marker {
     pub component: Option<syn::Path>,
     /// The name came from the enclosing `let`.
     pub from_let: bool,
+    /// Where errors about the name point: the given name, the component,
+    /// or, for a name taken from the `let`, the marker itself (one `let`
+    /// may hold several markers).
+    pub site: TokenStream,
 }
 
 /// Rewrites every marker in `body`, returning what was found and every error.
@@ -145,6 +149,10 @@ impl RewriteMarkers {
             },
             _ => None,
         };
+        let site = match from_let {
+            true => mac.to_token_stream(),
+            false => name.to_token_stream(),
+        };
         let expr = expand_marker(kind, &name, index.as_ref(), args, mac.path.span());
         self.markers.push(Marker {
             kind,
@@ -152,12 +160,13 @@ impl RewriteMarkers {
             indexed: index.is_some(),
             component,
             from_let,
+            site,
         });
         Ok(expr)
     }
 
-    /// The field name: given, else the enclosing `let`, else (for `sub!`) the
-    /// component's name.
+    /// The field name: given, else (for `sub!`) the component's name, else
+    /// the enclosing `let`.
     fn resolve_name(&self, kind: Kind, mac: &Macro, args: &Args) -> syn::Result<(Ident, bool)> {
         if let Some(GivenName { ident, .. }) = &args.name {
             return Ok((ident.clone(), false));

@@ -1,6 +1,7 @@
 //! The markers and the parsing of their arguments.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprCall, Ident, LitStr, Macro, Token, bracketed};
@@ -234,10 +235,7 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
         match arg {
             Some(e) => args.prior_args.push(e),
             None => {
-                return Err(syn::Error::new(
-                    span,
-                    format!("`{}` needs `{} = ...`", kind.macro_name(), kind.keys()[i]),
-                ));
+                return Err(syn::Error::new(span, missing_key(kind, kind.keys()[i])));
             }
         }
     }
@@ -259,6 +257,15 @@ fn parse_sub(input: ParseStream) -> syn::Result<Args> {
     let expr: Expr = input.parse()?;
     match &expr {
         Expr::Call(ExprCall { func, .. }) if matches!(**func, Expr::Path(_)) => {}
+        Expr::Path(path) => {
+            let name = path.to_token_stream().to_string().replace(' ', "");
+            return Err(syn::Error::new_spanned(
+                path,
+                format!(
+                    "`sub!` takes a call, not the function itself: `sub!({name}(...))` with its arguments"
+                ),
+            ));
+        }
         other => {
             return Err(syn::Error::new_spanned(
                 other,
@@ -271,4 +278,20 @@ fn parse_sub(input: ParseStream) -> syn::Result<Args> {
         name,
         prior_args: Vec::new(),
     })
+}
+
+/// The error for a required key left out, with a complete example.
+fn missing_key(kind: Kind, key: &str) -> String {
+    let example = kind
+        .keys()
+        .into_iter()
+        .filter(|k| *k != "name")
+        .zip(["0.0", "1.0"])
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "`{m}` needs `{key} = ...`, e.g. `{m}({example})`",
+        m = kind.macro_name()
+    )
 }
