@@ -2,7 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, Type};
+use syn::{FnArg, Ident, Item, ItemFn, Pat, Type};
 
 /// One argument of the purified function.
 pub struct Arg {
@@ -13,17 +13,31 @@ pub struct Arg {
 /// The function as far as expansion needs it.
 pub struct Function {
     pub item: ItemFn,
-    pub args: Vec<Arg>,
+    /// The arguments, or `None` when the signature cannot be bound by the
+    /// generated module (generic, `self`, patterns, ...; errors say why).
+    pub args: Option<Vec<Arg>>,
 }
 
-/// Parses the attribute arguments (none are accepted) and the function,
-/// collecting every problem.
-pub fn parse(args: TokenStream, input: TokenStream) -> Result<Function, syn::Error> {
-    let item: ItemFn = syn::parse2(input)?;
-    let mut errors: Vec<syn::Error> = Vec::new();
+/// Checks the attribute's own arguments: none are accepted.
+pub fn check_args(args: &TokenStream, errors: &mut Vec<syn::Error>) {
     if !args.is_empty() {
-        errors.push(syn::Error::new_spanned(&args, "`#[purify]` takes no arguments"));
+        errors.push(syn::Error::new_spanned(args, "`#[purify]` takes no arguments"));
     }
+}
+
+/// Parses the function. Only input that is not a function is fatal; every
+/// problem with its signature is pushed to `errors`, so that the body's
+/// markers are still checked and all errors are reported together.
+pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> syn::Result<Function> {
+    // Misplaced on another item: point at the attribute, not at the item.
+    let item: ItemFn = syn::parse2(input.clone()).map_err(|e| match syn::parse2::<Item>(input) {
+        Ok(_) => syn::Error::new(
+            Span::call_site(),
+            "`#[purify]` goes on a function: `#[purify] fn model() -> Tensor { ... }`",
+        ),
+        Err(_) => e,
+    })?;
+    let errors_before = errors.len();
     let sig = &item.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
@@ -51,7 +65,8 @@ pub fn parse(args: TokenStream, input: TokenStream) -> Result<Function, syn::Err
                 }),
                 other => errors.push(syn::Error::new_spanned(
                     other,
-                    "`#[purify]` function arguments must be plain names (`n: usize`), not patterns",
+                    "`#[purify]` function arguments must be plain names (`n: usize`), not patterns: \
+                     name the argument and destructure it in the body",
                 )),
             },
         }
@@ -64,10 +79,8 @@ pub fn parse(args: TokenStream, input: TokenStream) -> Result<Function, syn::Err
             ));
         }
     }
-    match combine(errors) {
-        Some(e) => Err(e),
-        None => Ok(Function { item, args: parsed }),
-    }
+    let args = (errors.len() == errors_before).then_some(parsed);
+    Ok(Function { item, args })
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {

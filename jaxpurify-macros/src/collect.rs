@@ -6,7 +6,7 @@
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, Ident, Item, LitStr, Local, Macro, Pat, Stmt};
@@ -22,6 +22,10 @@ pub struct Marker {
     pub component: Option<syn::Path>,
     /// The name came from the enclosing `let`.
     pub from_let: bool,
+    /// Where errors about the name point: the given name, the component,
+    /// or, for a name taken from the `let`, the marker itself (one `let`
+    /// may hold several markers).
+    pub site: TokenStream,
 }
 
 /// Rewrites every marker in `body`, returning what was found and every error.
@@ -40,18 +44,6 @@ struct RewriteMarkers {
     errors: Vec<syn::Error>,
     /// The binding of the innermost `let` whose initialiser is being visited.
     let_name: Option<Ident>,
-}
-
-/// The marker a macro path names, if any (`param`, `jaxpurify::param`).
-fn marker_kind(mac: &Macro) -> Option<Kind> {
-    let last = mac.path.segments.last()?;
-    let prefix_ok = mac.path.segments.len() == 1
-        || (mac.path.segments.len() == 2 && mac.path.segments[0].ident == "jaxpurify");
-    if prefix_ok {
-        Kind::from_macro_name(&last.ident.to_string())
-    } else {
-        None
-    }
 }
 
 fn binding_name(pat: &Pat) -> Option<Ident> {
@@ -78,8 +70,10 @@ impl VisitMut for RewriteMarkers {
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Expr::Macro(m) = expr {
-            if let Some(kind) = marker_kind(&m.mac) {
-                *expr = self.rewrite(kind, &m.mac);
+            if let Some(kind) = Kind::of(&m.mac) {
+                if let Some(rewritten) = self.rewrite(kind, &m.mac) {
+                    *expr = rewritten;
+                }
             } else {
                 self.reject_nested(&m.mac);
             }
@@ -90,9 +84,10 @@ impl VisitMut for RewriteMarkers {
 
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         if let Stmt::Macro(m) = stmt {
-            if let Some(kind) = marker_kind(&m.mac) {
-                let expr = self.rewrite(kind, &m.mac);
-                *stmt = Stmt::Expr(expr, m.semi_token.or_else(|| Some(Default::default())));
+            if let Some(kind) = Kind::of(&m.mac) {
+                if let Some(expr) = self.rewrite(kind, &m.mac) {
+                    *stmt = Stmt::Expr(expr, Some(m.semi_token.unwrap_or_default()));
+                }
             } else {
                 self.reject_nested(&m.mac);
             }
@@ -125,16 +120,10 @@ impl RewriteMarkers {
         }
     }
 
-    /// The replacement for one marker, or `unimplemented!()` after an error
-    /// (recorded) so the rest of the body still type-checks.
-    fn rewrite(&mut self, kind: Kind, mac: &Macro) -> Expr {
-        match self.try_rewrite(kind, mac) {
-            Ok(expr) => expr,
-            Err(e) => {
-                self.errors.push(e);
-                syn::parse_quote!(::core::unimplemented!())
-            }
-        }
+    /// The replacement for one marker, or `None` after an error (recorded):
+    /// the fallback then stubs the whole body.
+    fn rewrite(&mut self, kind: Kind, mac: &Macro) -> Option<Expr> {
+        self.try_rewrite(kind, mac).map_err(|e| self.errors.push(e)).ok()
     }
 
     fn try_rewrite(&mut self, kind: Kind, mac: &Macro) -> syn::Result<Expr> {
@@ -160,19 +149,24 @@ impl RewriteMarkers {
             },
             _ => None,
         };
-        let expr = expand_marker(kind, &name, index.as_ref(), args);
+        let site = match from_let {
+            true => mac.to_token_stream(),
+            false => name.to_token_stream(),
+        };
+        let expr = expand_marker(kind, &name, index.as_ref(), args, mac.path.span());
         self.markers.push(Marker {
             kind,
             name,
             indexed: index.is_some(),
             component,
             from_let,
+            site,
         });
         Ok(expr)
     }
 
-    /// The field name: given, else the enclosing `let`, else (for `sub!`) the
-    /// component's name.
+    /// The field name: given, else (for `sub!`) the component's name, else
+    /// the enclosing `let`.
     fn resolve_name(&self, kind: Kind, mac: &Macro, args: &Args) -> syn::Result<(Ident, bool)> {
         if let Some(GivenName { ident, .. }) = &args.name {
             return Ok((ident.clone(), false));
@@ -230,12 +224,16 @@ fn shape_expr(shape: &Expr) -> TokenStream {
     }
 }
 
-/// The context call that replaces one marker.
-fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> Expr {
-    let s = scope_ident();
+/// The context call that replaces one marker. Its tokens carry `span`, the
+/// marker's name, so type errors about the call (`let n: usize = param!(2)`)
+/// point there rather than at `#[purify]`.
+fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, span: Span) -> Expr {
+    let mut s = scope_ident();
+    s.set_span(s.span().located_at(span));
     let p = Ident::new("__p", Span::mixed_site());
     let f = Ident::new("__f", Span::mixed_site());
     let key = LitStr::new(&name.to_string(), name.span());
+    // Variables have no positional argument; every other marker has one.
     let positional = args.positional;
     let tokens = match (kind, index) {
         (Kind::Param | Kind::Fixed, _) => {
@@ -248,34 +246,34 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args) -> 
             match index {
                 None => {
                     let m = Ident::new(method, Span::mixed_site());
-                    quote!(#s.#m(#key, #shape, |#getter| &#getter.#name))
+                    quote_spanned!(span=> #s.#m(#key, #shape, |#getter| &#getter.#name))
                 }
                 Some(i) => {
                     let m = Ident::new(&format!("{method}_at"), Span::mixed_site());
-                    quote!(#s.#m(#key, #i, #shape, |#getter| &#getter.#name))
+                    quote_spanned!(span=> #s.#m(#key, #i, #shape, |#getter| &#getter.#name))
                 }
             }
         }
         (Kind::Intermediate, None) => {
             let value = positional.expect("parse_args requires a value");
-            quote!(#s.intermediate(#key, ::core::option::Option::None, #value))
+            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::None, #value))
         }
         (Kind::Intermediate, Some(i)) => {
             let value = positional.expect("parse_args requires a value");
-            quote!(#s.intermediate(#key, ::core::option::Option::Some(#i), #value))
+            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::Some(#i), #value))
         }
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());
             let prior_args = args.prior_args;
-            quote!(#s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
+            quote_spanned!(span=> #s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
         }
         (Kind::Sub, _) => {
             let Some(Expr::Call(mut call)) = positional else {
                 unreachable!("parse_sub accepts calls only")
             };
             let scope = match index {
-                None => quote!(&#s.sub(#key, |#p| &#p.#name, |#f| &#f.#name)),
-                Some(i) => quote!(&#s.sub_at(#key, #i, |#p| &#p.#name, |#f| &#f.#name)),
+                None => quote_spanned!(span=> &#s.sub(#key, |#p| &#p.#name, |#f| &#f.#name)),
+                Some(i) => quote_spanned!(span=> &#s.sub_at(#key, #i, |#p| &#p.#name, |#f| &#f.#name)),
             };
             call.args
                 .insert(0, syn::parse2(scope).expect("a scope expression"));

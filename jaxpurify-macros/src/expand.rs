@@ -1,37 +1,58 @@
 //! Writing the purified function and the module beside it.
 
-use crate::attr::{self, Function, scope_ident};
+use crate::attr::{self, Arg, scope_ident};
 use crate::collect::{self, Marker};
 use crate::fallback;
 use crate::marker::Kind;
 use crate::valid;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Ident, Lifetime, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, Lifetime, ReturnType, Type};
 
 /// `#[purify]`: parse, collect, validate, expand; on any error, the fallback.
 pub fn purify(args: TokenStream, input: TokenStream) -> TokenStream {
-    let function = match attr::parse(args, input.clone()) {
+    let mut errors = Vec::new();
+    attr::check_args(&args, &mut errors);
+    let function = match attr::parse(input.clone(), &mut errors) {
         Ok(f) => f,
-        Err(e) => return fallback::emit(input, e),
+        Err(e) => {
+            let e = e.to_compile_error();
+            return quote!(#e #input);
+        }
     };
     let mut item = function.item.clone();
-    let (markers, mut errors) = collect::collect(&mut item.block);
+    let (markers, found) = collect::collect(&mut item.block);
+    errors.extend(found);
     errors.extend(valid::check(&markers));
-    if let Some(e) = attr::combine(errors) {
-        return fallback::emit(input, e);
+    match (attr::combine(errors), &function.args) {
+        (None, Some(args)) => expand(item, args, &markers),
+        (Some(e), _) => fallback::emit(&function, e),
+        (None, None) => unreachable!("a signature that does not bind has errors"),
+    }
+}
+
+/// The function, taking the model context, and its module.
+pub fn expand(item: ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
+    let module = module(&item, args, markers);
+    let item = with_scope(item);
+    quote!(#item #module)
+}
+
+/// The function with the model context as its first argument. A method
+/// (already an error) is left alone: the context cannot precede `self`.
+pub fn with_scope(mut item: ItemFn) -> ItemFn {
+    if matches!(item.sig.inputs.first(), Some(FnArg::Receiver(_))) {
+        return item;
     }
     let s = scope_ident();
     let name = &item.sig.ident;
-    item.sig.inputs.insert(
-        0,
-        syn::parse_quote!(#s: &::jaxpurify::__private::Scope<'_, #name::Params, #name::Fixed>),
-    );
+    let scope: FnArg = syn::parse_quote!(#s: &::jaxpurify::__private::Scope<'_, #name::Params, #name::Fixed>);
+    item.sig.inputs.insert(0, scope);
     item.attrs
         .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
-    let module = module(&function, &markers);
-    quote!(#item #module)
+    item
 }
 
 /// The lifetime that the bound model's reference arguments carry.
@@ -150,19 +171,19 @@ fn generated_struct(name: &str, doc: &str, fields: &[Field], default: bool) -> T
         fields.iter().map(|f| &f.ty),
         fields.iter().map(|f| &f.doc),
     );
+    // One derive set for every struct; clippy's nursery would ask for `Eq`
+    // on the ones without tensors (a component without fixed data).
     quote! {
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::jaxpurify::Tree)]
+        #[allow(clippy::derive_partial_eq_without_eq)]
         #default
         pub struct #ident { #(#[doc = #docs] pub #names: #tys,)* }
     }
 }
 
-/// The module `NAME` beside the function: the structs, the bound model and
-/// the free functions.
-fn module(function: &Function, markers: &[Marker]) -> TokenStream {
-    let item = &function.item;
-    let (name, vis) = (&item.sig.ident, &item.vis);
+/// `Params`, `Fixed` and `Intermediates`, one field per marker.
+pub fn structs(markers: &[Marker]) -> TokenStream {
     let params = generated_struct(
         "Params",
         "The learned parameters.",
@@ -181,6 +202,14 @@ fn module(function: &Function, markers: &[Marker]) -> TokenStream {
         &fields(markers, "Intermediates"),
         false,
     );
+    quote!(#params #fixed #inter)
+}
+
+/// The module `NAME` beside the function: the structs, the bound model and
+/// the free functions.
+fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
+    let (name, vis) = (&item.sig.ident, &item.vis);
+    let structs = structs(markers);
     let output = match &item.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => {
@@ -188,9 +217,15 @@ fn module(function: &Function, markers: &[Marker]) -> TokenStream {
             quote!(#ty)
         }
     };
-    let arg_names: Vec<&Ident> = function.args.iter().map(|a| &a.name).collect();
-    let bound_types: Vec<Type> = function.args.iter().map(|a| module_type(&a.ty, true)).collect();
-    let plain_types: Vec<Type> = function.args.iter().map(|a| module_type(&a.ty, false)).collect();
+    let arg_names: Vec<&Ident> = args.iter().map(|a| &a.name).collect();
+    let bound_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, true)).collect();
+    let plain_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, false)).collect();
+    // Each evaluation passes the bound arguments by value; a missing `Clone`
+    // is reported at the argument's type.
+    let cloned_args = args.iter().map(|arg| {
+        let name = &arg.name;
+        quote_spanned!(arg.ty.span()=> ::core::clone::Clone::clone(&self.#name))
+    });
     let a = arg_lifetime();
     let api = api_functions(&arg_names, &plain_types, &output);
     let module_doc = format!(
@@ -204,9 +239,7 @@ fn module(function: &Function, markers: &[Marker]) -> TokenStream {
             #![allow(unused_imports)]
             use super::*;
 
-            #params
-            #fixed
-            #inter
+            #structs
 
             #[doc = "The function bound to its arguments; implements `jaxpurify::Model`."]
             pub struct Model<#a> {
@@ -228,7 +261,7 @@ fn module(function: &Function, markers: &[Marker]) -> TokenStream {
 
                 #[allow(clippy::clone_on_copy)]
                 fn call(&self, scope: &::jaxpurify::__private::Scope<'_, Params, Fixed>) -> #output {
-                    super::#name(scope, #(::core::clone::Clone::clone(&self.#arg_names)),*)
+                    super::#name(scope, #(#cloned_args),*)
                 }
             }
 
@@ -242,8 +275,8 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
     let hyg = |s: &str| Ident::new(s, Span::mixed_site());
     let (params, fixed, rng, loss) = (hyg("params"), hyg("fixed"), hyg("rng"), hyg("loss"));
     let m = quote!(<Model<'_> as ::jaxpurify::__private::Model>);
-    let args = quote!(#(#names: #types),*);
-    let args_then = quote!(#(#names: #types,)*);
+    // Trailing commas: `loss` follows the arguments in `value_and_grad` and `grad`.
+    let args = quote!(#(#names: #types,)*);
     let bind = quote!(&new(#(#names),*));
     let res = quote!(::jaxpurify::__private::Result);
     let tensor = quote!(::jaxpurify::__private::Tensor);
@@ -282,7 +315,7 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
 
         #[doc = "A scalar loss of the output and its gradient with respect to the parameters."]
         pub fn value_and_grad(
-            #params: &Params, #fixed: &Fixed, #args_then
+            #params: &Params, #fixed: &Fixed, #args
             #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
         ) -> #res<(#tensor, Params)> {
             #m::value_and_grad(#bind, #params, #fixed, #loss)
@@ -290,7 +323,7 @@ fn api_functions(names: &[&Ident], types: &[Type], output: &TokenStream) -> Toke
 
         #[doc = "The gradient of a scalar loss of the output with respect to the parameters."]
         pub fn grad(
-            #params: &Params, #fixed: &Fixed, #args_then
+            #params: &Params, #fixed: &Fixed, #args
             #loss: impl ::core::ops::FnOnce(&#output) -> #tensor,
         ) -> #res<Params> {
             #m::grad(#bind, #params, #fixed, #loss)

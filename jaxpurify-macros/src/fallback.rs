@@ -1,30 +1,54 @@
 //! What `#[purify]` emits when it finds errors: the errors, plus the user's
-//! function (markers replaced by `unimplemented!()`) and an empty module, so
-//! the rest of the crate and the IDE keep working.
+//! function with every marker replaced by a stub and the module beside it
+//! (without fields), so that the rest of the crate and the IDE keep working
+//! and the stubs cause no errors of their own.
 
-use crate::marker::Kind;
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::attr::Function;
+use crate::expand;
+use crate::marker::{self, Kind};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Item, ItemFn, Stmt};
+use syn::{Expr, Item, Macro, Stmt};
 
-/// Replaces every marker with `unimplemented!()`, leaving the rest.
-struct StubMarkers;
-
-fn is_marker(mac: &syn::Macro) -> bool {
-    mac.path
-        .segments
-        .last()
-        .is_some_and(|s| Kind::from_macro_name(&s.ident.to_string()).is_some())
+/// The errors beside the stubbed function and its module. When the
+/// signature binds, the module has its whole API, so calls of it elsewhere
+/// still resolve; otherwise only its structs.
+pub fn emit(function: &Function, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let mut item = function.item.clone();
+    StubMarkers.visit_block_mut(&mut item.block);
+    item.attrs.push(syn::parse_quote!(
+        #[allow(dead_code, unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    ));
+    let rest = match &function.args {
+        Some(args) => expand::expand(item, args, &[]),
+        None => {
+            let (name, vis) = (item.sig.ident.clone(), item.vis.clone());
+            let item = expand::with_scope(item);
+            let structs = expand::structs(&[]);
+            quote! {
+                #item
+                #[allow(missing_docs)]
+                #vis mod #name { #structs }
+            }
+        }
+    };
+    quote!(#errors #rest)
 }
+
+/// Replaces every marker, also inside other macros' arguments, with a stub.
+/// Like collection, it never enters nested items.
+struct StubMarkers;
 
 impl VisitMut for StubMarkers {
     fn visit_item_mut(&mut self, _: &mut Item) {}
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Expr::Macro(m) = expr {
-            if is_marker(&m.mac) {
-                *expr = syn::parse_quote!(::core::unimplemented!());
+            if let Some(kind) = Kind::of(&m.mac) {
+                *expr = stub(kind, &m.mac);
                 return;
             }
         }
@@ -33,35 +57,94 @@ impl VisitMut for StubMarkers {
 
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         if let Stmt::Macro(m) = stmt {
-            if is_marker(&m.mac) {
-                *stmt = syn::parse_quote!(::core::unimplemented!(););
+            if let Some(kind) = Kind::of(&m.mac) {
+                let semi = m.semi_token.unwrap_or_default();
+                *stmt = Stmt::Expr(stub(kind, &m.mac), Some(semi));
                 return;
             }
         }
         visit_mut::visit_stmt_mut(self, stmt);
     }
+
+    /// Reached for macros other than markers only.
+    fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        mac.tokens = stub_in_tokens(std::mem::take(&mut mac.tokens));
+    }
 }
 
-/// The errors beside a stub of the function and its module.
-pub fn emit(input: TokenStream, error: syn::Error) -> TokenStream {
-    let errors = error.to_compile_error();
-    let Ok(mut item) = syn::parse2::<ItemFn>(input.clone()) else {
-        return quote!(#errors #input);
-    };
-    StubMarkers.visit_block_mut(&mut item.block);
-    let (name, vis) = (&item.sig.ident, &item.vis);
-    quote! {
-        #errors
-        #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
-        #item
-        #[allow(missing_docs)]
-        #vis mod #name {
-            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
-            pub struct Params {}
-            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
-            pub struct Fixed {}
-            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
-            pub struct Intermediates {}
+/// A stand-in with the marker's type, so that no error follows from it (a
+/// bare `unimplemented!()` has type `!`, and `let x = ...; x.sin()` would
+/// then need a type annotation). It never runs: the crate does not compile.
+/// `sub!` keeps its call with a stub scope, so the component's output type
+/// and the checks on its arguments remain; `intermediate!` keeps its value;
+/// every other marker is a `Tensor`.
+fn stub(kind: Kind, mac: &Macro) -> Expr {
+    let span = mac.path.span();
+    let todo = quote_spanned!(span=> ::core::unimplemented!());
+    let positional = marker::parse_args(kind, mac.tokens.clone(), span)
+        .ok()
+        .and_then(|args| args.positional);
+    let mut expr = match (kind, positional) {
+        (Kind::Sub, Some(Expr::Call(mut call))) => {
+            call.args
+                .insert(0, syn::parse2(todo).expect("a macro call parses"));
+            Expr::Call(call)
         }
+        (Kind::Intermediate, Some(value)) => tensor(span, value.into_token_stream()),
+        _ => tensor(span, todo),
+    };
+    StubMarkers.visit_expr_mut(&mut expr);
+    expr
+}
+
+/// `value` as an expression of type `Tensor`.
+fn tensor(span: Span, value: TokenStream) -> Expr {
+    syn::parse_quote_spanned!(span=> ::core::convert::identity::<::jaxpurify::__private::Tensor>(#value))
+}
+
+/// Stubs `marker!(...)` in a macro's unparsed arguments, token by token.
+fn stub_in_tokens(tokens: TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some((kind, mac)) = marker_at(&tokens[i..]) {
+            let stub = stub(kind, &mac).into_token_stream();
+            out.extend([TokenTree::Group(Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                stub,
+            ))]);
+            i += 3;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(g) => {
+                let mut inner = Group::new(g.delimiter(), stub_in_tokens(g.stream()));
+                inner.set_span(g.span());
+                out.extend([TokenTree::Group(inner)]);
+            }
+            other => out.extend([other.clone()]),
+        }
+        i += 1;
     }
+    out
+}
+
+/// A marker invocation `name ! (...)` at the start of `tokens`.
+fn marker_at(tokens: &[TokenTree]) -> Option<(Kind, Macro)> {
+    let [
+        TokenTree::Ident(name),
+        TokenTree::Punct(bang),
+        TokenTree::Group(args),
+        ..,
+    ] = tokens
+    else {
+        return None;
+    };
+    let kind = Kind::from_macro_name(&name.to_string())?;
+    if bang.as_char() != '!' {
+        return None;
+    }
+    let mac = syn::parse2::<Macro>(quote!(#name #bang #args)).ok()?;
+    Some((kind, mac))
 }

@@ -1,9 +1,10 @@
 //! The markers and the parsing of their arguments.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprCall, Ident, LitStr, Token, bracketed};
+use syn::{Expr, ExprCall, Ident, LitStr, Macro, Token, bracketed};
 
 /// Every marker `#[purify]` rewrites, by macro name.
 pub const MARKERS: &[&str] = &[
@@ -63,6 +64,17 @@ impl Prior {
 }
 
 impl Kind {
+    /// The marker a macro invocation names, if any: `param!` or
+    /// `jaxpurify::param!`.
+    pub fn of(mac: &Macro) -> Option<Kind> {
+        let segments = &mac.path.segments;
+        let prefix_ok = segments.len() == 1 || (segments.len() == 2 && segments[0].ident == "jaxpurify");
+        match prefix_ok {
+            true => Kind::from_macro_name(&segments.last()?.ident.to_string()),
+            false => None,
+        }
+    }
+
     pub fn from_macro_name(name: &str) -> Option<Kind> {
         Some(match name {
             "param" => Kind::Param,
@@ -235,10 +247,7 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
         match arg {
             Some(e) => args.prior_args.push(e),
             None => {
-                return Err(syn::Error::new(
-                    span,
-                    format!("`{}` needs `{} = ...`", kind.macro_name(), kind.keys()[i]),
-                ));
+                return Err(syn::Error::new(span, missing_key(kind, kind.keys()[i])));
             }
         }
     }
@@ -260,6 +269,15 @@ fn parse_sub(input: ParseStream) -> syn::Result<Args> {
     let expr: Expr = input.parse()?;
     match &expr {
         Expr::Call(ExprCall { func, .. }) if matches!(**func, Expr::Path(_)) => {}
+        Expr::Path(path) => {
+            let name = path.to_token_stream().to_string().replace(' ', "");
+            return Err(syn::Error::new_spanned(
+                path,
+                format!(
+                    "`sub!` takes a call, not the function itself: `sub!({name}(...))` with its arguments"
+                ),
+            ));
+        }
         other => {
             return Err(syn::Error::new_spanned(
                 other,
@@ -272,4 +290,20 @@ fn parse_sub(input: ParseStream) -> syn::Result<Args> {
         name,
         prior_args: Vec::new(),
     })
+}
+
+/// The error for a required key left out, with a complete example.
+fn missing_key(kind: Kind, key: &str) -> String {
+    let example = kind
+        .keys()
+        .into_iter()
+        .filter(|k| *k != "name")
+        .zip(["0.0", "1.0"])
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "`{m}` needs `{key} = ...`, e.g. `{m}({example})`",
+        m = kind.macro_name()
+    )
 }

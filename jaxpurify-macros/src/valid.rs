@@ -49,8 +49,12 @@ fn clash(earlier: &Marker, later: &Marker) -> [syn::Error; 2] {
             earlier.kind.macro_name()
         )
     };
+    let first = match earlier.kind {
+        Kind::Sub => "first used here",
+        _ => "first declared here",
+    };
     [
-        syn::Error::new(later.name.span(), message),
-        syn::Error::new(earlier.name.span(), format!("`{name}` first declared here")),
+        syn::Error::new_spanned(&later.site, message),
+        syn::Error::new_spanned(&earlier.site, format!("`{name}` {first}")),
     ]
 }

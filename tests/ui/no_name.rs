@@ -1,0 +1,8 @@
+use jaxpurify::prelude::*;
+
+#[purify]
+fn model() -> Tensor {
+    param!(3).sin()
+}
+
+fn main() {}

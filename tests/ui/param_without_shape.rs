@@ -1,0 +1,9 @@
+use jaxpurify::prelude::*;
+
+#[purify]
+fn model() -> Tensor {
+    let x = param!();
+    x.sin()
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use jaxpurify::prelude::*;
+
+#[purify]
+struct Model {
+    x: Tensor,
+}
+
+fn main() {}
