@@ -53,7 +53,9 @@ pub fn model(dims: &[usize], alpha: &Tensor, params: Params) -> Tensor {
     let out = shift(&h) * alpha;
     let smooth = sub!(bump(*dims.last().expect("at least one layer size")));
     let rough = sub!(bump_2 = bump(3));
-    let total = intermediate!(apply(&out, params.gain) + smooth.sum() + rough.sum());
+    // At the zero (median) point the variable is exactly 1, so it scales nothing below.
+    let scale = log_normal_variable!(mean = 1.0, sigma = 1e-300);
+    let total = intermediate!((apply(&out, params.gain) + smooth.sum() + rough.sum()) * scale);
     total
 }
 
@@ -66,7 +68,7 @@ fn generated_model_runs_beside_user_items() {
     assert_eq!(
         shapes.to_string(),
         "layers.0.w: [3, 2]\nlayers.0.b: [3]\nlayers.1.w: [3, 3]\nlayers.1.b: [3]\n\
-         gates.0: []\ngates.1: []\noffset: []\nbump.amplitude: []\nbump_2.amplitude: []"
+         gates.0: []\ngates.1: []\noffset: []\nbump.amplitude: []\nbump_2.amplitude: []\nscale: []"
     );
 
     // With zero gates the layers contribute nothing: per element,
