@@ -67,14 +67,19 @@ fn bench_layers(c: &mut Criterion) {
     let by_hand: Vec<(Tensor, Tensor)> = params.layers.iter().map(|l| (l.w.clone(), l.b.clone())).collect();
     let mut group = c.benchmark_group("purify_layers_32x4_value_and_grad");
     group.bench_function("purified", |b| {
-        b.iter(|| model.value_and_grad(black_box(&params), &fixed, |y| y.clone()).unwrap())
+        b.iter(|| {
+            model
+                .value_and_grad(black_box(&params), &fixed, |y| y.clone())
+                .unwrap()
+        })
     });
     group.bench_function("by_hand", |b| {
         b.iter(|| {
             let flat: Vec<Tensor> = by_hand.iter().flat_map(|(w, b)| [w.clone(), b.clone()]).collect();
             value_and_grad(
                 |p: &Vec<Tensor>| {
-                    let pairs: Vec<(Tensor, Tensor)> = p.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
+                    let pairs: Vec<(Tensor, Tensor)> =
+                        p.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
                     layers_by_hand(&pairs, &fixed.h, width)
                 },
                 black_box(&flat),

@@ -3,7 +3,7 @@
 use crate::autodiff::graph::Tracks;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use std::sync::Arc;
+use crate::storage::Storage;
 
 /// An n-dimensional array of `f64` in row-major order.
 ///
@@ -17,11 +17,26 @@ use std::sync::Arc;
 /// assert_eq!(x.shape(), &[2, 2]);
 /// assert_eq!((&x * 2.0).to_vec(), vec![2.0, 4.0, 6.0, 8.0]);
 /// ```
-#[derive(Clone)]
 pub struct Tensor {
-    data: Arc<Vec<f64>>,
+    data: Storage,
     shape: Shape,
     tracks: Tracks,
+}
+
+impl Clone for Tensor {
+    /// Shares the values; most tensors carry no graph, so that case skips
+    /// cloning the tracks.
+    fn clone(&self) -> Tensor {
+        Tensor {
+            data: self.data.clone(),
+            shape: self.shape.clone(),
+            tracks: if self.tracks.is_empty() {
+                Tracks::new()
+            } else {
+                self.tracks.clone()
+            },
+        }
+    }
 }
 
 impl Tensor {
@@ -52,7 +67,18 @@ impl Tensor {
     pub(crate) fn from_parts(data: Vec<f64>, shape: Shape) -> Tensor {
         debug_assert_eq!(data.len(), shape.numel(), "data length must match {shape}");
         Tensor {
-            data: Arc::new(data),
+            data: Storage::from_vec(data),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// Builds a tensor from exactly `shape.numel()` values; small ones are
+    /// stored without allocating.
+    pub(crate) fn collect_parts(values: impl ExactSizeIterator<Item = f64>, shape: Shape) -> Tensor {
+        debug_assert_eq!(values.len(), shape.numel(), "value count must match {shape}");
+        Tensor {
+            data: Storage::from_exact_iter(values),
             shape,
             tracks: Tracks::new(),
         }
@@ -71,7 +97,7 @@ impl Tensor {
     /// ```
     pub fn full(shape: impl Into<Shape>, value: f64) -> Tensor {
         let shape = shape.into();
-        Tensor::from_parts(vec![value; shape.numel()], shape)
+        Tensor::collect_parts(std::iter::repeat_n(value, shape.numel()), shape)
     }
 
     /// Zeros of the given shape.
@@ -152,7 +178,7 @@ impl Tensor {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data.as_slice().len()
     }
 
     /// Size of the first axis, like Python's `len`.
@@ -167,7 +193,7 @@ impl Tensor {
 
     /// Whether the tensor has no elements.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data.as_slice().is_empty()
     }
 
     /// The value of a one-element tensor.
@@ -181,7 +207,7 @@ impl Tensor {
             "item: expected a tensor with one element, got shape {}",
             self.shape
         );
-        self.data[0]
+        self.data.as_slice()[0]
     }
 
     /// The element at a multi-index.
@@ -196,22 +222,22 @@ impl Tensor {
             self.shape
         );
         let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
-        self.data[offset]
+        self.data.as_slice()[offset]
     }
 
     /// The values in row-major order.
     pub fn as_slice(&self) -> &[f64] {
-        &self.data
+        self.data.as_slice()
     }
 
     /// A copy of the values in row-major order.
     pub fn to_vec(&self) -> Vec<f64> {
-        self.data.to_vec()
+        self.data.as_slice().to_vec()
     }
 
     /// Takes the values, copying only when they are shared.
     pub fn into_vec(self) -> Vec<f64> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.to_vec())
+        self.data.into_vec()
     }
 
     /// Whether this tensor depends on the variables of a running
@@ -237,7 +263,7 @@ impl Tensor {
 
     /// Same shape, new values computed element by element, not recorded.
     pub(crate) fn map_values(&self, f: impl Fn(f64) -> f64) -> Tensor {
-        Tensor::from_parts(self.data.iter().map(|&v| f(v)).collect(), self.shape.clone())
+        Tensor::collect_parts(self.as_slice().iter().map(|&v| f(v)), self.shape.clone())
     }
 
     /// The same values viewed with another shape of equal size, not recorded.
@@ -319,6 +345,6 @@ impl From<&Tensor> for Tensor {
 impl PartialEq for Tensor {
     /// Equal shapes and equal values (NaN is unequal to itself, as for `f64`).
     fn eq(&self, other: &Tensor) -> bool {
-        self.shape == other.shape && self.data == other.data
+        self.shape == other.shape && self.as_slice() == other.as_slice()
     }
 }

@@ -184,7 +184,7 @@ pub fn hvp<T: Tree>(f: impl Fn(&T) -> Tensor, x: &T, v: &T) -> T {
 pub fn custom_vjp(
     inputs: &[&Tensor],
     forward: impl FnOnce(&[Tensor]) -> Tensor,
-    rule: impl Fn(&Ctx) -> Grads + Send + Sync + 'static,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
     let values: Vec<Tensor> = inputs.iter().map(|t| t.detach()).collect();
     let output = forward(&values).detach();

@@ -67,6 +67,13 @@ pub type Grads = SmallVec<[Option<Tensor>; 2]>;
 pub trait Rule: Send + Sync + 'static {
     /// Computes the input gradients.
     fn backward(&self, ctx: &Ctx) -> Grads;
+
+    /// Whether this is the rule of a variable, whose gradient is collected
+    /// rather than passed on.
+    #[doc(hidden)]
+    fn is_leaf(&self) -> bool {
+        false
+    }
 }
 
 impl<F> Rule for F
@@ -78,31 +85,71 @@ where
     }
 }
 
-pub(crate) struct Node {
+/// A recorded op as one level sees it: where its inputs came from, the
+/// values its rule needs, and the rule itself, in one allocation.
+pub(crate) struct NodeOf<R: ?Sized> {
     parents: SmallVec<[Option<Arc<Node>>; 2]>,
     inputs: SmallVec<[Tensor; 2]>,
     output: Option<Tensor>,
-    rule: Option<Arc<dyn Rule>>,
+    rule: R,
 }
 
-impl Drop for Node {
+pub(crate) type Node = NodeOf<dyn Rule>;
+
+/// The rule of a variable (a leaf): it has no inputs to pass gradients to.
+struct Leaf;
+
+impl Rule for Leaf {
+    fn backward(&self, _: &Ctx) -> Grads {
+        Grads::new()
+    }
+
+    fn is_leaf(&self) -> bool {
+        true
+    }
+}
+
+impl<R: ?Sized> Drop for NodeOf<R> {
     /// Long chains (thousands of recorded ops) would overflow the stack if
     /// dropped recursively, so uniquely owned ancestors are freed in a loop.
     fn drop(&mut self) {
-        let mut stack: Vec<Arc<Node>> = Vec::new();
-        take_owned(self, &mut stack);
-        while let Some(node) = stack.pop() {
-            if let Some(mut inner) = Arc::into_inner(node) {
-                take_owned(&mut inner, &mut stack);
+        let mut stack: SmallVec<[Arc<Node>; 8]> = SmallVec::new();
+        take_owned(&mut self.parents, &mut self.inputs, &mut self.output, &mut stack);
+        while let Some(mut node) = stack.pop() {
+            if let Some(inner) = Arc::get_mut(&mut node) {
+                take_owned(
+                    &mut inner.parents,
+                    &mut inner.inputs,
+                    &mut inner.output,
+                    &mut stack,
+                );
             }
         }
     }
 }
 
-fn take_owned(node: &mut Node, stack: &mut Vec<Arc<Node>>) {
-    stack.extend(node.parents.drain(..).flatten());
-    for t in node.inputs.drain(..).chain(node.output.take()) {
-        stack.extend(t.into_tracks().into_iter().map(|tr| tr.node));
+/// Moves the ancestors a node owns alone onto `stack`; shared ones are just
+/// released (someone else still holds them, so no recursion follows).
+fn take_owned(
+    parents: &mut SmallVec<[Option<Arc<Node>>; 2]>,
+    inputs: &mut SmallVec<[Tensor; 2]>,
+    output: &mut Option<Tensor>,
+    stack: &mut SmallVec<[Arc<Node>; 8]>,
+) {
+    let mut keep = |node: Arc<Node>| {
+        if Arc::strong_count(&node) == 1 {
+            stack.push(node);
+        }
+    };
+    for parent in parents.drain(..).flatten() {
+        keep(parent);
+    }
+    for t in inputs.drain(..).chain(output.take()) {
+        if t.is_tracked() {
+            for track in t.into_tracks() {
+                keep(track.node);
+            }
+        }
     }
 }
 
@@ -129,16 +176,13 @@ impl Tensor {
     pub(crate) fn track_as_leaf(&self, level: Level) -> Tensor {
         let mut tracks: Tracks = self.tracks().iter().cloned().collect();
         debug_assert!(tracks.last().is_none_or(|t| t.level < level));
-        let node = Node {
+        let node: Arc<Node> = Arc::new(NodeOf {
             parents: SmallVec::new(),
             inputs: SmallVec::new(),
             output: None,
-            rule: None,
-        };
-        tracks.push(Track {
-            level,
-            node: Arc::new(node),
+            rule: Leaf,
         });
+        tracks.push(Track { level, node });
         self.with_tracks(tracks)
     }
 }
@@ -149,7 +193,7 @@ impl Tensor {
 pub fn record(
     output: Tensor,
     inputs: &[&Tensor],
-    rule: impl Fn(&Ctx) -> Grads + Send + Sync + 'static,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
     if inputs.iter().all(|t| t.tracks().is_empty()) {
         return output;
@@ -160,20 +204,16 @@ pub fn record(
         .collect();
     levels.sort_unstable();
     levels.dedup();
-    let rule: Arc<dyn Rule> = Arc::new(rule);
     let plain = output.detach();
     let mut tracks = Tracks::new();
     for level in levels {
-        let node = Node {
+        let node: Arc<Node> = Arc::new(NodeOf {
             parents: inputs.iter().map(|t| t.node_at(level)).collect(),
             inputs: inputs.iter().map(|t| t.strip_from(level)).collect(),
             output: Some(plain.with_tracks(tracks.clone())),
-            rule: Some(rule.clone()),
-        };
-        tracks.push(Track {
-            level,
-            node: Arc::new(node),
+            rule: rule.clone(),
         });
+        tracks.push(Track { level, node });
     }
     plain.with_tracks(tracks)
 }
@@ -182,27 +222,21 @@ pub fn record(
 /// cotangent, and returns the gradient of each of `leaves` (zeros where a
 /// leaf was not used).
 pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&Tensor]) -> Vec<Tensor> {
-    let roots: Vec<(Arc<Node>, Tensor)> = outputs
+    let roots: SmallVec<[(Arc<Node>, Tensor); 1]> = outputs
         .iter()
         .filter_map(|(out, seed)| out.node_at(level).map(|n| (n, seed.clone())))
         .collect();
-    let order = topological_order(roots.iter().map(|(n, _)| n));
-    let index: HashMap<*const Node, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (Arc::as_ptr(n), i))
-        .collect();
+    let (order, index) = topological_order(roots.iter().map(|(n, _)| &**n));
     let mut pending: Vec<Option<Tensor>> = vec![None; order.len()];
-    for (node, seed) in roots {
-        accumulate(&mut pending[index[&Arc::as_ptr(&node)]], seed);
+    for (node, seed) in &roots {
+        accumulate(&mut pending[index[&ptr(node)]], seed.clone());
     }
-    let mut grads: HashMap<*const Node, Tensor> = HashMap::new();
     for (i, node) in order.iter().enumerate() {
-        let Some(grad) = pending[i].take() else { continue };
-        let Some(rule) = &node.rule else {
-            grads.insert(Arc::as_ptr(node), grad);
+        // Leaves keep their gradient in `pending` for the caller.
+        if node.rule.is_leaf() {
             continue;
-        };
+        }
+        let Some(grad) = pending[i].take() else { continue };
         let needs: SmallVec<[bool; 2]> = node.parents.iter().map(Option::is_some).collect();
         let ctx = Ctx {
             inputs: &node.inputs,
@@ -210,9 +244,9 @@ pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&T
             grad: &grad,
             needs: &needs,
         };
-        for (parent, g) in node.parents.iter().zip(rule.backward(&ctx)) {
+        for (parent, g) in node.parents.iter().zip(node.rule.backward(&ctx)) {
             if let (Some(parent), Some(g)) = (parent, g) {
-                accumulate(&mut pending[index[&Arc::as_ptr(parent)]], g);
+                accumulate(&mut pending[index[&ptr(parent)]], g);
             }
         }
     }
@@ -220,8 +254,9 @@ pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&T
         .iter()
         .map(|leaf| {
             let node = leaf.node_at(level).expect("leaves are variables of the level");
-            grads
-                .remove(&Arc::as_ptr(&node))
+            index
+                .get(&ptr(&node))
+                .and_then(|&i| pending[i].take())
                 .unwrap_or_else(|| leaf.detach().zeros_like())
         })
         .collect()
@@ -234,25 +269,55 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor) {
     });
 }
 
+fn ptr(node: &Node) -> usize {
+    node as *const Node as *const () as usize
+}
+
+/// Hashes node addresses: they are already unique, so one multiplication
+/// spreads them well enough, far cheaper than SipHash.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+}
+
+type NodeIndex = HashMap<usize, usize, std::hash::BuildHasherDefault<AddressHasher>>;
+
 /// Nodes reachable from `roots`, each after every node that uses it
-/// (reverse post-order of an iterative depth-first search).
-fn topological_order<'a>(roots: impl Iterator<Item = &'a Arc<Node>>) -> Vec<Arc<Node>> {
-    let mut post: Vec<Arc<Node>> = Vec::new();
-    let mut visited: HashMap<*const Node, ()> = HashMap::new();
+/// (reverse post-order of an iterative depth-first search), with each
+/// node's position by address. The roots keep every node alive, so the
+/// search borrows instead of counting references.
+fn topological_order<'a>(roots: impl Iterator<Item = &'a Node>) -> (Vec<&'a Node>, NodeIndex) {
+    let mut post: Vec<&'a Node> = Vec::new();
+    let mut index = NodeIndex::default();
+    let mut stack: Vec<(&'a Node, usize)> = Vec::new();
     for root in roots {
-        if visited.insert(Arc::as_ptr(root), ()).is_some() {
+        if index.insert(ptr(root), usize::MAX).is_some() {
             continue;
         }
-        let mut stack: Vec<(Arc<Node>, usize)> = vec![(root.clone(), 0)];
+        stack.push((root, 0));
         while let Some((node, next)) = stack.pop() {
             let found = node.parents[next..]
                 .iter()
                 .enumerate()
-                .find_map(|(k, p)| p.as_ref().map(|p| (k, p.clone())));
+                .find_map(|(k, p)| p.as_deref().map(|p| (k, p)));
             match found {
                 Some((k, parent)) => {
                     stack.push((node, next + k + 1));
-                    if visited.insert(Arc::as_ptr(&parent), ()).is_none() {
+                    if index.insert(ptr(parent), usize::MAX).is_none() {
                         stack.push((parent, 0));
                     }
                 }
@@ -261,5 +326,8 @@ fn topological_order<'a>(roots: impl Iterator<Item = &'a Arc<Node>>) -> Vec<Arc<
         }
     }
     post.reverse();
-    post
+    for (i, node) in post.iter().enumerate() {
+        index.insert(ptr(node), i);
+    }
+    (post, index)
 }

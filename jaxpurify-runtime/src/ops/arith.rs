@@ -16,18 +16,17 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Tensor {
     let (x, y) = (a.as_slice(), b.as_slice());
     if a.shape() == b.shape() {
-        let data = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
-        return Tensor::from_parts(data, a.shape().clone());
+        return Tensor::collect_parts(x.iter().zip(y).map(|(&p, &q)| f(p, q)), a.shape().clone());
     }
     let shape = broadcast_shapes(a.shape(), b.shape())
         .unwrap_or_else(|| panic!("{op}: shapes {} and {} do not broadcast", a.shape(), b.shape()));
     if b.numel() == 1 && &shape == a.shape() {
         let q = y[0];
-        return Tensor::from_parts(x.iter().map(|&p| f(p, q)).collect(), shape);
+        return Tensor::collect_parts(x.iter().map(|&p| f(p, q)), shape);
     }
     if a.numel() == 1 && &shape == b.shape() {
         let p = x[0];
-        return Tensor::from_parts(y.iter().map(|&q| f(p, q)).collect(), shape);
+        return Tensor::collect_parts(y.iter().map(|&q| f(p, q)), shape);
     }
     let (sa, sb) = (
         broadcast_strides(a.shape(), &shape),

@@ -225,6 +225,7 @@ impl Piece {
 
 /// Every query's piece as plain, untracked data for the derivative rule:
 /// the knot indices below and above, and a mask of the queries inside the grid.
+#[derive(Clone)]
 struct Brackets {
     lower: Vec<usize>,
     upper: Vec<usize>,

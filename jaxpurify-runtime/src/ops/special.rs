@@ -21,7 +21,7 @@ pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 fn elementwise(
     x: &Tensor,
     f: impl Fn(f64) -> f64,
-    rule: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor + Send + Sync + 'static,
+    rule: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor + Clone + Send + Sync + 'static,
 ) -> Tensor {
     record(x.map_values(f), &[x], move |c| {
         smallvec![Some(rule(&c.inputs[0], c.output, c.grad))]
