@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jaxpurify::prelude::*;
 use jaxpurify::{fft, fftfreq, interp};
 use plot::Figure;
+use plotters::chart::SeriesLabelPosition;
 use plotters::style::{BLACK, Color, RGBColor};
 use posterior::LinearGaussian;
 use rand::SeedableRng;
@@ -243,7 +244,8 @@ fn draw(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let truth: Vec<f64> = x.iter().map(|x| x.sin()).collect();
     let sample_colour = RGBColor(70, 130, 180).mix(0.5).stroke_width(1);
-    let mut figure = Figure::new("Gaussian-process regression", "x", "field");
+    let mut figure =
+        Figure::new("Gaussian-process regression", "x", "field").legend_at(SeriesLabelPosition::LowerLeft);
     for (i, sample) in sample_fields.iter().enumerate() {
         let label = (i == 0).then_some("posterior samples");
         figure = figure.line(x, sample, sample_colour, label);

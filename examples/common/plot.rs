@@ -55,6 +55,7 @@ pub struct Figure {
     x_label: String,
     y_label: String,
     layers: Vec<Layer>,
+    legend: SeriesLabelPosition,
 }
 
 impl Figure {
@@ -65,7 +66,15 @@ impl Figure {
             x_label: x_label.into(),
             y_label: y_label.into(),
             layers: Vec::new(),
+            legend: SeriesLabelPosition::UpperRight,
         }
+    }
+
+    /// Where the legend goes (upper right unless set), to keep it off the
+    /// data.
+    pub fn legend_at(mut self, position: SeriesLabelPosition) -> Figure {
+        self.legend = position;
+        self
     }
 
     /// A curve through `(xs[i], ys[i])`, in the legend when `label` is given.
@@ -132,7 +141,7 @@ impl Figure {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(self.legend.clone())
             .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
