@@ -4,6 +4,7 @@
 use super::graph::{Ctx, Grads, Level, backward, new_level, record};
 use crate::tensor::Tensor;
 use crate::tree::Tree;
+use smallvec::SmallVec;
 
 /// Makes every leaf of `x` a variable of `level`.
 fn track_leaves<T: Tree>(x: &T, level: Level) -> T {
@@ -50,14 +51,14 @@ impl<T: Tree, O: Tree> Vjp<T, O> {
     /// When the cotangent's leaves do not have the output's shapes.
     #[track_caller]
     pub fn apply(&self, cotangent: &O) -> T {
-        let outputs = self.output.leaves();
-        let seeds = cotangent.leaves();
+        let outputs = leaves_of(&self.output);
+        let seeds = leaves_of(cotangent);
         assert_eq!(
             outputs.len(),
             seeds.len(),
             "vjp: the cotangent has a different number of leaves than the output"
         );
-        let pairs: Vec<(&Tensor, Tensor)> = outputs
+        let pairs: SmallVec<[(&Tensor, Tensor); 2]> = outputs
             .into_iter()
             .zip(seeds)
             .map(|(o, s)| {
@@ -71,10 +72,17 @@ impl<T: Tree, O: Tree> Vjp<T, O> {
                 (o, s.clone())
             })
             .collect();
-        let leaves = self.inputs.leaves();
+        let leaves = leaves_of(&self.inputs);
         let grads = backward(&pairs, self.level, &leaves);
         self.inputs.with_leaves(grads)
     }
+}
+
+/// A tree's leaves without allocating for the common few.
+fn leaves_of<T: Tree>(tree: &T) -> SmallVec<[&Tensor; 4]> {
+    let mut out = SmallVec::new();
+    tree.visit(&mut crate::tree::Path::root(), &mut |_, t| out.push(t));
+    out
 }
 
 /// The value of a scalar function and its gradient with respect to `x`.

@@ -221,13 +221,17 @@ pub fn record(
 /// Runs the reverse sweep of `level` from `outputs`, each seeded with its
 /// cotangent, and returns the gradient of each of `leaves` (zeros where a
 /// leaf was not used).
-pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&Tensor]) -> Vec<Tensor> {
+pub(crate) fn backward(
+    outputs: &[(&Tensor, Tensor)],
+    level: Level,
+    leaves: &[&Tensor],
+) -> SmallVec<[Tensor; 4]> {
     let roots: SmallVec<[(Arc<Node>, Tensor); 1]> = outputs
         .iter()
         .filter_map(|(out, seed)| out.node_at(level).map(|n| (n, seed.clone())))
         .collect();
     let (order, index) = topological_order(roots.iter().map(|(n, _)| &**n));
-    let mut pending: Vec<Option<Tensor>> = vec![None; order.len()];
+    let mut pending: SmallVec<[Option<Tensor>; 16]> = smallvec::smallvec![None; order.len()];
     for (node, seed) in &roots {
         accumulate(&mut pending[index[&ptr(node)]], seed.clone());
     }
@@ -255,8 +259,8 @@ pub(crate) fn backward(outputs: &[(&Tensor, Tensor)], level: Level, leaves: &[&T
         .map(|leaf| {
             let node = leaf.node_at(level).expect("leaves are variables of the level");
             index
-                .get(&ptr(&node))
-                .and_then(|&i| pending[i].take())
+                .get(ptr(&node))
+                .and_then(|i| pending[i].take())
                 .unwrap_or_else(|| leaf.detach().zeros_like())
         })
         .collect()
@@ -294,16 +298,62 @@ impl std::hash::Hasher for AddressHasher {
     }
 }
 
-type NodeIndex = HashMap<usize, usize, std::hash::BuildHasherDefault<AddressHasher>>;
+/// Positions of nodes by address: a short list scanned in place for the small
+/// graphs of small models, a hash map beyond that.
+#[derive(Default)]
+struct NodeIndex {
+    few: SmallVec<[(usize, usize); 16]>,
+    many: HashMap<usize, usize, std::hash::BuildHasherDefault<AddressHasher>>,
+}
+
+impl NodeIndex {
+    /// Sets the position of `node`, returning its previous one.
+    fn insert(&mut self, node: usize, position: usize) -> Option<usize> {
+        if !self.many.is_empty() {
+            return self.many.insert(node, position);
+        }
+        if let Some(entry) = self.few.iter_mut().find(|(n, _)| *n == node) {
+            return Some(std::mem::replace(&mut entry.1, position));
+        }
+        if self.few.len() < self.few.inline_size() {
+            self.few.push((node, position));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(node, position);
+        }
+        None
+    }
+
+    fn get(&self, node: usize) -> Option<usize> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(n, _)| *n == node).map(|(_, p)| *p)
+        } else {
+            self.many.get(&node).copied()
+        }
+    }
+}
+
+impl std::ops::Index<&usize> for NodeIndex {
+    type Output = usize;
+
+    fn index(&self, node: &usize) -> &usize {
+        let found = if self.many.is_empty() {
+            self.few.iter().find(|(n, _)| n == node).map(|(_, p)| p)
+        } else {
+            self.many.get(node)
+        };
+        found.expect("every reachable node has a position")
+    }
+}
 
 /// Nodes reachable from `roots`, each after every node that uses it
 /// (reverse post-order of an iterative depth-first search), with each
 /// node's position by address. The roots keep every node alive, so the
 /// search borrows instead of counting references.
-fn topological_order<'a>(roots: impl Iterator<Item = &'a Node>) -> (Vec<&'a Node>, NodeIndex) {
-    let mut post: Vec<&'a Node> = Vec::new();
+fn topological_order<'a>(roots: impl Iterator<Item = &'a Node>) -> (SmallVec<[&'a Node; 16]>, NodeIndex) {
+    let mut post: SmallVec<[&'a Node; 16]> = SmallVec::new();
     let mut index = NodeIndex::default();
-    let mut stack: Vec<(&'a Node, usize)> = Vec::new();
+    let mut stack: SmallVec<[(&'a Node, usize); 16]> = SmallVec::new();
     for root in roots {
         if index.insert(ptr(root), usize::MAX).is_some() {
             continue;
