@@ -3,8 +3,8 @@
 //!
 //! The network is trained with Adam on its flat parameter vector, prints the
 //! loss as it goes, checks that it classifies the training set, and draws its
-//! decision boundary to a PNG file (by default `target/neural_network.png`,
-//! or the path given as the first argument).
+//! decision boundary to a PNG file (by default `target/neural_network.png`
+//! in the project, or the path given as the first argument).
 //!
 //! Run with `cargo run --release --example neural_network [-- out.png]`.
 
@@ -89,9 +89,10 @@ fn accuracy(logits: &Tensor, labels: &[usize]) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let output = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "target/neural_network.png".into());
+    let output = match std::env::args().nth(1) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/neural_network.png"),
+    };
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let (points, labels) = two_spirals(POINTS_PER_CLASS, &mut rng);
     let n_points = labels.len();
@@ -146,7 +147,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let probabilities = class_one_probability_on_grid(&params, 240)?;
     plot_decision_boundary(&output, &probabilities, &points, &labels)?;
-    println!("decision boundary written to {output}");
+    println!("decision boundary written to {}", output.display());
     Ok(())
 }
 
@@ -189,7 +190,7 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// The probability field as a colour blend, whose turn is the decision
 /// boundary, with the training points on top.
 fn plot_decision_boundary(
-    path: &str,
+    path: &std::path::Path,
     probabilities: &Grid,
     points: &Tensor,
     labels: &[usize],
@@ -197,6 +198,9 @@ fn plot_decision_boundary(
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the shipped font is not a valid font file")?;
     let class_colours = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
+    if let Some(directory) = path.parent() {
+        std::fs::create_dir_all(directory)?;
+    }
     let root = BitMapBackend::new(path, (720, 720)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
