@@ -106,13 +106,20 @@ impl fmt::Display for Tensor {
 impl fmt::Debug for Tensor {
     /// Like NumPy's `repr`: `tensor([1., 2.])`, with the shape when it is
     /// not evident and a note when the tensor carries a recorded graph.
+    /// `{:.3?}` fixes the digits, also for tensors inside a derived `Debug`
+    /// (printing a whole parameter struct).
     ///
     /// ```
     /// use jaxpurify_runtime::Tensor;
     /// assert_eq!(format!("{:?}", Tensor::from([1.0, 2.0])), "tensor([1., 2.])");
+    /// assert_eq!(format!("{:.2?}", Tensor::from([1.0, 2.0 / 3.0])), "tensor([1.00, 0.67])");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let body = self.to_string().replace('\n', "\n       ");
+        let body = match f.precision() {
+            Some(digits) => format!("{self:.digits$}"),
+            None => self.to_string(),
+        };
+        let body = body.replace('\n', "\n       ");
         write!(f, "tensor({body}")?;
         if self.is_empty() {
             write!(f, ", shape={}", self.shape())?;
@@ -138,5 +145,21 @@ mod tests {
         );
         assert_eq!(Tensor::from([f64::INFINITY, f64::NAN]).to_string(), "[inf, nan]");
         assert_eq!(format!("{:?}", Tensor::zeros([0])), "tensor([], shape=[0])");
+    }
+
+    #[test]
+    fn debug_keeps_the_requested_digits_inside_structs() {
+        #[derive(Debug)]
+        #[allow(dead_code)] // read only through Debug
+        struct Params {
+            w: Tensor,
+        }
+        let p = Params {
+            w: Tensor::from([[1.0 / 3.0, -2.0], [0.5, 4.0]]),
+        };
+        assert_eq!(
+            format!("{p:.2?}"),
+            "Params { w: tensor([[ 0.33, -2.00],\n        [ 0.50,  4.00]]) }"
+        );
     }
 }

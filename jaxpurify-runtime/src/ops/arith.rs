@@ -5,6 +5,7 @@ use crate::autodiff::record;
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
+use std::iter::Sum;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Applies `f` elementwise over the broadcast of `a` and `b`, not recorded.
@@ -174,6 +175,37 @@ binary_operator!(Sub, sub, sub);
 binary_operator!(Mul, mul, mul);
 binary_operator!(Div, div, div);
 
+/// The sum of tensors with broadcasting, as Python's `sum([...])` adds a
+/// list of arrays: an empty iterator gives the scalar 0.
+///
+/// ```
+/// use jaxpurify_runtime::Tensor;
+/// let terms = [Tensor::scalar(1.0), Tensor::from([2.0, 3.0]), Tensor::scalar(4.0)];
+/// let total: Tensor = terms.iter().sum();
+/// assert_eq!(total.to_vec(), vec![7.0, 8.0]);
+/// assert_eq!(terms.into_iter().sum::<Tensor>().to_vec(), vec![7.0, 8.0]);
+/// assert_eq!(std::iter::empty::<Tensor>().sum::<Tensor>().item(), 0.0);
+/// ```
+///
+/// # Panics
+/// When the shapes do not broadcast (as `add`).
+impl Sum for Tensor {
+    fn sum<I: Iterator<Item = Tensor>>(iter: I) -> Tensor {
+        iter.reduce(|total, t| add(&total, &t))
+            .unwrap_or_else(|| Tensor::scalar(0.0))
+    }
+}
+
+/// Like `Sum<Tensor>`, for borrowed tensors.
+impl<'a> Sum<&'a Tensor> for Tensor {
+    fn sum<I: Iterator<Item = &'a Tensor>>(mut iter: I) -> Tensor {
+        match iter.next() {
+            Some(first) => iter.fold(first.clone(), |total, t| add(&total, t)),
+            None => Tensor::scalar(0.0),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) type BinaryOp = fn(&Tensor, &Tensor) -> Tensor;
 
@@ -247,6 +279,32 @@ mod tests {
         );
         assert_eq!(ga.to_vec(), vec![2.5, 8.5]);
         assert_eq!(gb.to_vec(), vec![-0.25, 1.75]);
+    }
+
+    #[test]
+    fn summing_an_iterator_broadcasts_and_passes_gradients_to_every_term() {
+        // L = sum(w * (a + b + c)) with a, c of shape [2], b a scalar and
+        // w = [1, 3]: dL/da = dL/dc = w = [1, 3], dL/db = sum(w) = 4.
+        let w = Tensor::from([1.0, 3.0]);
+        let terms = (
+            Tensor::from([0.5, -1.0]),
+            Tensor::scalar(2.0),
+            Tensor::from([4.0, 1.0]),
+        );
+        let (ga, gb, gc) = grad(
+            |t: &(Tensor, Tensor, Tensor)| ([&t.0, &t.1, &t.2].into_iter().sum::<Tensor>() * &w).sum(),
+            &terms,
+        );
+        assert_eq!(
+            (ga.to_vec(), gb.item(), gc.to_vec()),
+            (vec![1.0, 3.0], 4.0, vec![1.0, 3.0])
+        );
+        let owned: Tensor = [terms.0.clone(), terms.1.clone(), terms.2.clone()]
+            .into_iter()
+            .sum();
+        assert_eq!(owned.to_vec(), vec![6.5, 2.0]);
+        check_grad(|x| x.iter().sum(), &[terms.0, terms.1, terms.2]).assert_ok();
+        assert_eq!(Vec::<Tensor>::new().into_iter().sum::<Tensor>().item(), 0.0);
     }
 
     #[test]

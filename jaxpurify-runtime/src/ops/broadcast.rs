@@ -107,6 +107,21 @@ impl Tensor {
         })
     }
 
+    /// All elements as a 1-d tensor, in row-major order (NumPy's `flatten`
+    /// and `ravel`); a scalar becomes one element. The gradient is the
+    /// upstream gradient reshaped back, as for [`reshape`](Tensor::reshape).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Tensor;
+    /// let t = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(t.flatten().to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!(t.flatten().shape(), &[4]);
+    /// assert_eq!(Tensor::scalar(5.0).flatten().shape(), &[1]);
+    /// ```
+    pub fn flatten(&self) -> Tensor {
+        self.reshape(self.numel())
+    }
+
     /// The sum of all elements, as a scalar.
     ///
     /// ```
@@ -195,6 +210,24 @@ mod tests {
             &[Tensor::linspace(-1.0, 2.0, 12).reshape([2, 3, 2])],
         )
         .assert_ok();
+    }
+
+    #[test]
+    fn flatten_keeps_row_major_order_and_reshapes_its_gradient_back() {
+        // y = flatten(x) for x = [[1, 2], [3, 4]]; L = sum(w * y) with
+        // w = [1, 10, 100, 1000], so dL/dx = w laid out as x: [[1, 10], [100, 1000]].
+        let x = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(x.flatten().to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        let w = Tensor::from([1.0, 10.0, 100.0, 1000.0]);
+        let g = grad(|x: &Tensor| (x.flatten() * &w).sum(), &x);
+        assert_eq!(g.shape(), &[2, 2]);
+        assert_eq!(g.to_vec(), vec![1.0, 10.0, 100.0, 1000.0]);
+        check_grad(
+            |x| x[0].flatten(),
+            &[Tensor::linspace(-1.0, 2.0, 12).reshape([2, 3, 2])],
+        )
+        .assert_ok();
+        assert_eq!(Tensor::scalar(2.0).flatten().to_vec(), vec![2.0]);
     }
 
     #[test]
