@@ -41,6 +41,7 @@ pub use ops::convolve::{ConvMode, convolve, correlate};
 pub use ops::index::{AxisIndex, Index};
 pub use ops::interp::{Side, interp, searchsorted};
 pub use ops::layout::{concatenate, stack};
+pub use ops::linalg;
 pub use ops::log_density;
 pub use parallel::map_batch;
 pub use shape::{Shape, broadcast_shapes};
