@@ -6,11 +6,12 @@ use crate::tensor::Tensor;
 use proptest::prelude::*;
 
 /// `B B^T + n I` for a deterministic `B` with entries in (-1, 1) drawn from
-/// `seed`: symmetric, positive definite and well conditioned.
+/// `seed` (a quadratic phase, so `B` has full rank): symmetric, positive
+/// definite and well conditioned.
 pub(super) fn spd(n: usize, seed: f64) -> Tensor {
     let b = Tensor::from(
         (0..n * n)
-            .map(|i| (i as f64 * 0.7311 + seed).sin())
+            .map(|i| ((i * i) as f64 * 0.7311 + seed).sin())
             .collect::<Vec<_>>(),
     )
     .reshape([n, n]);
@@ -31,7 +32,7 @@ fn square() -> impl Strategy<Value = Tensor> {
     })
 }
 
-/// `(B B^T + n I, B)` for a random square `B`.
+/// `B B^T + n I` for a random square `B`.
 fn positive_definite() -> impl Strategy<Value = Tensor> {
     square().prop_map(|b| {
         let n = b.shape()[0];
