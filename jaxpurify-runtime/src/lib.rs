@@ -42,6 +42,7 @@ pub use ops::fft_real::{hartley, hartley_axis, irfft, irfft_axis, irfftn, rfft, 
 pub use ops::index::{AxisIndex, Index};
 pub use ops::interp::{Side, interp, searchsorted};
 pub use ops::layout::{concatenate, stack};
+pub use ops::linalg;
 pub use ops::log_density;
 pub use parallel::map_batch;
 pub use shape::{Shape, broadcast_shapes};

@@ -17,6 +17,7 @@ pub(crate) mod incomplete_gamma;
 pub(crate) mod index;
 pub(crate) mod interp;
 pub(crate) mod layout;
+pub mod linalg;
 pub mod log_density;
 mod matmul;
 mod mvn;

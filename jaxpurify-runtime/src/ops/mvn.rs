@@ -1,71 +1,8 @@
-//! The multivariate normal log density from a Cholesky factor, with the
-//! triangular solve it needs.
-//!
-//! The solve is private to this file: the linear-algebra family owns the
-//! public triangular solve, and this one can be replaced by it.
+//! The multivariate normal log density from a Cholesky factor.
 
-use crate::autodiff::record;
+use crate::ops::linalg::{self, Transpose, Triangle};
 use crate::ops::special::LN_SQRT_2PI;
-use crate::shape::Shape;
 use crate::tensor::Tensor;
-use smallvec::smallvec;
-
-/// Solves `L z = b` (or `L^T z = b` when `transposed`) for every row `b` of
-/// `rhs` (shape `[..., n]`), reading only the lower triangle of `l`.
-fn solve_lower(l: &Tensor, rhs: &Tensor, transposed: bool) -> Tensor {
-    let n = l.shape()[0];
-    let (lv, mut z) = (l.as_slice(), rhs.to_vec());
-    for row in z.chunks_mut(n) {
-        if transposed {
-            // Back substitution with L^T: (L^T)_ij = L_ji, upper triangular.
-            for i in (0..n).rev() {
-                let tail: f64 = (i + 1..n).map(|j| lv[j * n + i] * row[j]).sum();
-                row[i] = (row[i] - tail) / lv[i * n + i];
-            }
-        } else {
-            for i in 0..n {
-                let head: f64 = (0..i).map(|j| lv[i * n + j] * row[j]).sum();
-                row[i] = (row[i] - head) / lv[i * n + i];
-            }
-        }
-    }
-    let out = Tensor::from_parts(z, rhs.shape().clone());
-    let lower = lower_triangle_mask(n);
-    // With A = L (or L^T) and z = A^{-1} b: db = A^{-T} g and dA = -db z^T,
-    // summed over rows; dL keeps the lower triangle (dA^T for A = L^T).
-    record(out, &[l, rhs], move |c| {
-        let (l, z) = (&c.inputs[0], c.output);
-        let db = solve_lower(l, c.grad, !transposed);
-        let dl = c.needs(0).then(|| {
-            let outer = if transposed {
-                rows_outer(z, &db)
-            } else {
-                rows_outer(&db, z)
-            };
-            -(outer.sum_to(l.shape().clone()) * &lower)
-        });
-        smallvec![dl, c.needs(1).then_some(db)]
-    })
-}
-
-/// `sum over rows of a_r b_r^T` as `[..., n, n]`, before summing: the
-/// broadcast product of `a` as columns and `b` as rows.
-fn rows_outer(a: &Tensor, b: &Tensor) -> Tensor {
-    let with_axis = |t: &Tensor, at_end: bool| {
-        let mut dims: Vec<usize> = t.shape().iter().copied().collect();
-        dims.insert(if at_end { dims.len() } else { dims.len() - 1 }, 1);
-        t.reshape(Shape::from(dims))
-    };
-    with_axis(a, true) * with_axis(b, false)
-}
-
-/// Ones on and below the diagonal of an `n` by `n` matrix.
-fn lower_triangle_mask(n: usize) -> Tensor {
-    let data = (0..n * n)
-        .map(|k| if k % n <= k / n { 1.0 } else { 0.0 })
-        .collect();
-    Tensor::from_parts(data, Shape::from([n, n]))
-}
 
 /// Log density of the multivariate normal `N(mean, L L^T)` at each row of
 /// `x` (shape `[..., n]`, giving shape `[...]`), from the lower-triangular
@@ -85,7 +22,8 @@ fn lower_triangle_mask(n: usize) -> Tensor {
 /// ```
 ///
 /// # Panics
-/// When `l` is not square or its size is not the last dimension of `x`.
+/// When `l` is not square or its size is not the last dimension of `x`, and
+/// when `l` has a zero on its diagonal (the covariance is singular).
 #[track_caller]
 pub fn multivariate_normal_chol(x: impl Into<Tensor>, mean: impl Into<Tensor>, l: &Tensor) -> Tensor {
     let x = x.into();
@@ -98,9 +36,20 @@ pub fn multivariate_normal_chol(x: impl Into<Tensor>, mean: impl Into<Tensor>, l
         l.shape()
     );
     let n = l.shape()[0];
-    let z = solve_lower(l, &residual, false);
-    let diagonal = (l * Tensor::eye(n)).sum_axes(&[-1], false);
-    -(&z * &z).sum_axes(&[-1], false) * 0.5 - diagonal.ln().sum() - LN_SQRT_2PI * n as f64
+    // One solve for every row: L Z^T = R^T with the rows of R as columns.
+    let columns = residual.reshape([residual.numel() / n.max(1), n]).t();
+    let z = linalg::solve_triangular(l, &columns, Triangle::Lower, Transpose::No).unwrap_or_else(|_| {
+        panic!(
+            "multivariate_normal_chol: factor of shape {} has a zero on its diagonal",
+            l.shape()
+        )
+    });
+    -(&z * &z)
+        .sum_axes(&[0], false)
+        .reshape(&residual.shape()[..residual.ndim() - 1])
+        * 0.5
+        - linalg::diagonal(l).ln().sum()
+        - LN_SQRT_2PI * n as f64
 }
 
 #[cfg(test)]
@@ -111,27 +60,6 @@ mod tests {
 
     fn factor() -> Tensor {
         Tensor::from([[1.5, 0.0, 0.0], [0.4, 0.8, 0.0], [-0.3, 0.2, 1.1]])
-    }
-
-    #[test]
-    fn solve_inverts_both_triangular_systems() {
-        let l = factor();
-        let b = Tensor::from([[1.0, -2.0, 0.5], [0.3, 0.0, 2.0]]);
-        for transposed in [false, true] {
-            let z = solve_lower(&l, &b, transposed);
-            for r in 0..2 {
-                for i in 0..3 {
-                    let back: f64 = (0..3)
-                        .map(|j| if transposed { l.get(&[j, i]) } else { l.get(&[i, j]) } * z.get(&[r, j]))
-                        .sum();
-                    assert!((back - b.get(&[r, i])).abs() < 1e-14);
-                }
-            }
-        }
-        for transposed in [false, true] {
-            check_grad(|v| solve_lower(&v[0], &v[1], transposed), &[l.clone(), b.clone()])
-                .assert_ok_for("solve");
-        }
     }
 
     #[test]

@@ -1,0 +1,238 @@
+//! The Cholesky factorisation and what is built on it: solves and the
+//! log-determinant of positive-definite matrices.
+
+use super::dense::cholesky_in_place;
+use super::diag::diagonal;
+use super::triangular::{Transpose, Triangle, check_diagonal, read_of, triangular_solve};
+use super::{assert_square, assert_system};
+use crate::autodiff::record;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+/// The lower-triangular `L` with a positive diagonal and `L L^T = A`, for a
+/// symmetric positive-definite `a` (`[n, n]`).
+///
+/// `a` is read as `(A + A^T) / 2`, as JAX does: a matrix that is symmetric
+/// up to rounding is taken as the symmetric matrix it stands for, and the
+/// gradient is symmetric (perturbing `A_ij` and `A_ji` is one perturbation).
+/// The derivative is Murray's (2016) `Abar = sym(L^{-T} Phi(L^T Lbar) L^{-1})`,
+/// written with triangular solves, so higher orders work.
+///
+/// ```
+/// use jaxpurify_runtime::{linalg, Tensor};
+/// let l = linalg::cholesky(&Tensor::from([[4.0, 2.0], [2.0, 10.0]]))?;
+/// assert_eq!(l.to_vec(), vec![2.0, 0.0, 1.0, 3.0]);
+/// assert!(linalg::cholesky(&Tensor::from([[1.0, 2.0], [2.0, 1.0]])).is_err());
+/// # Ok::<(), jaxpurify_runtime::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotPositiveDefinite`] when a pivot is not positive and finite
+/// (also for NaN or infinite entries): the factor never holds NaN.
+///
+/// # Panics
+/// When `a` is not a square matrix.
+#[track_caller]
+pub fn cholesky(a: &Tensor) -> Result<Tensor> {
+    cholesky_for("cholesky", a)
+}
+
+/// [`cholesky`] with errors and panics naming `op`.
+#[track_caller]
+fn cholesky_for(op: &'static str, a: &Tensor) -> Result<Tensor> {
+    let n = assert_square(op, a);
+    let (values, mut lower) = (a.as_slice(), vec![0.0; n * n]);
+    for i in 0..n {
+        for j in 0..=i {
+            lower[i * n + j] = 0.5 * (values[i * n + j] + values[j * n + i]);
+        }
+    }
+    if !cholesky_in_place(&mut lower, n) {
+        return Err(Error::NotPositiveDefinite {
+            op,
+            shape: a.shape().clone(),
+        });
+    }
+    let out = Tensor::from_parts(lower, a.shape().clone());
+    Ok(record(out, &[a], |c| {
+        smallvec![Some(cholesky_adjoint(c.output, c.grad))]
+    }))
+}
+
+/// Murray (2016): from `dA = dL L^T + L dL^T`, `L^{-1} dL = Phi(L^{-1} dA L^{-T})`
+/// where `Phi` keeps the lower triangle and halves the diagonal; `Phi` is
+/// its own adjoint, so `Abar = L^{-T} Phi(L^T Lbar) L^{-1}`, symmetrised for
+/// the symmetrised input. With `Y = L^{-T} P`, `W = L^{-T} Y^T` is that
+/// matrix transposed, so `Abar = (W + W^T) / 2`.
+fn cholesky_adjoint(l: &Tensor, l_bar: &Tensor) -> Tensor {
+    let n = l.shape()[0];
+    let p = l.t().matmul(l_bar) * phi_mask(n);
+    let lower_transposed = read_of(n, Triangle::Lower, Transpose::Yes);
+    let y = triangular_solve(l, &p, lower_transposed);
+    let w = triangular_solve(l, &y.t(), lower_transposed);
+    (&w + &w.t()) * 0.5
+}
+
+/// `Phi` as a mask: 1 below the diagonal, 1/2 on it, 0 above.
+fn phi_mask(n: usize) -> Tensor {
+    let data = (0..n * n)
+        .map(|k| match (k % n).cmp(&(k / n)) {
+            std::cmp::Ordering::Less => 1.0,
+            std::cmp::Ordering::Equal => 0.5,
+            std::cmp::Ordering::Greater => 0.0,
+        })
+        .collect();
+    Tensor::from_parts(data, Shape::from([n, n]))
+}
+
+/// The solution `x` of `L L^T x = b` from the Cholesky factor `l` of `A`
+/// (only its lower triangle is read): two triangular solves, `O(n^2)` per
+/// right-hand side. `b` is `[n]` or `[n, k]`. Differentiable in both.
+///
+/// ```
+/// use jaxpurify_runtime::{linalg, Tensor};
+/// let a = Tensor::from([[4.0, 2.0], [2.0, 10.0]]);
+/// let x = linalg::cho_solve(&linalg::cholesky(&a)?, &Tensor::from([6.0, 12.0]))?;
+/// assert!((x - Tensor::from([1.0, 1.0])).abs().max().item() < 1e-15);
+/// # Ok::<(), jaxpurify_runtime::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Singular`] when `l` has a zero on its diagonal.
+///
+/// # Panics
+/// When `l` is not square or `b` does not have `n` rows.
+#[track_caller]
+pub fn cho_solve(l: &Tensor, b: &Tensor) -> Result<Tensor> {
+    assert_system("cho_solve", l, b);
+    check_diagonal("cho_solve", l)?;
+    let n = l.shape()[0];
+    let y = triangular_solve(l, b, read_of(n, Triangle::Lower, Transpose::No));
+    Ok(triangular_solve(
+        l,
+        &y,
+        read_of(n, Triangle::Lower, Transpose::Yes),
+    ))
+}
+
+/// `ln det A` of a symmetric positive-definite `a`, as `2 sum ln L_ii` from
+/// its Cholesky factor: cheaper and more stable than [`slogdet`](super::slogdet)
+/// when `A` is known to be positive definite, and an error when it is not.
+/// Reads `(A + A^T) / 2` like [`cholesky`]; the gradient is `A^{-1}`.
+///
+/// ```
+/// use jaxpurify_runtime::{linalg, Tensor};
+/// // det [[4, 2], [2, 10]] = 36
+/// let ld = linalg::logdet(&Tensor::from([[4.0, 2.0], [2.0, 10.0]]))?;
+/// assert!((ld.item() - 36f64.ln()).abs() < 1e-14);
+/// # Ok::<(), jaxpurify_runtime::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotPositiveDefinite`] naming `logdet`.
+///
+/// # Panics
+/// When `a` is not a square matrix.
+#[track_caller]
+pub fn logdet(a: &Tensor) -> Result<Tensor> {
+    Ok(diagonal(&cholesky_for("logdet", a)?).ln().sum() * 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad;
+    use crate::ops::linalg::properties::spd;
+    use crate::testing::check_grad;
+
+    #[test]
+    fn hand_derived_two_by_two_factor_and_gradient() {
+        // A = [[4, 2], [2, 10]]: L00 = sqrt(4) = 2, L10 = 2 / L00 = 1,
+        // L11 = sqrt(10 - L10^2) = 3.
+        // Gradient of f = L00 + 2 L10 + 3 L11 (upstream [[1, 0], [2, 3]]):
+        // L00 = sqrt(a00), L10 = a10 / sqrt(a00), L11 = sqrt(a11 - a10^2 / a00), so
+        // df/da00 = 1/(2 L00) - 2 a10 / (2 a00^1.5) + 3 a10^2 / (2 a00^2 L11)
+        //         = 1/4 - 1/4 + 3 * 4 / (2 * 16 * 3) = 1/8,
+        // df/da10 = 2 / L00 - 3 a10 / (a00 L11) = 1 - 1/2 = 1/2,
+        // df/da11 = 3 / (2 L11) = 1/2.
+        // The input is read symmetrised, so a10 and a01 each get half of 1/2.
+        let a = Tensor::from([[4.0, 2.0], [2.0, 10.0]]);
+        assert_eq!(cholesky(&a).unwrap().to_vec(), vec![2.0, 0.0, 1.0, 3.0]);
+        let upstream = Tensor::from([[1.0, 0.0], [2.0, 3.0]]);
+        let g = grad(|a: &Tensor| (cholesky(a).unwrap() * &upstream).sum(), &a);
+        let expected = [0.125, 0.25, 0.25, 0.5];
+        for (got, want) in g.to_vec().iter().zip(expected) {
+            assert!((got - want).abs() < 1e-15, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn first_and_second_derivatives_match_central_differences() {
+        for n in [1, 3, 5] {
+            let a = spd(n, 0.4);
+            check_grad(|v| cholesky(&v[0]).unwrap(), std::slice::from_ref(&a)).assert_ok_for("cholesky");
+            let w = spd(n, 1.7);
+            let second = |v: &[Tensor]| grad(|a: &Tensor| (cholesky(a).unwrap() * &w).sum(), &v[0]);
+            check_grad(second, std::slice::from_ref(&a)).assert_ok_for("d/da cholesky");
+        }
+    }
+
+    #[test]
+    fn cho_solve_and_logdet_gradients() {
+        let (a, b) = (
+            spd(4, 0.9),
+            Tensor::from([[1.0, -0.5], [0.2, 2.0], [0.0, 1.0], [-1.0, 0.3]]),
+        );
+        let l = cholesky(&a).unwrap();
+        check_grad(|v| cho_solve(&v[0], &v[1]).unwrap(), &[l, b.clone()]).assert_ok_for("cho_solve");
+        check_grad(
+            |v| cho_solve(&cholesky(&v[0]).unwrap(), &v[1]).unwrap(),
+            &[a.clone(), b],
+        )
+        .assert_ok_for("cho_solve of cholesky");
+        check_grad(|v| logdet(&v[0]).unwrap(), std::slice::from_ref(&a)).assert_ok_for("logdet");
+        let second = |v: &[Tensor]| grad(|a: &Tensor| logdet(a).unwrap(), &v[0]);
+        check_grad(second, std::slice::from_ref(&a)).assert_ok_for("d/da logdet");
+    }
+
+    #[test]
+    fn logdet_gradient_is_the_inverse() {
+        // d ln det A / dA = A^{-T} = A^{-1} for symmetric A.
+        // [[4, 2], [2, 10]]^{-1} = [[10, -2], [-2, 4]] / 36.
+        let g = grad(
+            |a: &Tensor| logdet(a).unwrap(),
+            &Tensor::from([[4.0, 2.0], [2.0, 10.0]]),
+        );
+        let expected = [10.0 / 36.0, -2.0 / 36.0, -2.0 / 36.0, 4.0 / 36.0];
+        for (got, want) in g.to_vec().iter().zip(expected) {
+            assert!((got - want).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_op_and_shape() {
+        let indefinite = Tensor::from([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        let err = cholesky(&indefinite).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cholesky: matrix of shape [3, 3] is not positive definite"
+        );
+        let err = logdet(&indefinite).unwrap_err();
+        assert!(matches!(err, Error::NotPositiveDefinite { op: "logdet", .. }));
+        let with_nan = Tensor::from([[1.0, f64::NAN], [f64::NAN, 1.0]]);
+        assert!(cholesky(&with_nan).is_err());
+        let zero_pivot = Tensor::from([[2.0, 0.0], [1.0, 0.0]]);
+        assert!(matches!(
+            cho_solve(&zero_pivot, &Tensor::ones([2])),
+            Err(Error::Singular { op: "cho_solve", .. })
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "cholesky: expected a square matrix, got shape [2, 3]")]
+    fn non_square_panics() {
+        let _ = cholesky(&Tensor::zeros([2, 3]));
+    }
+}

@@ -1,0 +1,192 @@
+//! Solving with a triangular matrix, as stored or transposed.
+
+use super::dense::{TriangularRead, solve_triangular_in_place};
+use super::{assert_system, times_transpose, triangle_mask};
+use crate::autodiff::record;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+/// Which triangle of a matrix holds its values; the other one is ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Triangle {
+    /// On and below the diagonal, as a Cholesky factor.
+    Lower,
+    /// On and above the diagonal.
+    Upper,
+}
+
+/// Whether a solve uses the matrix as given or its transpose (for real
+/// matrices, also its adjoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transpose {
+    /// Solve `T x = b`.
+    No,
+    /// Solve `T^T x = b`.
+    Yes,
+}
+
+/// The solution `x` of `T x = b`, or of `T^T x = b` with [`Transpose::Yes`],
+/// for a triangular `t` (`[n, n]`) whose values are in `triangle` (the other
+/// triangle is never read and gets gradient 0). `b` is a vector `[n]` or
+/// holds `k` right-hand sides as the columns of `[n, k]`; `x` has its shape.
+///
+/// Differentiable in both arguments, to any order. The diagonal is not
+/// required to be positive, only non-zero.
+///
+/// ```
+/// use jaxpurify_runtime::{linalg::{self, Transpose, Triangle}, Tensor};
+/// let l = Tensor::from([[2.0, 0.0], [1.0, 4.0]]);
+/// // 2 x0 = 2, x0 + 4 x1 = 9  =>  x = [1, 2]
+/// let x = linalg::solve_triangular(&l, &Tensor::from([2.0, 9.0]), Triangle::Lower, Transpose::No)?;
+/// assert_eq!(x.to_vec(), vec![1.0, 2.0]);
+/// // With L^T = [[2, 1], [0, 4]]: 4 x1 = 8, 2 x0 + x1 = 4  =>  x = [1, 2]
+/// let y = linalg::solve_triangular(&l, &Tensor::from([4.0, 8.0]), Triangle::Lower, Transpose::Yes)?;
+/// assert_eq!(y.to_vec(), vec![1.0, 2.0]);
+/// # Ok::<(), jaxpurify_runtime::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Singular`] when a diagonal entry is zero.
+///
+/// # Panics
+/// When `t` is not square or `b` does not have `n` rows.
+#[track_caller]
+pub fn solve_triangular(t: &Tensor, b: &Tensor, triangle: Triangle, transpose: Transpose) -> Result<Tensor> {
+    assert_system("solve_triangular", t, b);
+    check_diagonal("solve_triangular", t)?;
+    Ok(triangular_solve(t, b, read_of(t.shape()[0], triangle, transpose)))
+}
+
+/// `Err(Singular)` naming `op` when the square `t` has a zero on its diagonal.
+pub(super) fn check_diagonal(op: &'static str, t: &Tensor) -> Result<()> {
+    let n = t.shape()[0];
+    if (0..n).any(|i| t.as_slice()[i * n + i] == 0.0) {
+        return Err(Error::Singular {
+            op,
+            shape: t.shape().clone(),
+        });
+    }
+    Ok(())
+}
+
+/// How the kernel reads a matrix of size `n` stored with its values in
+/// `triangle` and used as said by `transpose`.
+pub(super) fn read_of(n: usize, triangle: Triangle, transpose: Transpose) -> TriangularRead {
+    let transposed = transpose == Transpose::Yes;
+    TriangularRead {
+        n,
+        transposed,
+        lower_as_read: (triangle == Triangle::Lower) != transposed,
+    }
+}
+
+/// The recorded solve `M^{-1} b` for `M` read from `t` as `read` says; the
+/// diagonal is known to be non-zero.
+pub(super) fn triangular_solve(t: &Tensor, b: &Tensor, read: TriangularRead) -> Tensor {
+    let k = if b.ndim() == 1 { 1 } else { b.shape()[1] };
+    let mut x = b.to_vec();
+    solve_triangular_in_place(t.as_slice(), read, &mut x, k);
+    let out = Tensor::from_parts(x, b.shape().clone());
+    let stored_lower = read.lower_as_read != read.transposed;
+    // X = M^{-1} B with M = T or T^T:  dB = M^{-T} G  and  dM = -dB X^T, so
+    // dT = -dB X^T, or its transpose -X dB^T when M = T^T, restricted to the
+    // stored triangle (the other one is not read).
+    record(out, &[t, b], move |c| {
+        let flipped = TriangularRead {
+            transposed: !read.transposed,
+            lower_as_read: !read.lower_as_read,
+            ..read
+        };
+        let db = triangular_solve(&c.inputs[0], c.grad, flipped);
+        let dt = c.needs(0).then(|| {
+            let dm = if read.transposed {
+                times_transpose(c.output, &db)
+            } else {
+                times_transpose(&db, c.output)
+            };
+            -(dm * triangle_mask(read.n, stored_lower))
+        });
+        smallvec![dt, c.needs(1).then_some(db)]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad;
+    use crate::testing::check_grad;
+
+    fn upper() -> Tensor {
+        Tensor::from([[1.5, 0.4, -0.3], [0.0, 0.8, 0.2], [0.0, 0.0, -1.1]])
+    }
+
+    #[test]
+    fn hand_derived_upper_solve_and_gradient() {
+        // U = [[2, 1], [0, 4]], b = [4, 8]: back substitution gives x1 = 2,
+        // x0 = (4 - 2) / 2 = 1. With upstream g = [1, 3]: db = U^{-T} g solves
+        // 2 y0 = 1, y0 + 4 y1 = 3, so db = [0.5, 0.625]; dU = -db x^T on the
+        // upper triangle: [[-0.5, -1], [0, -1.25]] (the lower entry is unread).
+        // Garbage below the diagonal must not matter.
+        let u = Tensor::from([[2.0, 1.0], [99.0, 4.0]]);
+        let b = Tensor::from([4.0, 8.0]);
+        let solve = |v: &[Tensor]| solve_triangular(&v[0], &v[1], Triangle::Upper, Transpose::No).unwrap();
+        assert_eq!(solve(&[u.clone(), b.clone()]).to_vec(), vec![1.0, 2.0]);
+        let weights = Tensor::from([1.0, 3.0]);
+        let du = grad(|u: &Tensor| (solve(&[u.clone(), b.clone()]) * &weights).sum(), &u);
+        assert_eq!(du.to_vec(), vec![-0.5, -1.0, 0.0, -1.25]);
+        let db = grad(|b: &Tensor| (solve(&[u.clone(), b.clone()]) * &weights).sum(), &b);
+        assert_eq!(db.to_vec(), vec![0.5, 0.625]);
+    }
+
+    #[test]
+    fn gradients_for_every_triangle_and_orientation() {
+        let vector = Tensor::from([1.0, -2.0, 0.5]);
+        let matrix = Tensor::from([[1.0, -2.0], [0.3, 0.0], [0.5, 2.0]]);
+        for t in [upper(), upper().t()] {
+            let triangle = if t.get(&[1, 0]) == 0.0 {
+                Triangle::Upper
+            } else {
+                Triangle::Lower
+            };
+            for transpose in [Transpose::No, Transpose::Yes] {
+                for b in [&vector, &matrix] {
+                    let solve = |v: &[Tensor]| solve_triangular(&v[0], &v[1], triangle, transpose).unwrap();
+                    check_grad(solve, &[t.clone(), b.clone()]).assert_ok_for("solve_triangular");
+                    let second =
+                        |v: &[Tensor]| grad(|t: &Tensor| solve(&[t.clone(), v[1].clone()]).sum(), &v[0]);
+                    check_grad(second, &[t.clone(), b.clone()]).assert_ok_for("d/dt solve_triangular");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_zero_on_the_diagonal_is_an_error_naming_the_op() {
+        let t = Tensor::from([[1.0, 0.0], [5.0, 0.0]]);
+        let err =
+            solve_triangular(&t, &Tensor::from([1.0, 1.0]), Triangle::Lower, Transpose::No).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Singular {
+                op: "solve_triangular",
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "solve_triangular: matrix of shape [2, 2] is singular"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "solve_triangular: matrix of shape [2, 2] and right-hand side of shape [3]")]
+    fn misaligned_right_hand_side_panics() {
+        let _ = solve_triangular(
+            &Tensor::eye(2),
+            &Tensor::ones([3]),
+            Triangle::Lower,
+            Transpose::No,
+        );
+    }
+}
