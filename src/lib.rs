@@ -110,6 +110,11 @@ pub use jaxpurify_runtime::*;
 
 mod markers;
 
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The names most models need, for a glob import.
 pub mod prelude {
     pub use crate::{

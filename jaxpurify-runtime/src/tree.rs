@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use smallvec::SmallVec;
 use std::fmt;
 
 /// One step of a leaf path: a struct field or a position in a list.
@@ -19,12 +20,12 @@ pub enum PathSegment {
 
 /// Where a leaf sits in a tree, printed as `field.xi` or `layers.1.w`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Path(Vec<PathSegment>);
+pub struct Path(SmallVec<[PathSegment; 4]>);
 
 impl Path {
     /// The root (empty) path.
     pub fn root() -> Path {
-        Path(Vec::new())
+        Path(SmallVec::new())
     }
 
     /// Calls `f` with this path extended by `segment`, then restores it.

@@ -12,7 +12,34 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::tree::{LeafSource, Path, PathSegment, TreeBuild};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::BuildHasherDefault;
+
+/// Maps keyed by parameter path. A fixed hasher (not std's randomly seeded
+/// one) makes an empty map free to create: an evaluation that records
+/// nothing, the common case, never touches a random source.
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<PathHasher>>;
+
+/// FNV-1a over the path's bytes.
+#[derive(Default)]
+pub(crate) struct PathHasher(u64);
+
+impl std::hash::Hasher for PathHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        self.0 = bytes
+            .iter()
+            .fold(start, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    }
+}
 
 /// How values are produced where no values were given.
 #[derive(Clone, Copy, Debug)]
