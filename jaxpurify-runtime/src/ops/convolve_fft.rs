@@ -23,32 +23,38 @@ pub(super) enum Summation {
 pub(super) type ChooseSummation = fn(usize, usize) -> Summation;
 
 /// Times of one valid correlation, in microseconds (release build, medians
-/// of 9 x 20 calls on a 2-core AMD EPYC shared with other jobs; the direct
+/// of 15 x 20 calls on a 2-core AMD EPYC shared with other jobs; the direct
 /// sum with four-lane dot products, the FFT path at the smallest 5-smooth
 /// length `L >= n`, allocations included):
 ///
 /// | n | m | direct | FFT | | n | m | direct | FFT |
 /// |---|---|---|---|---|---|---|---|---|
-/// | 64 | 16 | 0.3 | 0.3 | | 1024 | 64 | 14.7 | 4.1 |
-/// | 128 | 32 | 0.8 | 0.5 | | 4096 | 32 | 34 | 20 |
-/// | 256 | 16 | 1.2 | 1.0 | | 8192 | 64 | 330 | 80 |
-/// | 256 | 64 | 3.0 | 1.0 | | 16384 | 64 | 455 | 433 |
-/// | 1024 | 16 | 5.0 | 4.1 | | 16384 | 128 | 960 | 440 |
-/// | 1024 | 512 | 55 | 4.2 | | 65536 | 64 | 2000 | 2700 |
+/// | 64 | 16 | 0.3 | 0.3 | | 8192 | 32 | 71 | 81 |
+/// | 128 | 32 | 0.8 | 0.5 | | 8192 | 64 | 133 | 87 |
+/// | 256 | 16 | 1.2 | 1.0 | | 16384 | 32 | 143 | 249 |
+/// | 256 | 64 | 3.0 | 1.0 | | 16384 | 64 | 298 | 279 |
+/// | 1024 | 16 | 5.0 | 4.5 | | 16384 | 128 | 486 | 226 |
+/// | 1024 | 512 | 61 | 4.7 | | 65536 | 64 | 1025 | 1175 |
+/// | 4096 | 16 | 23 | 23 | | 65536 | 128 | 1976 | 1178 |
+/// | 4096 | 64 | 67 | 21 | | 262144 | 128 | 8119 | 7207 |
 ///
-/// The direct sum costs about 0.25 ns per product. The FFT path costs about
-/// 0.3 us plus, per unit of `L log2 L`, 0.45 ns up to `L` of a few thousand
-/// and 2 to 3 ns beyond (its three spectra no longer stay in cache, and
-/// buffers that large are fresh pages from the allocator). In products: a
-/// fixed 1000, and 2 or 4.5 per unit. The right column ran under heavier
-/// load (the direct sum there took about 0.5 ns per product), so the
-/// boundary above 8192 is rough; it matters little, as the FFT path wins by
-/// a wide margin once the kernel is long, and loses only when it is short.
+/// The direct sum costs 0.23 to 0.35 ns per product at every size. The FFT
+/// path costs about 0.3 us plus, per unit of `L log2 L`, 0.45 ns up to
+/// `L = 4096` and more beyond, up to 1.5 ns at `L = 2^18`, as its buffers
+/// outgrow the caches. In products: a fixed 1000, and the unit costs of
+/// [`fft_unit_cost`]. The choice matters most near the crossover, where the
+/// two differ little; far from it the right kernel wins by a wide margin.
 const FFT_OVERHEAD_IN_PRODUCTS: f64 = 1000.0;
 
-/// The cost of one unit of `L log2 L` of the FFT path, in direct products.
+/// The cost of one unit of `L log2 L` of the FFT path, in direct products,
+/// read off the table above.
 fn fft_unit_cost(len: usize) -> f64 {
-    if len <= 8192 { 2.0 } else { 4.5 }
+    match len {
+        0..=4096 => 2.0,
+        4097..=8192 => 3.0,
+        8193..=65536 => 4.5,
+        _ => 6.0,
+    }
 }
 
 /// The faster kernel for a signal of length `n` and a kernel of length
