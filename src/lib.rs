@@ -125,4 +125,9 @@ pub mod prelude {
     pub use jaxpurify_runtime::{
         Error, Model, Result, Shape, Tensor, Tree, TreeBuild, grad, hvp, jvp, value_and_grad, vjp,
     };
+    // The scientific operations models call as free functions.
+    pub use jaxpurify_runtime::{
+        Complex, ConvMode, concatenate, convolve, correlate, fft, fftfreq, fftn, fftshift, ifft, ifftn,
+        ifftshift, interp, irfft, rfft, rfftfreq, stack, where_,
+    };
 }

@@ -8,7 +8,12 @@
 //! padded gradient with the reversed kernel, and of the signal with the
 //! gradient), so its derivative rule is written with itself, `pad` and
 //! `flip`, and derivatives of every order follow.
+//!
+//! The primitive sums directly for short kernels and through real FFTs for
+//! long ones (`convolve_fft.rs`), choosing per call from the two lengths; the
+//! derivative's correlations choose again from theirs.
 
+use super::convolve_fft::{ChooseSummation, Summation, correlate_valid_fft, faster_summation};
 use crate::autodiff::record;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -41,7 +46,8 @@ pub enum ConvMode {
 ///
 /// Differentiable in both inputs: the gradient of each is the valid
 /// correlation of the (zero-padded) output gradient with the other input.
-/// Computed by direct summation, `O(N M)`.
+/// Computed by direct summation, `O(N M)`, or through real FFTs,
+/// `O(N log N)`, whichever is faster for the lengths.
 ///
 /// ```
 /// use jaxpurify_runtime::{convolve, ConvMode, Tensor};
@@ -56,11 +62,18 @@ pub enum ConvMode {
 /// When an input is not 1-d or is empty.
 #[track_caller]
 pub fn convolve(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
+    convolve_by(a, v, mode, faster_summation)
+}
+
+/// [`convolve`] with every valid correlation, derivatives included, summed as
+/// `choose` says.
+#[track_caller]
+fn convolve_by(a: &Tensor, v: &Tensor, mode: ConvMode, choose: ChooseSummation) -> Tensor {
     check_inputs("convolve", a, v);
     let (long, short) = if v.numel() > a.numel() { (v, a) } else { (a, v) };
     let (start, len) = window(mode, long.numel(), short.numel(), (short.numel() - 1) / 2);
     // Convolving is correlating with the kernel reversed.
-    correlation_window(long, &short.flip(0), start, len)
+    correlation_window(long, &short.flip(0), start, len, choose)
 }
 
 /// The cross-correlation of two 1-d tensors (NumPy's `correlate`, which for
@@ -69,7 +82,7 @@ pub fn convolve(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
 /// windowed by `mode`. Swapping the inputs reverses the full result.
 ///
 /// Differentiable in both inputs, like [`convolve`]. Computed by direct
-/// summation, `O(N M)`.
+/// summation or through real FFTs, like [`convolve`].
 ///
 /// ```
 /// use jaxpurify_runtime::{correlate, ConvMode, Tensor};
@@ -84,13 +97,20 @@ pub fn convolve(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
 /// When an input is not 1-d or is empty.
 #[track_caller]
 pub fn correlate(a: &Tensor, v: &Tensor, mode: ConvMode) -> Tensor {
+    correlate_by(a, v, mode, faster_summation)
+}
+
+/// [`correlate`] with every valid correlation, derivatives included, summed
+/// as `choose` says.
+#[track_caller]
+fn correlate_by(a: &Tensor, v: &Tensor, mode: ConvMode, choose: ChooseSummation) -> Tensor {
     check_inputs("correlate", a, v);
     let (n, m) = (a.numel(), v.numel());
     // NumPy computes with the longer input first and reverses the result
     // when it swapped them, which moves an even-length Same window by one.
     let same_start = if n >= m { (m - 1) / 2 } else { n / 2 };
     let (start, len) = window(mode, n.max(m), n.min(m), same_start);
-    correlation_window(a, v, start, len)
+    correlation_window(a, v, start, len, choose)
 }
 
 #[track_caller]
@@ -124,27 +144,28 @@ fn window(mode: ConvMode, long: usize, short: usize, same_start: usize) -> (usiz
 /// correlation of `a` zero-padded just enough for that window. The window
 /// must lie within `M - 1 >= start` and `start + len >= N` (every mode's
 /// does), so that both paddings are non-negative.
-fn correlation_window(a: &Tensor, v: &Tensor, start: usize, len: usize) -> Tensor {
+fn correlation_window(a: &Tensor, v: &Tensor, start: usize, len: usize, choose: ChooseSummation) -> Tensor {
     let (n, m) = (a.numel(), v.numel());
     if m > n {
         // Sliding the shorter input costs len * n instead of len * m; the
         // full correlation of (v, a) is that of (a, v) reversed.
-        return correlation_window(v, a, n + m - 1 - start - len, len).flip(0);
+        return correlation_window(v, a, n + m - 1 - start - len, len, choose).flip(0);
     }
     let padded = a.pad(&[(m - 1 - start, start + len - n)], 0.0);
-    correlate_valid(&padded, v)
+    correlate_valid(&padded, v, choose)
 }
 
-/// `y[i] = sum_j x[i + j] k[j]` for `i` in `0..n - m + 1`, with `n >= m >= 1`.
-fn correlate_valid(x: &Tensor, kernel: &Tensor) -> Tensor {
+/// `y[i] = sum_j x[i + j] k[j]` for `i` in `0..n - m + 1`, with `n >= m >= 1`,
+/// summed as `choose` says for these lengths.
+fn correlate_valid(x: &Tensor, kernel: &Tensor, choose: ChooseSummation) -> Tensor {
     let (n, m) = (x.numel(), kernel.numel());
     debug_assert!(n >= m && m >= 1, "correlate_valid: lengths {n} and {m}");
-    // FFT path: for long kernels the direct sum's O(n m) loses to an FFT's
-    // O(n log n). When the FFT family lands, choose here between
-    // `correlate_valid_direct` and an FFT-based product on `n` and `m`; the
-    // rule below is written with `correlate_valid` itself, so derivatives of
-    // every order take the same path with no other change.
-    let data = correlate_valid_direct(x.as_slice(), kernel.as_slice());
+    // The rule below is written with `correlate_valid` itself, so the
+    // derivative's correlations (of other lengths) choose their own kernels.
+    let data = match choose(n, m) {
+        Summation::Direct => correlate_valid_direct(x.as_slice(), kernel.as_slice()),
+        Summation::Fft => correlate_valid_fft(x.as_slice(), kernel.as_slice()),
+    };
     let out = Tensor::from_parts(data, Shape::from(n - m + 1));
     // With L = <g, y>: dL/dx[p] = sum_i g[i] k[p - i], the full convolution
     // of g with k (the valid correlation of g padded by m - 1 on both sides
@@ -154,8 +175,8 @@ fn correlate_valid(x: &Tensor, kernel: &Tensor) -> Tensor {
         let [x, kernel] = [&c.inputs[0], &c.inputs[1]];
         smallvec![
             c.needs(0)
-                .then(|| correlate_valid(&c.grad.pad(&[(m - 1, m - 1)], 0.0), &kernel.flip(0))),
-            c.needs(1).then(|| correlate_valid(x, c.grad)),
+                .then(|| correlate_valid(&c.grad.pad(&[(m - 1, m - 1)], 0.0), &kernel.flip(0), choose)),
+            c.needs(1).then(|| correlate_valid(x, c.grad, choose)),
         ]
     })
 }
@@ -197,7 +218,38 @@ mod tests {
     const MODES: [ConvMode; 3] = [ConvMode::Full, ConvMode::Same, ConvMode::Valid];
 
     type Conv = fn(&Tensor, &Tensor, ConvMode) -> Tensor;
-    const OPS: [(&str, Conv); 2] = [("convolve", convolve), ("correlate", correlate)];
+    type ConvBy = fn(&Tensor, &Tensor, ConvMode, ChooseSummation) -> Tensor;
+    const OPS: [(&str, ConvBy); 2] = [("convolve", convolve_by), ("correlate", correlate_by)];
+
+    fn always_direct(_: usize, _: usize) -> Summation {
+        Summation::Direct
+    }
+
+    fn always_fft(_: usize, _: usize) -> Summation {
+        Summation::Fft
+    }
+
+    /// Every mode with each kernel, forced for every correlation including
+    /// the derivatives'.
+    fn modes_and_summations() -> impl Iterator<Item = (ConvMode, ChooseSummation)> {
+        let summations: [ChooseSummation; 2] = [always_direct, always_fft];
+        MODES
+            .into_iter()
+            .flat_map(move |mode| summations.map(|choose| (mode, choose)))
+    }
+
+    /// The largest difference relative to the largest magnitude: FFT
+    /// rounding errors scale with the whole signal, not with each element,
+    /// so elements near zero cannot be compared one by one.
+    fn relative_difference(actual: &Tensor, expected: &Tensor) -> f64 {
+        assert_eq!(actual.shape(), expected.shape());
+        let scale = expected
+            .as_slice()
+            .iter()
+            .fold(f64::MIN_POSITIVE, |m, v| m.max(v.abs()));
+        let diff = actual.as_slice().iter().zip(expected.as_slice());
+        diff.fold(0.0, |m: f64, (a, e)| m.max((a - e).abs())) / scale
+    }
 
     fn assert_close(actual: &Tensor, expected: &[f64], what: &str) {
         assert_eq!(
@@ -271,10 +323,11 @@ mod tests {
             (&single, &long),
         ];
         for (name, op) in OPS {
-            for mode in MODES {
+            for (mode, choose) in modes_and_summations() {
                 for (a, v) in pairs {
                     let what = format!("{name} {mode:?} with lengths {} and {}", a.numel(), v.numel());
-                    check_grad(|x| op(&x[0], &x[1], mode), &[a.clone(), v.clone()]).assert_ok_for(&what);
+                    check_grad(|x| op(&x[0], &x[1], mode, choose), &[a.clone(), v.clone()])
+                        .assert_ok_for(&what);
                 }
             }
         }
@@ -289,12 +342,12 @@ mod tests {
             Tensor::from([1.5, -0.5, 0.25]),
         );
         for (name, op) in OPS {
-            for mode in MODES {
+            for (mode, choose) in modes_and_summations() {
                 for (x, y) in [(&a, &v), (&v, &a)] {
                     let gradient = |p: &[Tensor]| {
                         let g = grad(
                             |q: &Vec<Tensor>| {
-                                let c = op(&q[0], &q[1], mode);
+                                let c = op(&q[0], &q[1], mode, choose);
                                 let w = Tensor::linspace(1.0, 2.0, c.numel());
                                 (&c * &c * w).sum()
                             },
@@ -320,8 +373,8 @@ mod tests {
             Tensor::from([0.4, -1.0, 0.6, 0.1, 0.9]),
         );
         for (name, op) in OPS {
-            for mode in MODES {
-                let f = |p: &(Tensor, Tensor)| op(&p.0, &p.1, mode);
+            for (mode, choose) in modes_and_summations() {
+                let f = |p: &(Tensor, Tensor)| op(&p.0, &p.1, mode, choose);
                 let (_, jv) = jvp(f, &point, &tangent);
                 let (y, pullback) = vjp(f, &point);
                 let u = Tensor::linspace(0.5, 2.0, y.numel());
@@ -336,11 +389,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn long_kernels_take_the_fft_path_which_matches_direct_summation() {
+        // Lengths where the FFT path wins for the forward correlation and
+        // for both correlations of its derivative (Full mode pads a to 499).
+        let (n, m) = (300, 100);
+        for (long, short) in [(499, m), (n, m), (n + m - 1, m), (n, n - m + 1)] {
+            assert_eq!(faster_summation(long, short), Summation::Fft, "{long}, {short}");
+        }
+        let a = Tensor::linspace(0.0, 40.0, n).sin() + Tensor::linspace(-1.0, 2.0, n);
+        let v = Tensor::linspace(0.0, 17.0, m).cos();
+        for (name, op) in OPS {
+            for mode in MODES {
+                for (x, y) in [(&a, &v), (&v, &a)] {
+                    let by_fft = op(x, y, mode, faster_summation);
+                    let direct = op(x, y, mode, always_direct);
+                    let error = relative_difference(&by_fft, &direct);
+                    assert!(error < 1e-12, "{name} {mode:?}: relative error {error:e}");
+                }
+                let what = format!("{name} {mode:?} of lengths {n} and {m}");
+                check_grad(
+                    |p| op(&p[0], &p[1], mode, faster_summation),
+                    &[a.clone(), v.clone()],
+                )
+                .assert_ok_for(&what);
+            }
+        }
+    }
+
+    #[test]
+    fn short_kernels_sum_directly() {
+        for (n, m) in [(1, 1), (64, 16), (100_000, 3), (5000, 5000)] {
+            assert_eq!(faster_summation(n, m), Summation::Direct, "{n}, {m}");
+        }
+    }
+
     fn signal(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<f64>> {
         proptest::collection::vec(-3.0f64..3.0, len)
     }
 
     proptest! {
+        #[test]
+        fn fft_summation_matches_direct_summation(a in signal(1..160), v in signal(1..160)) {
+            // Random lengths: most are not 5-smooth, so the FFT length exceeds n.
+            let (a, v) = (Tensor::from(a), Tensor::from(v));
+            for (name, op) in OPS {
+                for mode in MODES {
+                    let error = relative_difference(&op(&a, &v, mode, always_fft), &op(&a, &v, mode, always_direct));
+                    prop_assert!(error < 1e-12, "{} {:?}: relative error {:e}", name, mode, error);
+                }
+            }
+        }
+
         #[test]
         fn convolve_is_commutative(a in signal(1..12), v in signal(1..12)) {
             let (a, v) = (Tensor::from(a), Tensor::from(v));

@@ -8,6 +8,7 @@ mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod complex;
 pub(crate) mod convolve;
+mod convolve_fft;
 mod cumulative;
 mod extrema;
 pub(crate) mod fft;

@@ -67,7 +67,9 @@ impl Tensor {
     ///   `a >= 1` the slope at `x = 0` is the finite `a 0^(a-1)`.
     /// - `d/da` where `x^a = 0` (`x = 0` with `a > 0`, `x = inf` with
     ///   `a < 0`) is 0: the power stays 0 for every nearby exponent, so this
-    ///   is the true derivative. JAX gives NaN there (`0 * log(inf)`).
+    ///   is the true derivative. It is 0 even when the gradient arriving
+    ///   there is infinite, as `sqrt`'s is at 0: `sqrt(x^a)` is constant in
+    ///   `a` there too. JAX gives NaN there (`0 * log(inf)`, `inf * 0`).
     /// - `d/da` for negative `x` is NaN: `x^a` is not real for nearby
     ///   non-integer exponents.
     ///
@@ -91,8 +93,12 @@ impl Tensor {
             smallvec![
                 c.needs(0)
                     .then(|| (c.grad * pow_slope_in_base(x, a)).sum_to(x.shape())),
-                c.needs(1)
-                    .then(|| (c.grad * pow_slope_in_exponent(x, c.output)).sum_to(a.shape())),
+                c.needs(1).then(|| {
+                    // Where x^a = 0 the output is constant in a: no gradient
+                    // flows back, even an infinite one (0 * inf would be NaN).
+                    let upstream = replace_where(&c.output.eq(0.0), 0.0, c.grad);
+                    (upstream * pow_slope_in_exponent(x, c.output)).sum_to(a.shape())
+                }),
             ]
         })
     }
@@ -104,22 +110,22 @@ impl Tensor {
 /// `0 * inf` back through the discarded branch).
 fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
     let singular = zip_broadcast("pow", x, a, |p, q| f64::from(p == 0.0 && q == 0.0));
-    a * ones_where(&singular, x).pow(&(a - 1.0))
+    a * replace_where(&singular, 1.0, x).pow(&(a - 1.0))
 }
 
 /// `d(x^a)/da = x^a ln x`, with the base replaced by 1 where `x^a = 0`, so
 /// the product is `0 * ln 1 = 0` there instead of `0 * (-+inf)`.
 fn pow_slope_in_exponent(x: &Tensor, power: &Tensor) -> Tensor {
-    power * ones_where(&power.eq(0.0), x).ln()
+    power * replace_where(&power.eq(0.0), 1.0, x).ln()
 }
 
-/// `t` with 1 wherever `mask` is set (broadcast to the mask's shape), or
-/// `t` itself when the mask is empty, which keeps the common case cheap.
-fn ones_where(mask: &Tensor, t: &Tensor) -> Tensor {
+/// `t` with `value` wherever `mask` is set (broadcast to the mask's shape),
+/// or `t` itself when the mask is empty, which keeps the common case cheap.
+fn replace_where(mask: &Tensor, value: f64, t: &Tensor) -> Tensor {
     if mask.as_slice().iter().all(|&m| m == 0.0) {
         t.clone()
     } else {
-        where_(mask, 1.0, t)
+        where_(mask, value, t)
     }
 }
 
@@ -171,6 +177,28 @@ mod tests {
             &pair(&Tensor::from([0.0, 0.0]), &Tensor::from([0.5, 2.0])),
         );
         assert_eq!(ga.to_vec(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn exponent_gradient_stays_zero_under_an_infinite_upstream_gradient() {
+        // sqrt(k^a) = k^(a/2) is 0 at k = inf for every a < 0, but sqrt's
+        // slope there is infinite. With k = [inf, 1, 2], a = -3, w = [1, 2, 4]:
+        // d/da sum(w sqrt(k^a)) = sum(w k^(a/2) ln(k) / 2) = 0 + 0 + 4 2^-1.5 ln(2) / 2.
+        let k = Tensor::from([f64::INFINITY, 1.0, 2.0]);
+        let w = Tensor::from([1.0, 2.0, 4.0]);
+        let root_sum = |a: &Tensor| (k.pow(a).sqrt() * &w).sum();
+        let ga = grad(root_sum, &Tensor::scalar(-3.0));
+        assert!((ga.item() - 2f64.powf(-0.5) * 2f64.ln()).abs() < 1e-15, "{ga:?}");
+        check_grad(|v| root_sum(&v[0]), &[Tensor::scalar(-3.0)]).assert_ok_for("sqrt(k^a) at k = inf");
+        let second = |v: &[Tensor]| grad(root_sum, &v[0]);
+        check_grad(second, &[Tensor::scalar(-3.0)]).assert_ok_for("d2/da2 sqrt(k^a) at k = inf");
+        // The same at x = 0 with a > 0: d/da sum(sqrt([0, 3]^a)) at a = 2 is
+        // 0 + 3^(a/2) ln(3) / 2 = 3 ln(3) / 2.
+        let ga = grad(
+            |a: &Tensor| Tensor::from([0.0, 3.0]).pow(a).sqrt().sum(),
+            &Tensor::scalar(2.0),
+        );
+        assert!((ga.item() - 1.5 * 3f64.ln()).abs() < 1e-15, "{ga:?}");
     }
 
     #[test]
