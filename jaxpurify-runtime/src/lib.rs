@@ -30,7 +30,9 @@ pub mod testing;
 mod tree;
 mod vmap;
 
-pub use autodiff::{Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, value_and_grad, vjp};
+pub use autodiff::{
+    Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, stop_gradient, value_and_grad, vjp,
+};
 pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;

@@ -177,6 +177,19 @@ pub fn hvp<T: Tree>(f: impl Fn(&T) -> Tensor, x: &T, v: &T) -> T {
     )
 }
 
+/// The same values with no recorded graph: gradients of every level stop
+/// here (JAX's `stop_gradient`; the same as [`Tensor::detach`]).
+///
+/// ```
+/// use jaxpurify_runtime::{grad, stop_gradient, Tensor};
+/// // d/dx [x * stop_gradient(x)] = stop_gradient(x) = 3
+/// let g = grad(|x: &Tensor| (x * &stop_gradient(x)).sum(), &Tensor::scalar(3.0));
+/// assert_eq!(g.item(), 3.0);
+/// ```
+pub fn stop_gradient(x: &Tensor) -> Tensor {
+    x.detach()
+}
+
 /// An op with a derivative rule of the user's choosing.
 ///
 /// `forward` computes the output from the inputs' values (nothing inside it is

@@ -3,5 +3,5 @@
 mod api;
 pub(crate) mod graph;
 
-pub use api::{Vjp, custom_vjp, grad, hvp, jvp, value_and_grad, vjp};
+pub use api::{Vjp, custom_vjp, grad, hvp, jvp, stop_gradient, value_and_grad, vjp};
 pub use graph::{Ctx, Grads, Rule, record};
