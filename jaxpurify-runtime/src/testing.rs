@@ -105,3 +105,16 @@ pub fn check_grad(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> GradChe
     }
     report
 }
+
+/// Distinct, non-symmetric values of the given shape (a smooth quadratic in
+/// the row-major position), so that a misplaced element shows in a test.
+///
+/// ```
+/// use jaxpurify_runtime::testing::distinct_values;
+/// assert_eq!(distinct_values([3]).to_vec(), vec![0.3, 0.95, 1.5]);
+/// ```
+pub fn distinct_values(shape: impl Into<crate::Shape>) -> Tensor {
+    let shape = shape.into();
+    let data = (0..shape.numel()).map(|i| 0.3 + 0.7 * i as f64 - 0.05 * (i * i) as f64).collect();
+    Tensor::from_vec(data, shape).expect("length matches the shape")
+}

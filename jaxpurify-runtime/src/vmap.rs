@@ -99,16 +99,8 @@ mod tests {
     use crate::testing::check_grad;
     use crate::{Tensor, grad, jvp, stack};
 
-    /// Distinct, non-symmetric values, so that a misplaced element shows.
     fn sample(shape: &[usize]) -> Tensor {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec(
-            (0..n)
-                .map(|i| 0.3 + 0.7 * i as f64 - 0.05 * (i * i) as f64)
-                .collect(),
-            shape,
-        )
-        .unwrap()
+        crate::testing::distinct_values(shape)
     }
 
     /// A nonlinear map of a slice that keeps a vector output.
