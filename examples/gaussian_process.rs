@@ -13,14 +13,16 @@
 //! Exits with a non-zero status when the reconstruction is not close to the
 //! truth.
 
+#[path = "common/gp_model.rs"]
+mod gp_model;
 #[path = "common/plot.rs"]
 mod plot;
 #[path = "common/posterior.rs"]
 mod posterior;
 
+use gp_model::observed_field;
 use indicatif::{ProgressBar, ProgressStyle};
 use jaxpurify::prelude::*;
-use jaxpurify::{fft, fftfreq, interp};
 use plot::Figure;
 use plotters::chart::SeriesLabelPosition;
 use plotters::style::{BLACK, Color, RGBColor};
@@ -30,34 +32,6 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-
-/// A smooth periodic random field with power spectrum `|k|^-3` on `n`
-/// points, generated on `n + 2 pad` points and cropped, so that the field's
-/// two ends are not forced to meet.
-///
-/// `xi` is white noise; the field is the Hartley transform (`re - im` of
-/// the Fourier transform, real for real input) of `sqrt(power) xi`, so its
-/// covariance is the stationary one with that power spectrum. The constant
-/// mode has no power.
-#[purify]
-fn field(n: usize, pad: usize) -> Tensor {
-    let size = n + 2 * pad;
-    // Frequencies in cycles per `n` grid points.
-    let k = fftfreq(size, 1.0 / n as f64);
-    let power = k.abs().powf(-3.0).at(0).set(0.0);
-    let xi = param!(size);
-    let f = fft(&(power.sqrt() * &xi));
-    (f.re() - f.im()).slice(0, pad, pad + n, 1)
-}
-
-/// The field on the grid `x` read out at the points `x_obs`.
-#[purify]
-fn observed_field(n: usize, n_obs: usize, pad: usize) -> Tensor {
-    let x = fixed!(n);
-    let signal = intermediate!(sub!(field(n, pad)));
-    let x_obs = fixed!(n_obs);
-    interp(&x_obs, &x, &signal)
-}
 
 const N: usize = 1000;
 const N_OBS: usize = 100;

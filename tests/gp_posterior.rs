@@ -2,35 +2,17 @@
 //! against dense linear algebra, on a small version of its model: the
 //! operators, the mean, and the covariance of perturb-then-optimise samples.
 
+#[path = "../examples/common/gp_model.rs"]
+mod gp_model;
 #[path = "../examples/common/posterior.rs"]
 mod posterior;
 
+use gp_model::observed_field;
 use jaxpurify::prelude::*;
-use jaxpurify::{fft, fftfreq, interp};
 use nalgebra::{DMatrix, DVector};
 use posterior::LinearGaussian;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-/// The example's field: `|k|^-3` power, Hartley transform, padded and
-/// cropped.
-#[purify]
-fn field(n: usize, pad: usize) -> Tensor {
-    let size = n + 2 * pad;
-    let k = fftfreq(size, 1.0 / n as f64);
-    let power = k.abs().powf(-3.0).at(0).set(0.0);
-    let xi = param!(size);
-    let f = fft(&(power.sqrt() * &xi));
-    (f.re() - f.im()).slice(0, pad, pad + n, 1)
-}
-
-#[purify]
-fn observed_field(n: usize, n_obs: usize, pad: usize) -> Tensor {
-    let x = fixed!(n);
-    let signal = intermediate!(sub!(field(n, pad)));
-    let x_obs = fixed!(n_obs);
-    interp(&x_obs, &x, &signal)
-}
 
 const N: usize = 16;
 const PAD: usize = 2;

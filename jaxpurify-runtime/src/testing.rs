@@ -115,6 +115,8 @@ pub fn check_grad(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> GradChe
 /// ```
 pub fn distinct_values(shape: impl Into<crate::Shape>) -> Tensor {
     let shape = shape.into();
-    let data = (0..shape.numel()).map(|i| 0.3 + 0.7 * i as f64 - 0.05 * (i * i) as f64).collect();
+    let data = (0..shape.numel())
+        .map(|i| 0.3 + 0.7 * i as f64 - 0.05 * (i * i) as f64)
+        .collect();
     Tensor::from_vec(data, shape).expect("length matches the shape")
 }
