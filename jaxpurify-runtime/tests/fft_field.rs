@@ -8,8 +8,9 @@ use jaxpurify_runtime::{Tensor, fft, fftfreq, grad, hartley};
 /// `|k|` and `ln |k|` for the bins of `fftfreq(n)`, with `k[0] = +inf` so that
 /// the zero mode gets no power, and a mask that is 0 on that bin.
 ///
-/// `|k|^alpha` is written `exp(alpha ln |k|)` (a tensor-exponent `pow` lives
-/// in another op family). At `k = inf` the log is infinite and `0 * inf`
+/// `|k|^alpha` is written `exp(alpha ln |k|)` so that this test checks the
+/// FFT rules alone; `tests/readme_field.rs` at the workspace root checks the
+/// same model written with `pow` and its zero-result rule. At `k = inf` the log is infinite and `0 * inf`
 /// would poison gradients, so the log is set to 0 there and the mask zeroes
 /// the bin instead: the same values as `|inf|^alpha = 0` for `alpha < 0`.
 fn spectrum_grid(n: usize) -> (Vec<f64>, Tensor, Tensor) {
