@@ -1,9 +1,9 @@
 //! Procedural macros of `jaxpurify`; use them through the `jaxpurify` crate.
 //!
-//! The `#[purify]` pipeline, one file per stage: [`attr`] parses the
-//! function, [`marker`] parses each marker's arguments, [`collect`] finds and
-//! rewrites the markers, [`valid`] checks names across them, [`expand`]
-//! writes the function and its module, and [`fallback`] keeps the user's code
+//! The `#[purify]` pipeline, one file per stage: `attr` parses the
+//! function, `marker` parses each marker's arguments, `collect` finds and
+//! rewrites the markers, `valid` checks names across them, `expand`
+//! writes the function and its module, and `fallback` keeps the user's code
 //! compiling beside the errors when something is wrong.
 
 mod attr;
