@@ -83,7 +83,11 @@ pub trait Model {
 
     /// The output for given parameters and fixed data.
     fn apply(&self, params: &Self::Params, fixed: &Self::Fixed) -> Result<Self::Output> {
-        Ok(run(self, params, fixed, false)?.0)
+        // The hot path of fitting: no intermediates, and the context's state
+        // is only looked at for errors, never moved out.
+        let shared = Shared::new(true, Fill::Zeros, false);
+        let out = self.call(&Scope::new(Some((params, fixed)), &shared));
+        shared.first_error().map_or(Ok(out), Err)
     }
 
     /// The intermediates for given parameters and fixed data.
@@ -97,8 +101,7 @@ pub trait Model {
         params: &Self::Params,
         fixed: &Self::Fixed,
     ) -> Result<(Self::Output, Self::Intermediates)> {
-        let (out, inter) = run(self, params, fixed, true)?;
-        Ok((out, inter.expect("intermediates were recorded")))
+        run(self, params, fixed)
     }
 
     /// The output and its pullback with respect to the parameters.
@@ -141,16 +144,23 @@ pub trait Model {
         loss: impl FnOnce(&Self::Output) -> Tensor,
     ) -> Result<(Tensor, Self::Params)> {
         let mut error = None;
+        // On an evaluation error the loss is a stand-in zero; the error is
+        // returned and the gradient never computed.
         let (value, pullback) = vjp(
-            |p: &Self::Params| keep_error(self.apply(p, fixed).map(|y| loss(&y)), &mut error),
+            |p: &Self::Params| match self.apply(p, fixed) {
+                Ok(y) => loss(&y),
+                Err(e) => {
+                    error = Some(e);
+                    Tensor::scalar(0.0)
+                }
+            },
             params,
         );
-        let value = match (value, error) {
-            (Some(v), None) => v,
-            (_, e) => return Err(e.expect("an evaluation without output recorded its error")),
-        };
+        if let Some(e) = error {
+            return Err(e);
+        }
         check_scalar(&value)?;
-        let grads = pullback.apply(&Some(value.ones_like()));
+        let grads = pullback.apply(&value.ones_like());
         Ok((value, grads))
     }
 
@@ -185,19 +195,14 @@ fn declare<M: Model + ?Sized>(model: &M, fill: Fill) -> Result<State> {
 }
 
 /// Runs the body on given values, optionally recording intermediates.
-type Run<M> = (<M as Model>::Output, Option<<M as Model>::Intermediates>);
+type Run<M> = (<M as Model>::Output, <M as Model>::Intermediates);
 
-fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed, record: bool) -> Result<Run<M>> {
-    let shared = Shared::new(true, Fill::Zeros, record);
+fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed) -> Result<Run<M>> {
+    let shared = Shared::new(true, Fill::Zeros, true);
     let out = model.call(&Scope::new(Some((params, fixed)), &shared));
     let mut state = shared.finish();
     first_error(&mut state)?;
-    let inter = if record {
-        Some(state.intermediates.build()?)
-    } else {
-        None
-    };
-    Ok((out, inter))
+    Ok((out, state.intermediates.build()?))
 }
 
 /// Moves an evaluation error out of a differentiated closure, which must

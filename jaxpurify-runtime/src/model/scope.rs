@@ -149,7 +149,24 @@ impl Shared {
     /// The state after the evaluation, with list lengths checked: a list
     /// given longer than the model uses is an error too.
     pub(crate) fn finish(self) -> State {
-        let mut state = self.state.into_inner();
+        self.check_lists();
+        self.state.into_inner()
+    }
+
+    /// The first error of the evaluation, list lengths checked, leaving the
+    /// state in place.
+    pub(crate) fn first_error(&self) -> Option<Error> {
+        self.check_lists();
+        let mut state = self.state.borrow_mut();
+        (!state.errors.is_empty()).then(|| state.errors.swap_remove(0))
+    }
+
+    /// Records an error for each list given longer or shorter than used.
+    fn check_lists(&self) {
+        let mut state = self.state.borrow_mut();
+        if state.list_use.is_empty() {
+            return;
+        }
         let mut unused: Vec<_> = state
             .list_use
             .iter()
@@ -162,7 +179,6 @@ impl Shared {
             .collect();
         unused.sort_by_key(|e| e.to_string());
         state.errors.extend(unused);
-        state
     }
 
     fn fail(&self, error: Error) {
