@@ -31,6 +31,26 @@ impl Shapes {
         self.0.iter().find(|(p, _)| p == path).map(|(_, s)| s)
     }
 
+    /// Where the leaf at `path` sits in the flat vector (the layout of
+    /// [`Tree::ravel`]).
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{model::Shapes, Tensor};
+    /// let shapes = Shapes::of(&(Tensor::zeros([3]), Tensor::zeros([2, 2])));
+    /// assert_eq!(shapes.range("1"), Some(3..7));
+    /// assert_eq!(shapes.range("2"), None);
+    /// ```
+    pub fn range(&self, path: &str) -> Option<std::ops::Range<usize>> {
+        let mut start = 0;
+        for (p, s) in &self.0 {
+            if p == path {
+                return Some(start..start + s.numel());
+            }
+            start += s.numel();
+        }
+        None
+    }
+
     /// Paths and shapes in declaration order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Shape)> {
         self.0.iter().map(|(p, s)| (p.as_str(), s))
