@@ -6,11 +6,15 @@
 #   scripts/compare_with_jax.sh            # from the project root
 #
 # Expects the JAX reference scripts in ../shared/bench-reference beside the
-# project. Creates the venv ~/.jaxref on first use (PyPI must be reachable).
+# project, or wherever BENCH_REFERENCE points. Creates the venv ~/.jaxref on first use (PyPI must be reachable).
 # Extra arguments are passed to bench_jax.py (e.g. --only tiny,mlp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reference=../shared/bench-reference
+reference="${BENCH_REFERENCE:-../shared/bench-reference}"
+if [ ! -f "$reference/bench_jax.py" ]; then
+    echo "no bench_jax.py in $reference; set BENCH_REFERENCE to its directory" >&2
+    exit 1
+fi
 venv="${JAXREF_VENV:-$HOME/.jaxref}"
 
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import jax, jaxpurify, numpy' 2>/dev/null; then
