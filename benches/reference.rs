@@ -181,7 +181,9 @@ fn bench_gp_example(c: &mut Criterion) {
     let data = gp_data();
     let fixed = &data.fixed;
     let model = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD);
-    let flat = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD).flat().unwrap();
+    let flat = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD)
+        .flat()
+        .unwrap();
     let theta = model.normal(&mut rng(3)).unwrap().ravel();
     let mut gradient = vec![0.0; flat.len()];
     let solved = gp_posterior_mean(&data, 1e-5);
@@ -278,7 +280,10 @@ fn one_hot(labels: &[usize], classes: usize) -> Vec<f64> {
 
 fn random_labels(n: usize, classes: usize, seed: u64) -> Vec<usize> {
     let u = Tensor::rand_uniform([n], 0.0, classes as f64, &mut rng(seed));
-    u.as_slice().iter().map(|v| (*v as usize).min(classes - 1)).collect()
+    u.as_slice()
+        .iter()
+        .map(|v| (*v as usize).min(classes - 1))
+        .collect()
 }
 
 fn bench_mlp_small(c: &mut Criterion) {
@@ -372,7 +377,9 @@ fn bench_soup_many(c: &mut Criterion) {
     let mut g = group(c, "soup", true);
     for n in [10u64, 1000] {
         let size = format!("vmap over {n} param sets");
-        let sets: Vec<dinner::Params> = (0..n).map(|seed| dinner::normal(&mut rng(seed)).unwrap()).collect();
+        let sets: Vec<dinner::Params> = (0..n)
+            .map(|seed| dinner::normal(&mut rng(seed)).unwrap())
+            .collect();
         g.bench_function(id("h_jit_laxmap_grad", &size), |b| {
             b.iter(|| black_box(&sets).iter().map(gradient).collect::<Vec<_>>())
         });

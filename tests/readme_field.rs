@@ -8,9 +8,9 @@
 mod readme_field;
 
 use jaxpurify::prelude::*;
-use readme_field::field;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use readme_field::field;
 use std::f64::consts::PI;
 
 #[purify]

@@ -87,4 +87,3 @@ pub fn dinner() -> Tensor {
 
     eat(&soup)
 }
-
