@@ -4,20 +4,14 @@
 //! by-hand linear interpolation for the value, central differences for the
 //! gradients.
 
+#[path = "../examples/common/readme_field.rs"]
+mod readme_field;
+
 use jaxpurify::prelude::*;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use readme_field::field;
 use std::f64::consts::PI;
-
-/// A Gaussian random field on `n` points with spectral index `alpha`.
-#[purify]
-fn field(n: usize, alpha: &Tensor) -> Tensor {
-    let k = fftfreq(n, 1.0).at(0).set(f64::INFINITY); // no power at k = 0
-    let power = k.abs().pow(alpha); // broadcasts the scalar exponent
-    let xi = param!(n);
-    let f = fft(&(power.sqrt() * &xi));
-    f.re() - f.im()
-}
 
 #[purify]
 fn model() -> Tensor {
