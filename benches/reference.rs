@@ -54,6 +54,32 @@ fn id(measurement: &str, size: &str) -> BenchmarkId {
     BenchmarkId::new(measurement, size)
 }
 
+/// The steady-state measurements JAX's script takes of every model:
+/// `normal` initialisation, forward, value and gradient of `loss`, and
+/// intermediates.
+fn model_suite<M: Model>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    size: &str,
+    model: &M,
+    params: &M::Params,
+    fixed: &M::Fixed,
+    loss: impl Fn(&M::Output) -> Tensor,
+) {
+    g.bench_function(id("b_normal_init", size), |b| {
+        let mut r = rng(0);
+        b.iter(|| model.normal(&mut r).unwrap())
+    });
+    g.bench_function(id("c_jit_forward", size), |b| {
+        b.iter(|| model.apply(black_box(params), fixed).unwrap())
+    });
+    g.bench_function(id("d_jit_value_and_grad", size), |b| {
+        b.iter(|| model.value_and_grad(black_box(params), fixed, &loss).unwrap())
+    });
+    g.bench_function(id("e_jit_intermediates", size), |b| {
+        b.iter(|| model.intermediates(black_box(params), fixed).unwrap())
+    });
+}
+
 // ---------------------------------------------------------------- tiny
 
 #[purify]
@@ -64,23 +90,10 @@ fn tiny() -> Tensor {
 }
 
 fn bench_tiny(c: &mut Criterion) {
-    let size = "x:(3,)";
-    let params = tiny::normal(&mut rng(0)).unwrap();
-    let fixed = tiny::Fixed {};
+    let model = tiny::new();
+    let params = model.normal(&mut rng(0)).unwrap();
     let mut g = group(c, "tiny", false);
-    g.bench_function(id("b_normal_init", size), |b| {
-        let mut r = rng(0);
-        b.iter(|| tiny::normal(&mut r).unwrap())
-    });
-    g.bench_function(id("c_jit_forward", size), |b| {
-        b.iter(|| tiny::apply(black_box(&params), &fixed).unwrap())
-    });
-    g.bench_function(id("d_jit_value_and_grad", size), |b| {
-        b.iter(|| tiny::value_and_grad(black_box(&params), &fixed, |y| y.clone()).unwrap())
-    });
-    g.bench_function(id("e_jit_intermediates", size), |b| {
-        b.iter(|| tiny::intermediates(black_box(&params), &fixed).unwrap())
-    });
+    model_suite(&mut g, "x:(3,)", &model, &params, &tiny::Fixed {}, |y| y.clone());
     g.finish();
 }
 
@@ -111,23 +124,7 @@ fn bench_gp_readme(c: &mut Criterion) {
             ..Default::default()
         };
         let params = model.normal(&mut rng(137)).unwrap();
-        g.bench_function(id("b_normal_init", &size), |b| {
-            let mut r = rng(0);
-            b.iter(|| model.normal(&mut r).unwrap())
-        });
-        g.bench_function(id("c_jit_forward", &size), |b| {
-            b.iter(|| model.apply(black_box(&params), &fixed).unwrap())
-        });
-        g.bench_function(id("d_jit_value_and_grad", &size), |b| {
-            b.iter(|| {
-                model
-                    .value_and_grad(black_box(&params), &fixed, |y| y.square().sum())
-                    .unwrap()
-            })
-        });
-        g.bench_function(id("e_jit_intermediates", &size), |b| {
-            b.iter(|| model.intermediates(black_box(&params), &fixed).unwrap())
-        });
+        model_suite(&mut g, &size, &model, &params, &fixed, |y| y.square().sum());
     }
     g.finish();
 }
@@ -297,23 +294,7 @@ fn bench_mlp_small(c: &mut Criterion) {
     let targets = Tensor::from(one_hot(&random_labels(1, 4, 43), 4));
     let params = model.normal(&mut rng(0)).unwrap();
     let mut g = group(c, "mlp", false);
-    g.bench_function(id("b_normal_init", size), |b| {
-        let mut r = rng(0);
-        b.iter(|| model.normal(&mut r).unwrap())
-    });
-    g.bench_function(id("c_jit_forward", size), |b| {
-        b.iter(|| model.apply(black_box(&params), &fixed).unwrap())
-    });
-    g.bench_function(id("d_jit_value_and_grad", size), |b| {
-        b.iter(|| {
-            model
-                .value_and_grad(black_box(&params), &fixed, |y| softmax_ce(y, &targets))
-                .unwrap()
-        })
-    });
-    g.bench_function(id("e_jit_intermediates", size), |b| {
-        b.iter(|| model.intermediates(black_box(&params), &fixed).unwrap())
-    });
+    model_suite(&mut g, size, &model, &params, &fixed, |y| softmax_ce(y, &targets));
     g.finish();
 }
 
@@ -329,46 +310,24 @@ fn bench_mlp_large(c: &mut Criterion) {
     let targets = Tensor::from_vec(one_hot(&random_labels(batch, 10, 43), 10), [batch, 10]).unwrap();
     let params = model.normal(&mut rng(0)).unwrap();
     let mut g = group(c, "mlp", true);
-    g.bench_function(id("b_normal_init", size), |b| {
-        let mut r = rng(0);
-        b.iter(|| model.normal(&mut r).unwrap())
-    });
-    g.bench_function(id("c_jit_forward", size), |b| {
-        b.iter(|| model.apply(black_box(&params), &fixed).unwrap())
-    });
-    g.bench_function(id("d_jit_value_and_grad", size), |b| {
-        b.iter(|| {
-            model
-                .value_and_grad(black_box(&params), &fixed, |y| softmax_ce(y, &targets))
-                .unwrap()
-        })
-    });
-    g.bench_function(id("e_jit_intermediates", size), |b| {
-        b.iter(|| model.intermediates(black_box(&params), &fixed).unwrap())
-    });
+    model_suite(&mut g, size, &model, &params, &fixed, |y| softmax_ce(y, &targets));
     g.finish();
 }
 
 // ---------------------------------------------------------------- soup
 
 fn bench_soup(c: &mut Criterion) {
-    let size = "dinner";
-    let fixed = dinner::Fixed::default();
-    let params = dinner::normal(&mut rng(0)).unwrap();
+    let model = dinner::new();
+    let params = model.normal(&mut rng(0)).unwrap();
     let mut g = group(c, "soup", false);
-    g.bench_function(id("b_normal_init", size), |b| {
-        let mut r = rng(0);
-        b.iter(|| dinner::normal(&mut r).unwrap())
-    });
-    g.bench_function(id("c_jit_forward", size), |b| {
-        b.iter(|| dinner::apply(black_box(&params), &fixed).unwrap())
-    });
-    g.bench_function(id("d_jit_value_and_grad", size), |b| {
-        b.iter(|| dinner::value_and_grad(black_box(&params), &fixed, |y| y.clone()).unwrap())
-    });
-    g.bench_function(id("e_jit_intermediates", size), |b| {
-        b.iter(|| dinner::intermediates(black_box(&params), &fixed).unwrap())
-    });
+    model_suite(
+        &mut g,
+        "dinner",
+        &model,
+        &params,
+        &dinner::Fixed::default(),
+        |y| y.clone(),
+    );
     g.finish();
 }
 
