@@ -311,3 +311,17 @@ fn shapes_need_no_user_data() {
         16 * 8 + 8 + 8 * 4 + 4
     );
 }
+
+#[test]
+fn a_bound_model_learns_its_layout_once_and_draws_the_same_values() {
+    let dims = [3, 4, 2];
+    let model = mlp::new(&dims);
+    // The first call runs the body to learn the layout, the second uses the
+    // kept layout; both must give the free function's draws.
+    let first = model.normal(&mut rng(5)).unwrap();
+    let second = model.normal(&mut rng(5)).unwrap();
+    let free = mlp::normal(&mut rng(5), &dims).unwrap();
+    assert_eq!(first, free);
+    assert_eq!(second, free);
+    assert_eq!(model.zeros().unwrap(), mlp::zeros(&dims).unwrap());
+}

@@ -246,11 +246,17 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
                 #(#[doc = "An argument of the function."] pub #arg_names: #bound_types,)*
                 #[doc(hidden)]
                 pub __jp_lifetime: ::core::marker::PhantomData<&#a ()>,
+                #[doc(hidden)]
+                pub __jp_layout: ::jaxpurify::__private::LayoutCache<Params>,
             }
 
             #[doc = "Binds the function's arguments into a [`Model`]."]
             pub fn new<#a>(#(#arg_names: #bound_types),*) -> Model<#a> {
-                Model { #(#arg_names,)* __jp_lifetime: ::core::marker::PhantomData }
+                Model {
+                    #(#arg_names,)*
+                    __jp_lifetime: ::core::marker::PhantomData,
+                    __jp_layout: ::core::default::Default::default(),
+                }
             }
 
             impl<#a> ::jaxpurify::__private::Model for Model<#a> {
@@ -258,6 +264,10 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
                 type Fixed = Fixed;
                 type Intermediates = Intermediates;
                 type Output = #output;
+
+                fn layout_cache(&self) -> ::core::option::Option<&::jaxpurify::__private::LayoutCache<Params>> {
+                    ::core::option::Option::Some(&self.__jp_layout)
+                }
 
                 #[allow(clippy::clone_on_copy)]
                 fn call(&self, scope: &::jaxpurify::__private::Scope<'_, Params, Fixed>) -> #output {

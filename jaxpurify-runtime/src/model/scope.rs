@@ -6,7 +6,6 @@
 //! created per evaluation: nothing is global, and evaluations on different
 //! threads never see each other.
 
-use super::init::normal_for_path;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -41,15 +40,6 @@ impl std::hash::Hasher for PathHasher {
     }
 }
 
-/// How values are produced where no values were given.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Fill {
-    /// Zeros of the declared shape.
-    Zeros,
-    /// Standard normal draws seeded from `seed` and the parameter's path.
-    Normal { seed: u64 },
-}
-
 /// Values declared during one evaluation, by path.
 #[derive(Default)]
 pub(crate) struct Entries {
@@ -58,13 +48,9 @@ pub(crate) struct Entries {
 }
 
 impl Entries {
-    /// Declares (or returns the earlier declaration of) the value at `key`.
-    fn get_or_insert(
-        &mut self,
-        key: String,
-        shape: &Shape,
-        make: impl FnOnce(&str) -> Tensor,
-    ) -> Result<Tensor> {
+    /// Declares zeros of `shape` at `key`, or returns the earlier
+    /// declaration (a closure reached twice), which must have that shape.
+    fn get_or_insert(&mut self, key: String, shape: &Shape) -> Result<Tensor> {
         if let Some(existing) = self.values.get(&key) {
             if existing.shape() != shape {
                 return Err(Error::Shape {
@@ -75,7 +61,7 @@ impl Entries {
             }
             return Ok(existing.clone());
         }
-        let value = make(&key);
+        let value = Tensor::zeros(shape.clone());
         self.values.insert(key, value.clone());
         Ok(value)
     }
@@ -121,7 +107,6 @@ impl LeafSource for Entries {
 pub(crate) struct Shared {
     /// Values are given (apply) rather than declared (initialise, shapes).
     applying: bool,
-    fill: Fill,
     record_intermediates: bool,
     state: RefCell<State>,
 }
@@ -137,10 +122,9 @@ pub(crate) struct State {
 }
 
 impl Shared {
-    pub(crate) fn new(applying: bool, fill: Fill, record_intermediates: bool) -> Shared {
+    pub(crate) fn new(applying: bool, record_intermediates: bool) -> Shared {
         Shared {
             applying,
-            fill,
             record_intermediates,
             state: RefCell::new(State::default()),
         }
@@ -246,16 +230,7 @@ impl<'a, P, F> Scope<'a, P, F> {
         let list_key = self.key(name, None).to_string();
         let declared = index
             .map_or(Ok(()), |i| entries.declare_index(&list_key, i))
-            .and_then(|()| {
-                let fill = match kind {
-                    Kind::Param => self.shared.fill,
-                    Kind::Fixed => Fill::Zeros,
-                };
-                entries.get_or_insert(self.key(name, index).to_string(), &shape, |path| match fill {
-                    Fill::Zeros => Tensor::zeros(shape.clone()),
-                    Fill::Normal { seed } => normal_for_path(seed, path, &shape),
-                })
-            });
+            .and_then(|()| entries.get_or_insert(self.key(name, index).to_string(), &shape));
         declared.unwrap_or_else(|e| {
             state.errors.push(e);
             Tensor::zeros(shape)
