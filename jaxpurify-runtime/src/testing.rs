@@ -3,6 +3,7 @@
 
 use crate::autodiff::vjp;
 use crate::tensor::Tensor;
+use crate::tree::Tree;
 use std::fmt;
 
 /// The largest disagreement [`check_grad`] found, with where it was.
@@ -119,4 +120,28 @@ pub fn distinct_values(shape: impl Into<crate::Shape>) -> Tensor {
         .map(|i| 0.3 + 0.7 * i as f64 - 0.05 * (i * i) as f64)
         .collect();
     Tensor::from_vec(data, shape).expect("length matches the shape")
+}
+
+/// Forward and reverse mode at `x`, as two numbers that must agree: for the
+/// tangent `v` and a fixed non-uniform cotangent `u` on the output,
+/// `<u, J v>` (from [`jvp`](crate::jvp)) and `<J^T u, v>` (from [`vjp`]).
+///
+/// ```
+/// use jaxpurify_runtime::{testing::jvp_vjp_pair, Tensor};
+/// let (forward, reverse) = jvp_vjp_pair(|x: &Tensor| x.sin() * x, &Tensor::from([0.3, 1.2]), &Tensor::from([1.0, -2.0]));
+/// assert!((forward - reverse).abs() < 1e-12);
+/// ```
+pub fn jvp_vjp_pair<T: Tree>(f: impl Fn(&T) -> Tensor, x: &T, v: &T) -> (f64, f64) {
+    let (_, jv) = crate::jvp(&f, x, v);
+    let (y, pullback) = vjp(&f, x);
+    let u = Tensor::linspace(0.5, 2.0, y.numel()).reshape(y.shape().clone());
+    let forward = (&u * &jv).sum().item();
+    let gradient = pullback.apply(&u);
+    let reverse = gradient
+        .leaves()
+        .iter()
+        .zip(v.leaves())
+        .map(|(g, t)| (*g * t).sum().item())
+        .sum();
+    (forward, reverse)
 }

@@ -210,9 +210,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grad;
     use crate::ops::layout::concatenate;
-    use crate::testing::check_grad;
-    use crate::{grad, jvp, vjp};
+    use crate::testing::{check_grad, jvp_vjp_pair};
     use proptest::prelude::*;
 
     const MODES: [ConvMode; 3] = [ConvMode::Full, ConvMode::Same, ConvMode::Valid];
@@ -375,12 +375,7 @@ mod tests {
         for (name, op) in OPS {
             for (mode, choose) in modes_and_summations() {
                 let f = |p: &(Tensor, Tensor)| op(&p.0, &p.1, mode, choose);
-                let (_, jv) = jvp(f, &point, &tangent);
-                let (y, pullback) = vjp(f, &point);
-                let u = Tensor::linspace(0.5, 2.0, y.numel());
-                let (ga, gv) = pullback.apply(&u);
-                let forward = (&u * &jv).sum().item();
-                let reverse = (ga * &tangent.0).sum().item() + (gv * &tangent.1).sum().item();
+                let (forward, reverse) = jvp_vjp_pair(f, &point, &tangent);
                 assert!(
                     (forward - reverse).abs() < 1e-12,
                     "{name} {mode:?}: {forward} vs {reverse}"

@@ -168,8 +168,8 @@ fn shifted(x: &Tensor, axis: usize, by: isize) -> Tensor {
 #[cfg(test)]
 mod tests {
     use crate::ops::reduce::tests::{check_second_derivatives, scrambled};
-    use crate::testing::check_grad;
-    use crate::{Tensor, grad, hvp, jvp, vjp};
+    use crate::testing::{check_grad, jvp_vjp_pair};
+    use crate::{Tensor, grad, hvp};
     use proptest::prelude::*;
 
     #[test]
@@ -262,11 +262,7 @@ mod tests {
             ("diff", |x| x.diff(1, 2)),
         ];
         for (name, f) in ops {
-            let (_, jv) = jvp(f, &x, &v);
-            let (y, pullback) = vjp(f, &x);
-            let u = Tensor::linspace(0.5, 2.0, y.numel()).reshape(y.shape());
-            let forward = (&u * &jv).sum().item();
-            let reverse = (pullback.apply(&u) * &v).sum().item();
+            let (forward, reverse) = jvp_vjp_pair(f, &x, &v);
             assert!(
                 (forward - reverse).abs() < 1e-12,
                 "{name}: {forward} vs {reverse}"

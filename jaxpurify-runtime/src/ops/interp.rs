@@ -278,8 +278,8 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::check_grad;
-    use crate::{grad, jvp, vjp};
+    use crate::grad;
+    use crate::testing::{check_grad, jvp_vjp_pair};
     use proptest::prelude::*;
 
     /// Four knots with slopes 2, -2 and 1 between them.
@@ -410,16 +410,7 @@ mod tests {
             Tensor::from([0.5, 1.0, -1.0, 2.0]),
         ];
         let f = |p: &Vec<Tensor>| interp(&p[0], &p[1], &p[2]);
-        let (_, jv) = jvp(f, &point, &tangent);
-        let (y, pullback) = vjp(f, &point);
-        let u = Tensor::linspace(0.5, 2.0, y.numel());
-        let forward = (&u * &jv).sum().item();
-        let reverse: f64 = pullback
-            .apply(&u)
-            .iter()
-            .zip(&tangent)
-            .map(|(g, t)| (g * t).sum().item())
-            .sum();
+        let (forward, reverse) = jvp_vjp_pair(f, &point, &tangent);
         assert!((forward - reverse).abs() < 1e-12, "{forward} vs {reverse}");
     }
 

@@ -268,8 +268,8 @@ fn pad_axis(x: &Tensor, axis: usize, start: usize, width: usize) -> Tensor {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::testing::check_grad;
-    use crate::{Tensor, grad, hvp, jvp, vjp};
+    use crate::testing::{check_grad, jvp_vjp_pair};
+    use crate::{Tensor, grad, hvp};
 
     /// Distinct values from -1.1 to 2.8 in a scrambled order (`7 i mod 31`),
     /// so that maxima fall at different positions in different groups and
@@ -346,11 +346,7 @@ pub(super) mod tests {
         let v = Tensor::linspace(-1.0, 1.3, 24).reshape([2, 3, 4]);
         for (name, op) in reductions() {
             let f = |x: &Tensor| op(x, &[-1, 0], false);
-            let (_, jv) = jvp(f, &x, &v);
-            let (y, pullback) = vjp(f, &x);
-            let u = Tensor::linspace(0.5, 2.0, y.numel()).reshape(y.shape());
-            let forward = (&u * &jv).sum().item();
-            let reverse = (pullback.apply(&u) * &v).sum().item();
+            let (forward, reverse) = jvp_vjp_pair(f, &x, &v);
             assert!(
                 (forward - reverse).abs() < 1e-12 * forward.abs().max(1.0),
                 "{name}: {forward} vs {reverse}"
