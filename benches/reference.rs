@@ -11,6 +11,8 @@
 //! Data are drawn with seeded generators of this crate, so they are not the
 //! script's numbers, only the same shapes and distributions.
 
+#[path = "../examples/common/gp_data.rs"]
+mod gp_data;
 #[path = "../examples/common/gp_model.rs"]
 mod gp_model;
 // Only the posterior mean is timed here.
@@ -143,25 +145,15 @@ struct GpData {
 }
 
 fn gp_data() -> GpData {
-    let mut r = rng(42);
-    let x_obs = Tensor::rand_uniform([GP_N_OBS], 0.0, 20.0, &mut r);
-    let y_true: Vec<f64> = x_obs.as_slice().iter().map(|x| x.sin()).collect();
-    let noise_std: Vec<f64> = y_true.iter().map(|y| y.abs().sqrt() / 2.0).collect();
-    let noise = Tensor::randn([GP_N_OBS], &mut r);
-    let y_obs = y_true
-        .iter()
-        .zip(&noise_std)
-        .zip(noise.as_slice())
-        .map(|((y, s), z)| y + s * z)
-        .collect();
+    let data = gp_data::Observations::simulate(GP_N_OBS, 20.0, &mut rng(42));
     GpData {
         fixed: gp_model::observed_field::Fixed {
             x: Tensor::linspace(0.0, 20.0, GP_N),
-            x_obs,
+            x_obs: Tensor::from(data.x_obs),
             ..Default::default()
         },
-        y_obs,
-        noise_variance: noise_std.iter().map(|s| s * s).collect(),
+        y_obs: data.y_obs,
+        noise_variance: data.noise_std.iter().map(|s| s * s).collect(),
     }
 }
 

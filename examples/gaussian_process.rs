@@ -13,6 +13,8 @@
 //! Exits with a non-zero status when the reconstruction is not close to the
 //! truth.
 
+#[path = "common/gp_data.rs"]
+mod gp_data;
 #[path = "common/gp_model.rs"]
 mod gp_model;
 #[path = "common/plot.rs"]
@@ -20,6 +22,7 @@ mod plot;
 #[path = "common/posterior.rs"]
 mod posterior;
 
+use gp_data::Observations;
 use gp_model::observed_field;
 use indicatif::{ProgressBar, ProgressStyle};
 use jaxpurify::prelude::*;
@@ -42,31 +45,6 @@ const CG_TOL: f64 = 1e-5;
 const CG_MAX_ITER: usize = 100;
 const N_SAMPLES: usize = 5;
 
-/// Noisy observations of `sin(x)` at uniform random points.
-struct Data {
-    x_obs: Vec<f64>,
-    y_obs: Vec<f64>,
-    noise_std: Vec<f64>,
-}
-
-fn simulate(rng: &mut Xoshiro256PlusPlus) -> Data {
-    let x_obs = Tensor::rand_uniform([N_OBS], 0.0, X_MAX, rng).into_vec();
-    let y_true: Vec<f64> = x_obs.iter().map(|x| x.sin()).collect();
-    let noise_std: Vec<f64> = y_true.iter().map(|y| y.abs().sqrt() / 2.0).collect();
-    let noise = Tensor::randn([N_OBS], rng);
-    let y_obs = y_true
-        .iter()
-        .zip(&noise_std)
-        .zip(noise.as_slice())
-        .map(|((y, s), z)| y + s * z)
-        .collect();
-    Data {
-        x_obs,
-        y_obs,
-        noise_std,
-    }
-}
-
 fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
@@ -85,7 +63,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .map_or_else(|| PathBuf::from("target/gaussian_process.png"), PathBuf::from);
     let started = Instant::now();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(SEED);
-    let data = simulate(&mut rng);
+    let data = Observations::simulate(N_OBS, X_MAX, &mut rng);
     let x = Tensor::linspace(0.0, X_MAX, N);
     let fixed = observed_field::Fixed {
         x: x.clone(),
@@ -179,7 +157,7 @@ fn rms(values: impl Iterator<Item = f64>) -> f64 {
 ///   noise standard deviation (about 0.30; the prior mean, zero, scores
 ///   `2 / pi = 0.64`; seeds 0 to 7 give 0.10 to 0.16). Between observations
 ///   the mean interpolates, so this is the looser of the two.
-fn check(x: &[f64], data: &Data, mean_field: &[f64], mean_at_obs: &[f64]) -> bool {
+fn check(x: &[f64], data: &Observations, mean_field: &[f64], mean_at_obs: &[f64]) -> bool {
     let rmse_obs = rms(data.x_obs.iter().zip(mean_at_obs).map(|(x, m)| m - x.sin()));
     let noise_rms = rms(data.noise_std.iter().copied());
     let noise_abs = (2.0 / std::f64::consts::PI).sqrt() * average(data.noise_std.iter().copied());
@@ -212,7 +190,7 @@ fn check(x: &[f64], data: &Data, mean_field: &[f64], mean_at_obs: &[f64]) -> boo
 fn draw(
     path: &std::path::Path,
     x: &[f64],
-    data: &Data,
+    data: &Observations,
     mean_field: &[f64],
     sample_fields: &[Vec<f64>],
 ) -> Result<(), Box<dyn std::error::Error>> {

@@ -1,5 +1,6 @@
 //! The Gaussian-process example's model, shared with its test
-//! (`tests/gp_posterior.rs`), which checks it against dense linear algebra.
+//! (`tests/gp_posterior.rs`), which checks it against dense linear algebra,
+//! and with the reference benchmarks.
 
 use jaxpurify::prelude::*;
 use jaxpurify::{fft, fftfreq, interp};
