@@ -288,6 +288,12 @@ impl Tensor {
         }
     }
 
+    /// The same values carrying `tracks`, without cloning them.
+    pub(crate) fn into_tracked(mut self, tracks: Tracks) -> Tensor {
+        self.tracks = tracks;
+        self
+    }
+
     pub(crate) fn into_tracks(self) -> Tracks {
         self.tracks
     }

@@ -195,27 +195,38 @@ pub fn record(
     inputs: &[&Tensor],
     rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
-    if inputs.iter().all(|t| t.tracks().is_empty()) {
+    let mut levels: SmallVec<[Level; 4]> = SmallVec::new();
+    for t in inputs {
+        for track in t.tracks() {
+            if !levels.contains(&track.level) {
+                levels.push(track.level);
+            }
+        }
+    }
+    if levels.is_empty() {
         return output;
     }
-    let mut levels: SmallVec<[Level; 4]> = inputs
-        .iter()
-        .flat_map(|t| t.tracks().iter().map(|tr| tr.level))
-        .collect();
     levels.sort_unstable();
-    levels.dedup();
+    // Ops compute their output untracked; detaching is free then.
     let plain = output.detach();
     let mut tracks = Tracks::new();
     for level in levels {
+        // The node of the first level keeps the plain output itself: the
+        // common single-level case clones the values once.
+        let kept = if tracks.is_empty() {
+            plain.clone()
+        } else {
+            plain.with_tracks(tracks.clone())
+        };
         let node: Arc<Node> = Arc::new(NodeOf {
             parents: inputs.iter().map(|t| t.node_at(level)).collect(),
             inputs: inputs.iter().map(|t| t.strip_from(level)).collect(),
-            output: Some(plain.with_tracks(tracks.clone())),
+            output: Some(kept),
             rule: rule.clone(),
         });
         tracks.push(Track { level, node });
     }
-    plain.with_tracks(tracks)
+    plain.into_tracked(tracks)
 }
 
 /// Runs the reverse sweep of `level` from `outputs`, each seeded with its

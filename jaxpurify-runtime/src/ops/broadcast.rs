@@ -30,11 +30,17 @@ impl Tensor {
             self.shape(),
             shape
         );
-        let strides = broadcast_strides(self.shape(), &shape);
         let src = self.as_slice();
-        let mut data = vec![0.0; shape.numel()];
-        for_each_offset(&shape, &strides, |i, o| data[i] = src[o]);
-        let out = Tensor::from_parts(data, shape);
+        let out = if src.len() == 1 {
+            // A scalar repeated: no index arithmetic, inline when it fits.
+            let n = shape.numel();
+            Tensor::collect_parts(std::iter::repeat_n(src[0], n), shape)
+        } else {
+            let strides = broadcast_strides(self.shape(), &shape);
+            let mut data = vec![0.0; shape.numel()];
+            for_each_offset(&shape, &strides, |i, o| data[i] = src[o]);
+            Tensor::from_parts(data, shape)
+        };
         // d/dx broadcast_to(x) sums the gradient back over stretched dimensions.
         record(out, &[self], |c| {
             smallvec![Some(c.grad.sum_to(c.inputs[0].shape()))]
@@ -66,11 +72,17 @@ impl Tensor {
             self.shape(),
             shape
         );
-        let strides = broadcast_strides(&shape, self.shape());
         let src = self.as_slice();
-        let mut data = vec![0.0; shape.numel()];
-        for_each_offset(self.shape(), &strides, |i, o| data[o] += src[i]);
-        let out = Tensor::from_parts(data, shape);
+        let out = if shape.numel() == 1 {
+            // A full reduction (`sum`): the same sequential order as the
+            // general loop below, without its index arithmetic.
+            Tensor::collect_parts(std::iter::once(src.iter().fold(0.0, |acc, v| acc + v)), shape)
+        } else {
+            let strides = broadcast_strides(&shape, self.shape());
+            let mut data = vec![0.0; shape.numel()];
+            for_each_offset(self.shape(), &strides, |i, o| data[o] += src[i]);
+            Tensor::from_parts(data, shape)
+        };
         record(out, &[self], |c| {
             smallvec![Some(c.grad.broadcast_to(c.inputs[0].shape()))]
         })
