@@ -181,11 +181,26 @@ fn correlate_valid(x: &Tensor, kernel: &Tensor, choose: ChooseSummation) -> Tens
     })
 }
 
-/// The valid correlation by direct summation: one dot product per output.
+/// The valid correlation by direct summation. With more outputs than kernel
+/// taps (a short kernel sliding along a long signal) it adds each tap's
+/// scaled, shifted copy of `x` to the output, a contiguous pass per tap that
+/// vectorises; otherwise (few long windows, as in a kernel's gradient) it
+/// takes one dot product per output.
 fn correlate_valid_direct(x: &[f64], kernel: &[f64]) -> Vec<f64> {
-    x.windows(kernel.len())
-        .map(|window| dot(window, kernel))
-        .collect()
+    let len = x.len() - kernel.len() + 1;
+    if len <= kernel.len() {
+        return x
+            .windows(kernel.len())
+            .map(|window| dot(window, kernel))
+            .collect();
+    }
+    let mut out = vec![0.0; len];
+    for (j, &k) in kernel.iter().enumerate() {
+        for (o, &v) in out.iter_mut().zip(&x[j..j + len]) {
+            *o += k * v;
+        }
+    }
+    out
 }
 
 /// A dot product over four independent partial sums, which the compiler can
