@@ -380,6 +380,16 @@ impl<'a, P, F> Scope<'a, P, F> {
             true => None,
             false => self.list_entry(name, FIXED, index, list),
         });
+        if self.shared.applying && !self.shared.record_intermediates {
+            // Evaluating with given parameters declares nothing: skip the
+            // bookkeeping (and the path's text) below.
+            return Scope {
+                params,
+                fixed,
+                prefix: self.key(name, Some(index)),
+                shared: self.shared,
+            };
+        }
         let key = self.key(name, None).to_string();
         let mut state = self.shared.state.borrow_mut();
         let State {
