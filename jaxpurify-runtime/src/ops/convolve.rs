@@ -205,7 +205,7 @@ fn correlate_valid_direct(x: &[f64], kernel: &[f64]) -> Vec<f64> {
 
 /// A dot product over four independent partial sums, which the compiler can
 /// keep in vector registers (a single running sum is a serial dependency).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let (a_blocks, b_blocks) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = a_blocks
         .remainder()

@@ -7,6 +7,7 @@
 //! never copy a transpose and this family needs no separate transpose op.
 
 use crate::autodiff::record;
+use crate::ops::convolve::dot;
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
@@ -205,6 +206,45 @@ fn view(data: &[f64], operand: Operand) -> DMatrixView<'_, f64, Dyn, Dyn> {
     DMatrixView::<f64, Dyn, Dyn>::from_slice_with_strides(data, rows, cols, rs, cs)
 }
 
+/// `a @ x` for a matrix and a vector, the layer of a small network: one
+/// recorded op and one pass over the matrix, without promoting `x` to a
+/// column and reshaping the product back.
+fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
+    let k = x.numel();
+    let (m, values, vector) = (a.shape()[0], a.as_slice(), x.as_slice());
+    let product = if k == 0 {
+        Tensor::zeros([m])
+    } else {
+        let rows = values.chunks_exact(k).map(|row| dot(row, vector));
+        Tensor::collect_parts(rows, Shape::from(m))
+    };
+    // y = A x: dA = g x^T (an outer product), dx = A^T g = g @ A.
+    record(product, &[a, x], |c| {
+        let (a, x, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+        smallvec![c.needs(0).then(|| g.outer(x)), c.needs(1).then(|| g.matmul(a))]
+    })
+}
+
+/// `x @ a` for a vector and a matrix (the transpose of [`matvec`], as in its
+/// rule): the rows of `a` scaled by `x` and summed, one contiguous pass each.
+fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
+    let n = a.shape()[1];
+    let mut out = vec![0.0; n];
+    if n > 0 {
+        for (&scale, row) in x.as_slice().iter().zip(a.as_slice().chunks_exact(n)) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += scale * v;
+            }
+        }
+    }
+    let product = Tensor::from_parts(out, Shape::from(n));
+    // y = x A: dx = A g, dA = x g^T.
+    record(product, &[x, a], |c| {
+        let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+        smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
+    })
+}
+
 /// Panics unless `a` and `b` are vectors of one length; `op` names the caller.
 #[track_caller]
 fn assert_equal_vectors(op: &str, a: &Tensor, b: &Tensor) {
@@ -253,6 +293,12 @@ impl Tensor {
             self.shape(),
             other.shape()
         );
+        if a_dims.len() == 2 && b_dims.len() == 1 {
+            return matvec(self, other);
+        }
+        if a_dims.len() == 1 && b_dims.len() == 2 {
+            return vecmat(self, other);
+        }
         let a = if a_dims.len() == 1 {
             self.reshape([1, k])
         } else {
@@ -397,6 +443,36 @@ mod tests {
         let n: usize = shape.iter().product();
         let data = (0..n).map(|i| (i as f64 * 0.37 + shift).sin() * 1.3).collect();
         Tensor::from_vec(data, shape).unwrap()
+    }
+
+    #[test]
+    fn matrix_vector_products_equal_the_products_with_a_column_or_row() {
+        // Small and large (past the dgemm threshold) shapes, and k = 0.
+        for (m, k) in [(3, 4), (1, 5), (70, 90), (4, 0)] {
+            let (a, x) = (sample(&[m, k], 0.1), sample(&[k], 0.7));
+            let column = matmul_t("matmul", &a, &x.reshape([k, 1]), false, false);
+            let y = a.matmul(&x);
+            assert_eq!(y.shape(), &[m]);
+            for (p, q) in y.as_slice().iter().zip(column.as_slice()) {
+                assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()), "{m}x{k}: {p} vs {q}");
+            }
+        }
+        for (k, n) in [(4, 3), (5, 1), (90, 70), (0, 4)] {
+            let (x, a) = (sample(&[k], 0.7), sample(&[k, n], 0.1));
+            let row = matmul_t("matmul", &x.reshape([1, k]), &a, false, false);
+            let y = x.matmul(&a);
+            assert_eq!(y.shape(), &[n]);
+            for (p, q) in y.as_slice().iter().zip(row.as_slice()) {
+                assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()), "{k}x{n}: {p} vs {q}");
+            }
+        }
+        let (a, x) = (sample(&[3, 4], 0.1), sample(&[4], 0.7));
+        check_grad(|v| v[0].matmul(&v[1]).sin(), &[a.clone(), x.clone()]).assert_ok_for("matvec");
+        check_grad(|v| v[1].matmul(&v[0].t()).sin(), &[a.clone(), x.clone()]).assert_ok_for("vecmat");
+        // Second order: the rule's outer product and vector-matrix product
+        // are themselves differentiable.
+        check_grad(|v| grad(|x: &Tensor| v[0].matmul(x).sin().sum(), &v[1]), &[a, x])
+            .assert_ok_for("gradient of matvec");
     }
 
     /// `op(a) @ op(b)` for plain matrices by the textbook triple loop.
