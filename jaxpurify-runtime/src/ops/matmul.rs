@@ -360,14 +360,17 @@ impl Tensor {
             self.shape(),
             other.shape()
         );
-        // A product with an inner dimension of 1, so the derivative is matmul's.
-        matmul_t(
-            "outer",
-            &self.reshape([self.numel(), 1]),
-            &other.reshape([1, other.numel()]),
-            false,
-            false,
-        )
+        let (a, b) = (self.as_slice(), other.as_slice());
+        let mut values = Vec::with_capacity(a.len() * b.len());
+        for &p in a {
+            values.extend(b.iter().map(|&q| p * q));
+        }
+        let product = Tensor::from_parts(values, Shape::from([a.len(), b.len()]));
+        // O = a b^T: da = G b, db = G^T a = a G.
+        record(product, &[self, other], |c| {
+            let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+            smallvec![c.needs(0).then(|| g.matmul(b)), c.needs(1).then(|| a.matmul(g))]
+        })
     }
 
     /// NumPy's `inner`: sums over the last dimension of both operands, giving
