@@ -317,6 +317,33 @@ pub(crate) fn gather_picks(x: &Tensor, picks: &[AxisPick]) -> Tensor {
     gather_offsets(x, selection.offsets, selection.shape)
 }
 
+/// Sub-tensor `k` along the first axis, a contiguous block: the per-slice
+/// step of `vmap`, without the general gather's index lists.
+fn select_row(x: &Tensor, k: usize) -> Tensor {
+    let (rows, row_shape) = (x.shape()[0], Shape::from(&x.shape()[1..]));
+    let size = row_shape.numel();
+    let values = x.as_slice()[k * size..(k + 1) * size].iter().copied();
+    let out = Tensor::collect_parts(values, row_shape);
+    // The adjoint of taking row k puts the gradient back at row k.
+    record(out, &[x], move |c| smallvec![Some(embed_row(c.grad, k, rows))])
+}
+
+/// Zeros of `rows` rows of `row`'s shape with `row` at position `k`; the
+/// adjoint of [`select_row`], whose derivative it is, and vice versa.
+fn embed_row(row: &Tensor, k: usize, rows: usize) -> Tensor {
+    let size = row.numel();
+    let mut shape = Shape::from(rows);
+    for &d in row.shape().iter() {
+        shape.push(d);
+    }
+    let values = (0..rows * size).map(|i| match i / size == k {
+        true => row.as_slice()[i - k * size],
+        false => 0.0,
+    });
+    let out = Tensor::collect_parts(values, shape);
+    record(out, &[row], move |c| smallvec![Some(select_row(c.grad, k))])
+}
+
 impl Tensor {
     /// The elements an [`Index`] selects (NumPy's basic indexing `x[...]`): a
     /// position drops its axis, a range keeps it, unmentioned trailing axes
@@ -374,6 +401,10 @@ impl Tensor {
     #[track_caller]
     pub fn select(&self, axis: isize, position: usize) -> Tensor {
         let axis = normalize_axis(axis, self.ndim(), "select");
+        if axis == 0 {
+            checked_position(position, axis, self.shape(), "select");
+            return select_row(self, position);
+        }
         let picks = self.picks_with(axis, || AxisPick {
             positions: vec![checked_position(position, axis, self.shape(), "select")],
             keep: false,
@@ -465,6 +496,32 @@ mod tests {
 
     fn sample(shape: &[usize]) -> Tensor {
         crate::testing::distinct_values(shape)
+    }
+
+    #[test]
+    fn selecting_a_row_and_its_adjoint() {
+        // x[1] of a [3, 2, 2] tensor is elements 4..8; L = sum(w * x[1])
+        // puts w at those positions of dL/dx and zero elsewhere.
+        let x = sample(&[3, 2, 2]);
+        assert_eq!(x.select(0, 1).to_vec(), x.as_slice()[4..8].to_vec());
+        assert_eq!(x.select(0, 1).shape(), &[2, 2]);
+        let w = Tensor::from([[1.0, 2.0], [3.0, 4.0]]);
+        let g = grad(|x: &Tensor| (x.select(0, 1) * &w).sum(), &x);
+        let mut expected = vec![0.0; 12];
+        expected[4..8].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(g.to_vec(), expected);
+        check_grad(|v| v[0].select(0, 2).sin(), std::slice::from_ref(&x)).assert_ok_for("select row");
+        // Second order goes through the adjoint pair (select, embed).
+        check_grad(
+            |v| {
+                grad(
+                    |x: &Tensor| x.select(0, 0).square().sum() * x.select(0, 0).sum(),
+                    &v[0],
+                )
+            },
+            &[x],
+        )
+        .assert_ok_for("gradient of select row");
     }
 
     #[test]
