@@ -93,12 +93,10 @@ impl Tensor {
             smallvec![
                 c.needs(0)
                     .then(|| (c.grad * pow_slope_in_base(x, a)).sum_to(x.shape())),
-                c.needs(1).then(|| {
-                    // Where x^a = 0 the output is constant in a: no gradient
-                    // flows back, even an infinite one (0 * inf would be NaN).
-                    let upstream = replace_where(&c.output.eq(0.0), 0.0, c.grad);
-                    (upstream * pow_slope_in_exponent(x, c.output)).sum_to(a.shape())
-                }),
+                c.needs(1).then(
+                    || gradient_in_exponent(c.grad, &x.broadcast_to(c.output.shape()), c.output)
+                        .sum_to(a.shape())
+                ),
             ]
         })
     }
@@ -113,10 +111,30 @@ fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
     a * replace_where(&singular, 1.0, x).pow(&(a - 1.0))
 }
 
-/// `d(x^a)/da = x^a ln x`, with the base replaced by 1 where `x^a = 0`, so
-/// the product is `0 * ln 1 = 0` there instead of `0 * (-+inf)`.
-fn pow_slope_in_exponent(x: &Tensor, power: &Tensor) -> Tensor {
-    power * replace_where(&power.eq(0.0), 1.0, x).ln()
+/// `g x^a ln x` for an upstream gradient `g`, the power `x^a` and the base,
+/// all of one shape: the gradient of `x^a` in `a` before summing over
+/// broadcast axes, computed in one pass. Where `x^a = 0` the output is
+/// constant in `a`, so it is 0 there, even for an infinite `g` (`0 * inf`
+/// would be NaN) and where `ln x` is infinite.
+///
+/// Its derivatives are those of `mask g (x^a ln x_1)` with the constant
+/// mask of `x^a != 0` and `x_1` the base with 1 where `x^a = 0`.
+fn gradient_in_exponent(g: &Tensor, x: &Tensor, power: &Tensor) -> Tensor {
+    let values = (g.as_slice().iter().zip(x.as_slice()).zip(power.as_slice()))
+        .map(|((&g, &x), &p)| if p == 0.0 { 0.0 } else { g * (p * x.ln()) });
+    let out = Tensor::collect_parts(values, power.shape().clone());
+    record(out, &[g, x, power], |c| {
+        let [g, x, power] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
+        let vanishes = power.eq(0.0);
+        let base = replace_where(&vanishes, 1.0, x);
+        let ln_base = base.ln();
+        let masked_g = || replace_where(&vanishes, 0.0, g);
+        smallvec![
+            c.needs(0).then(|| c.grad * power * &ln_base),
+            c.needs(1).then(|| c.grad * masked_g() * power / &base),
+            c.needs(2).then(|| c.grad * masked_g() * &ln_base),
+        ]
+    })
 }
 
 /// `t` with `value` wherever `mask` is set (broadcast to the mask's shape),
@@ -199,6 +217,25 @@ mod tests {
             &Tensor::scalar(2.0),
         );
         assert!((ga.item() - 1.5 * 3f64.ln()).abs() < 1e-15, "{ga:?}");
+    }
+
+    #[test]
+    fn exponent_gradient_passes_the_gradient_check_in_every_input() {
+        // Differentiating the exponent's gradient runs the fused rule of
+        // `gradient_in_exponent` in the upstream gradient (through w), the
+        // base and the power, with a base broadcast to the exponent's shape
+        // and one exponent broadcast back.
+        let w = Tensor::from([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]);
+        let ga = |x: &Tensor, a: &Tensor| grad(|a: &Tensor| (x.pow(a) * &w).sum(), a);
+        let (x, a) = (
+            Tensor::from([0.7, 1.3, 2.2]),
+            Tensor::from([[0.6, -1.2, 1.5], [2.0, 0.3, -0.8]]),
+        );
+        check_grad(|v| ga(&v[0], &v[1]), &[x.clone(), a.clone()]).assert_ok_for("d/dx and d/da of d/da");
+        let third = |v: &[Tensor]| grad(|a: &Tensor| ga(&x, a).square().sum(), &v[0]);
+        check_grad(third, &[a]).assert_ok_for("third order in a");
+        let column = Tensor::from([[0.9], [-0.4]]);
+        check_grad(|v| ga(&v[0], &v[1]), &[x, column]).assert_ok_for("exponent summed over a row");
     }
 
     #[test]
