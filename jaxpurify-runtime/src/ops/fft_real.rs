@@ -160,11 +160,17 @@ pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, 
     let (mut lane_re, mut lane_im) = (vec![0.0; n], vec![0.0; n]);
     for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, half| {
         let m = half.len();
-        for (k, v) in half.iter().enumerate() {
-            (lane_re[k], lane_im[k]) = (v.re * scale, v.im * im_scale);
+        let (lower_re, upper_re) = lane_re.split_at_mut(m);
+        let (lower_im, upper_im) = lane_im.split_at_mut(m);
+        for ((r, i), v) in lower_re.iter_mut().zip(lower_im.iter_mut()).zip(half) {
+            (*r, *i) = (v.re * scale, v.im * im_scale);
         }
-        for k in m..n {
-            (lane_re[k], lane_im[k]) = (lane_re[n - k], -lane_im[n - k]);
+        // Bins m..n mirror bins n-m..1.
+        for (r, mirror) in upper_re.iter_mut().zip(lower_re[1..n + 1 - m].iter().rev()) {
+            *r = *mirror;
+        }
+        for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
+            *i = -*mirror;
         }
         lanes.write(re, lane, &lane_re);
         lanes.write(im, lane, &lane_im);
@@ -205,9 +211,12 @@ fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection
                 // Bin 0 pairs with itself, and so does the Nyquist bin: their
                 // Hermitian parts are real, as c2r requires.
                 half[0] = Complex64::new(g_re[0], 0.0);
-                for (k, h) in half.iter_mut().enumerate().skip(1) {
-                    let (r, i) = (g_re[k] + g_re[n - k], g_im[k] - g_im[n - k]);
-                    *h = Complex64::new(0.5 * r, conjugate * i);
+                let m = half.len();
+                // Bins 1..m pair with bins n-1..n-m+1.
+                let lower = g_re[1..m].iter().zip(&g_im[1..m]);
+                let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
+                for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
+                    *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
                 }
                 plan.process_with_scratch(&mut half, &mut signal, scratch)
                     .expect("buffers are sized by the plan and the edge bins are real");
