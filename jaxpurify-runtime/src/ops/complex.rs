@@ -217,16 +217,25 @@ fn component(packed: &Tensor, k: usize) -> Tensor {
     let numel = packed.numel() / 2;
     let data = packed.as_slice()[k * numel..(k + 1) * numel].to_vec();
     let out = Tensor::from_parts(data, Shape::from(&packed.shape()[1..]));
-    // The adjoint puts the gradient in slot k and zeros in the other.
-    record(out, &[packed], move |c| {
-        let zeros = c.grad.zeros_like();
-        let g = if k == 0 {
-            pack(c.grad, &zeros)
-        } else {
-            pack(&zeros, c.grad)
-        };
-        smallvec![Some(g)]
-    })
+    record(out, &[packed], move |c| smallvec![Some(embed(c.grad, k))])
+}
+
+/// `t` as part `k` of a packed `[2, ...]` tensor whose other part is zero:
+/// the adjoint of [`component`], and `component` is its adjoint.
+fn embed(t: &Tensor, k: usize) -> Tensor {
+    let numel = t.numel();
+    let mut data = Vec::with_capacity(2 * numel);
+    if k == 1 {
+        data.resize(numel, 0.0);
+    }
+    data.extend_from_slice(t.as_slice());
+    data.resize(2 * numel, 0.0);
+    let mut shape = Shape::from(2);
+    for &d in t.shape().iter() {
+        shape.push(d);
+    }
+    let out = Tensor::from_parts(data, shape);
+    record(out, &[t], move |c| smallvec![Some(component(c.grad, k))])
 }
 
 impl From<Tensor> for Complex {
@@ -495,6 +504,18 @@ mod tests {
             &[packed],
         )
         .assert_ok_for("unpack");
+        // The second order runs the adjoint of the unpacking (`embed`)
+        // under a gradient of its own.
+        let w = Tensor::from([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]);
+        let weighted = |x: &Tensor| {
+            let z = Complex::unpack(x);
+            (z.re().square() * 2.0 - z.im().square()).sum()
+        };
+        check_grad(|x| grad(weighted, &x[0]) * &w, &[z.pack()]).assert_ok_for("unpack second order");
+        assert_eq!(
+            embed(&sample(0.0), 1).to_vec(),
+            [vec![0.0; 3], sample(0.0).to_vec()].concat()
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@
 
 use crate::autodiff::record;
 use crate::ops::complex::Complex;
-use crate::ops::fft::{Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis};
+use crate::ops::fft::{
+    Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_scratch,
+};
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
 use rustfft::FftDirection;
@@ -61,19 +63,15 @@ fn for_each_half_spectrum(
         return;
     }
     let plan = real_forward_plan(lanes.len);
-    let (mut signal, mut spectrum, mut scratch) = (
-        plan.make_input_vec(),
-        plan.make_output_vec(),
-        plan.make_scratch_vec(),
-    );
-    for lane in 0..lanes.count {
-        for (s, o) in signal.iter_mut().zip(lanes.offsets(lane)) {
-            *s = x[o];
+    let (mut signal, mut spectrum) = (plan.make_input_vec(), plan.make_output_vec());
+    with_scratch(plan.get_scratch_len(), |scratch| {
+        for lane in 0..lanes.count {
+            lanes.read(x, lane, &mut signal);
+            plan.process_with_scratch(&mut signal, &mut spectrum, scratch)
+                .expect("buffers are sized by the plan");
+            visit(lane, &spectrum);
         }
-        plan.process_with_scratch(&mut signal, &mut spectrum, &mut scratch)
-            .expect("buffers are sized by the plan");
-        visit(lane, &spectrum);
-    }
+    });
 }
 
 /// The unnormalised half spectrum along `axis` of a real tensor, packed as
@@ -142,6 +140,94 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
     let double_inner_bins = bin_weights(n, axis, dims.len(), scale, 2.0 * scale);
     record(out, &[packed], move |c| {
         smallvec![Some(packed_rdft(c.grad, axis) * &double_inner_bins)]
+    })
+}
+
+/// `scale` times the full `n`-bin spectrum in `direction` along `axis` of a
+/// real tensor, packed as `[2, ...]`, recorded: what [`packed_dft`] gives for
+/// a zero imaginary part, from a real transform (about half the work) whose
+/// half spectrum is mirrored, `X_{n-k} = conj(X_k)`. The inverse direction's
+/// spectrum of a real signal is the conjugate of the forward one.
+pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
+    let (n, numel) = (x.shape()[axis], x.numel());
+    let lanes = Lanes::new(x.shape(), axis);
+    let im_scale = match direction {
+        FftDirection::Forward => scale,
+        FftDirection::Inverse => -scale,
+    };
+    let mut values = vec![0.0; 2 * numel];
+    let (re, im) = values.split_at_mut(numel);
+    let (mut lane_re, mut lane_im) = (vec![0.0; n], vec![0.0; n]);
+    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, half| {
+        let m = half.len();
+        let (lower_re, upper_re) = lane_re.split_at_mut(m);
+        let (lower_im, upper_im) = lane_im.split_at_mut(m);
+        for ((r, i), v) in lower_re.iter_mut().zip(lower_im.iter_mut()).zip(half) {
+            (*r, *i) = (v.re * scale, v.im * im_scale);
+        }
+        // Bins m..n mirror bins n-m..1.
+        for (r, mirror) in upper_re.iter_mut().zip(lower_re[1..n + 1 - m].iter().rev()) {
+            *r = *mirror;
+        }
+        for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
+            *i = -*mirror;
+        }
+        lanes.write(re, lane, &lane_re);
+        lanes.write(im, lane, &lane_im);
+    });
+    let out = Tensor::from_parts(values, packed_shape(x.shape(), axis, n));
+    record(out, &[x], move |c| {
+        smallvec![Some(packed_real_dft_adjoint(c.grad, axis, direction, scale))]
+    })
+}
+
+/// The adjoint of [`packed_real_dft`], real-valued: `scale Re(conj(F) G)`
+/// along `axis` of a packed `[2, ...]` tensor `G`, with `F` the DFT in
+/// `direction`.
+///
+/// With `y = conj(F) G` (the transform in the opposite direction) and the
+/// Hermitian part `H_k = (G_k + conj(G_{n-k})) / 2` of `G`, the transform of
+/// `H` in that direction is `(y + conj(y)) / 2 = Re y`, and a Hermitian
+/// spectrum's transform is the real `c2r` of its first `n/2 + 1` bins (the
+/// inverse direction), or of their conjugates (the forward direction).
+fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
+    let dims = Shape::from(&packed.shape()[1..]);
+    let n = dims[axis];
+    let (re, im) = packed.as_slice().split_at(packed.numel() / 2);
+    let lanes = Lanes::new(&dims, axis);
+    let conjugate = match direction {
+        FftDirection::Forward => 0.5,
+        FftDirection::Inverse => -0.5,
+    };
+    let mut values = vec![0.0; dims.numel()];
+    if lanes.count > 0 {
+        let plan = real_inverse_plan(n);
+        let (mut half, mut signal) = (plan.make_input_vec(), plan.make_output_vec());
+        let (mut g_re, mut g_im) = (vec![0.0; n], vec![0.0; n]);
+        with_scratch(plan.get_scratch_len(), |scratch| {
+            for lane in 0..lanes.count {
+                lanes.read(re, lane, &mut g_re);
+                lanes.read(im, lane, &mut g_im);
+                // Bin 0 pairs with itself, and so does the Nyquist bin: their
+                // Hermitian parts are real, as c2r requires.
+                half[0] = Complex64::new(g_re[0], 0.0);
+                let m = half.len();
+                // Bins 1..m pair with bins n-1..n-m+1.
+                let lower = g_re[1..m].iter().zip(&g_im[1..m]);
+                let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
+                for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
+                    *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
+                }
+                plan.process_with_scratch(&mut half, &mut signal, scratch)
+                    .expect("buffers are sized by the plan and the edge bins are real");
+                signal.iter_mut().for_each(|v| *v *= scale);
+                lanes.write(&mut values, lane, &signal);
+            }
+        });
+    }
+    let out = Tensor::from_parts(values, dims);
+    record(out, &[packed], move |c| {
+        smallvec![Some(packed_real_dft(c.grad, axis, direction, scale))]
     })
 }
 

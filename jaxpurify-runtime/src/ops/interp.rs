@@ -249,6 +249,13 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
     let [x, xp, fp] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
     let queries = x.numel();
     let g = c.grad.reshape([queries]);
+    let constant = |i: usize| !c.needs(i) && !c.inputs[i].is_tracked();
+    if constant(0) && constant(1) {
+        // Fixed queries and knots (at this level and every outer one), as
+        // when reading a field out at data points: the weights are
+        // constants, so one op scatters them.
+        return smallvec![None, None, Some(spread_onto_knots(&g, x, xp, b))];
+    }
     let x_low = xp.index_select(0, &b.lower);
     let width = where_(&b.inside, xp.index_select(0, &b.upper) - &x_low, 1.0);
     let needs_slope = c.needs(0) || c.needs(1);
@@ -273,6 +280,38 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
     });
     let dfp = c.needs(2).then(|| weights.scatter_add(0, &knots, n));
     smallvec![dx, dxp, dfp]
+}
+
+/// `g (1 - t)` added to knot `j` and `g t` to knot `k` for every query's
+/// piece `(j, k)`, with the constant weights of fixed queries `x` on fixed
+/// knots `xp`: the gradient in `fp` of [`interp`], as one op. It is the
+/// transpose of `fp -> interp(x, xp, fp)` (linear in `fp`), so its own
+/// derivative is that interpolation of the incoming gradient. Sums run in
+/// the order of the general rule (every lower weight, then every upper), so
+/// both give the same bits.
+fn spread_onto_knots(g: &Tensor, x: &Tensor, xp: &Tensor, b: &Brackets) -> Tensor {
+    let knots = xp.as_slice();
+    let mut values = vec![0.0; knots.len()];
+    let pieces = b.lower.iter().zip(&b.upper).zip(b.inside.as_slice());
+    let upper_weights: Vec<f64> = (pieces.zip(x.as_slice()).zip(g.as_slice()))
+        .map(|((((&j, &k), &inside), &q), &g)| {
+            let t = if inside == 1.0 {
+                (q - knots[j]) / (knots[k] - knots[j])
+            } else {
+                0.0
+            };
+            g * t
+        })
+        .collect();
+    for ((&j, &g), &w) in b.lower.iter().zip(g.as_slice()).zip(&upper_weights) {
+        values[j] += g - w;
+    }
+    for (&k, &w) in b.upper.iter().zip(&upper_weights) {
+        values[k] += w;
+    }
+    let out = Tensor::from_parts(values, xp.shape().clone());
+    let (x, xp) = (x.reshape([x.numel()]), xp.clone());
+    record(out, &[g], move |c| smallvec![Some(interp(&x, &xp, c.grad))])
 }
 
 #[cfg(test)]
@@ -357,6 +396,28 @@ mod tests {
         assert_close(&g[0], &[2.0, -4.0, 0.0]);
         assert_close(&g[1], &[-1.0, 1.0, 2.0, 0.0]);
         assert_close(&g[2], &[0.5, 1.5, 1.0, 3.0]);
+    }
+
+    #[test]
+    fn fixed_queries_and_knots_give_the_general_rules_gradient_in_fp() {
+        // With x and xp constant the gradient in fp takes its own op; it
+        // must give the general rule's bits, repeated knots, queries outside
+        // the grid and queries sharing a knot included, and pass the check
+        // to second order (its rule is the interpolation itself).
+        let (xp, fp) = (
+            Tensor::from([0.0, 1.0, 1.0, 3.0, 4.5]),
+            Tensor::from([1.0, 3.0, -2.0, -1.0, 0.5]),
+        );
+        let x = Tensor::from([[-1.0, 0.3, 1.0], [2.0, 2.5, 9.0]]);
+        let w = Tensor::from([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]);
+        let fixed = grad(|fp: &Tensor| (interp(&x, &xp, fp) * &w).sum(), &fp);
+        let general = grad(
+            |p: &Vec<Tensor>| (interp(&p[0], &xp, &p[1]) * &w).sum(),
+            &vec![x.clone(), fp.clone()],
+        );
+        assert_eq!(fixed, general[1]);
+        let squared = |fp: &Tensor| (interp(&x, &xp, fp).square() * &w).sum();
+        check_grad(|v| grad(squared, &v[0]), &[fp]).assert_ok_for("second order in fp on a fixed grid");
     }
 
     #[test]
