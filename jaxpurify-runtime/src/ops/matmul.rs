@@ -7,6 +7,7 @@
 //! never copy a transpose and this family needs no separate transpose op.
 
 use crate::autodiff::record;
+use crate::buffer_pool;
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
@@ -113,7 +114,7 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
     let batch = shape.clone();
     shape.push(m);
     shape.push(n);
-    let mut data = vec![0.0; shape.numel()];
+    let mut data = buffer_pool::zeroed(shape.numel());
     if data.is_empty() || k == 0 {
         return Tensor::from_parts(data, shape);
     }
