@@ -138,14 +138,19 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
 /// arithmetic. An estimate (16^3), not yet measured on this machine.
 const DGEMM_MIN_WORK: usize = 4096;
 
+/// nalgebra hands a product to `matrixmultiply::dgemm` only when its output
+/// and left operand are larger than this in both dimensions.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
 /// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
 fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
     if m * k * n < DGEMM_MIN_WORK {
         gemm_small(out, a, la, b, lb);
-    } else if !la.transposed && lb.transposed {
-        // Neither orientation below gives nalgebra a left operand with unit
-        // row stride; a transposed copy of `a` (O(mk) next to O(mkn)) does.
+    } else if !la.transposed && lb.transposed && m.min(k).min(n) <= NALGEBRA_SMALL_DIM {
+        // For a thin product neither orientation below gives nalgebra's
+        // fallback a left operand with unit row stride; a transposed copy of
+        // `a` (O(mk) next to O(mkn)) does. dgemm reads any strides.
         let (rows, cols) = (la.stored_rows, la.stored_cols);
         let mut copy = vec![0.0; a.len()];
         for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
@@ -187,10 +192,11 @@ fn gemm_small(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
 /// indexes out of bounds when its left operand's row stride is not 1, so the
 /// product is oriented to avoid that: `C = op(A) op(B)` when A is read
 /// transposed, else `C^T = op(B)^T op(A)^T` (written column-major, which is
-/// `C` row-major) with B read as stored. [`gemm`] handles the remaining case.
+/// `C` row-major) with B read as stored. That leaves `A op(B)^T` with B
+/// transposed, which dgemm takes either way and [`gemm`] copies when thin.
 fn gemm_large(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
-    let ((m, _), (_, n)) = (la.dims(), lb.dims());
-    debug_assert!(la.transposed || !lb.transposed);
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    debug_assert!(la.transposed || !lb.transposed || m.min(k).min(n) > NALGEBRA_SMALL_DIM);
     if la.transposed {
         let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, m, n, n, 1);
         c.gemm(1.0, &view(a, la), &view(b, lb), 0.0);
