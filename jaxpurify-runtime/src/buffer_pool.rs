@@ -12,8 +12,9 @@
 //! The pool is per thread (no locks, and nothing shared between threads, so
 //! results never depend on which thread ran what) and bounded in count and
 //! bytes, so memory stays bounded: what does not fit is freed as usual.
-//! Only memory is reused, never values: [`zeroed`] fills its buffer, and
-//! [`with_capacity`] returns an empty `Vec`.
+//! [`zeroed`] fills its buffer and [`with_capacity`] returns an empty `Vec`;
+//! only [`for_overwrite`] leaves old values in place, for kernels that write
+//! every value before anything reads it.
 
 use std::cell::RefCell;
 
@@ -34,11 +35,31 @@ thread_local! {
 /// An empty `Vec` with room for `len` values, from the pool when a kept
 /// buffer fits.
 pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
-    take_fitting(len).unwrap_or_else(|| Vec::with_capacity(len))
+    match take_fitting(len) {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer
+        }
+        None => Vec::with_capacity(len),
+    }
 }
 
 /// `len` zeros, in a pooled buffer when one fits.
 pub(crate) fn zeroed(len: usize) -> Vec<f64> {
+    match take_fitting(len) {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer.resize(len, 0.0);
+            buffer
+        }
+        None => vec![0.0; len],
+    }
+}
+
+/// `len` values of no particular kind (zeros, or what a pooled buffer held
+/// before) for a kernel that overwrites them all: filling a buffer that is
+/// about to be overwritten would cost a pass over memory for nothing.
+pub(crate) fn for_overwrite(len: usize) -> Vec<f64> {
     match take_fitting(len) {
         Some(mut buffer) => {
             buffer.resize(len, 0.0);
@@ -49,7 +70,8 @@ pub(crate) fn zeroed(len: usize) -> Vec<f64> {
 }
 
 /// The smallest kept buffer with room for `len` values, unless it is more
-/// than twice as large (a small tensor should not pin a large buffer).
+/// than twice as large (a small tensor should not pin a large buffer), with
+/// the values it held.
 fn take_fitting(len: usize) -> Option<Vec<f64>> {
     if len < MIN_POOLED {
         return None;
@@ -60,9 +82,7 @@ fn take_fitting(len: usize) -> Option<Vec<f64>> {
             .filter(|(_, b)| b.capacity() >= len && b.capacity() / 2 <= len)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i)?;
-        let mut buffer = pool.swap_remove(best);
-        buffer.clear();
-        Some(buffer)
+        Some(pool.swap_remove(best))
     })
     .ok()
     .flatten()
@@ -115,6 +135,9 @@ mod tests {
         give_back(zeros);
         let empty = with_capacity(MIN_POOLED + 1);
         assert!(empty.is_empty() && empty.capacity() == MIN_POOLED * 2);
+        give_back(empty);
+        let reused = for_overwrite(MIN_POOLED * 2);
+        assert!(reused.len() == MIN_POOLED * 2 && reused.capacity() == MIN_POOLED * 2);
     }
 
     #[test]

@@ -137,10 +137,14 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
     let batch = shape.clone();
     shape.push(m);
     shape.push(n);
-    let mut data = buffer_pool::zeroed(shape.numel());
-    if data.is_empty() || k == 0 {
-        return Tensor::from_parts(data, shape);
+    if shape.numel() == 0 || k == 0 {
+        return Tensor::from_parts(buffer_pool::zeroed(shape.numel()), shape);
     }
+    // dgemm writes every output value without reading it; the small loop adds.
+    let mut data = match m * k * n >= DGEMM_MIN_WORK {
+        true => buffer_pool::for_overwrite(shape.numel()),
+        false => buffer_pool::zeroed(shape.numel()),
+    };
     let (sa, sb) = (
         broadcast_strides(batch_a, &batch),
         broadcast_strides(batch_b, &batch),
@@ -166,6 +170,8 @@ const DGEMM_MIN_WORK: usize = 4096;
 const NALGEBRA_SMALL_DIM: usize = 5;
 
 /// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
+/// `out` holds zeros below [`DGEMM_MIN_WORK`], where the small loop adds to
+/// it, and anything above, where dgemm overwrites it.
 fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
     if m * k * n < DGEMM_MIN_WORK {
@@ -527,6 +533,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_product_in_a_reused_buffer_shows_none_of_its_old_values() {
+        // 200 x 8 x 200 is large enough for dgemm and its 40000 values for the
+        // buffer pool, which is handed a buffer of NaNs first.
+        let (a, b) = (sample(&[200, 8], 0.3), sample(&[8, 200], 1.9));
+        drop(Tensor::from_vec(vec![f64::NAN; 200 * 200], [200 * 200]).unwrap());
+        assert_close(a.matmul(&b).as_slice(), &naive_product(&a, &b, false, false));
     }
 
     #[test]
