@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod autodiff;
+mod buffer_pool;
 mod convert;
 mod display;
 mod error;

@@ -1,8 +1,10 @@
 //! Where a tensor's values live: inline for a handful of values (scalars,
 //! 3-vectors, 2 x 2 matrices: no allocation at all), shared on the heap
 //! otherwise. Small models are made of such tensors, and an allocation and
-//! its free cost more than their arithmetic.
+//! its free cost more than their arithmetic. Large heap buffers go back to
+//! the thread's [`buffer_pool`] when their last tensor is dropped.
 
+use crate::buffer_pool;
 use std::sync::Arc;
 
 /// Values held without allocating.
@@ -11,7 +13,16 @@ const INLINE: usize = 4;
 #[derive(Clone)]
 pub(crate) enum Storage {
     Inline { len: u8, values: [f64; INLINE] },
-    Shared(Arc<Vec<f64>>),
+    Shared(Arc<Buffer>),
+}
+
+/// Values on the heap, offered to the buffer pool when dropped.
+pub(crate) struct Buffer(Vec<f64>);
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        buffer_pool::give_back(std::mem::take(&mut self.0));
+    }
 }
 
 impl Storage {
@@ -24,14 +35,16 @@ impl Storage {
                 values,
             };
         }
-        Storage::Shared(Arc::new(data))
+        Storage::Shared(Arc::new(Buffer(data)))
     }
 
     /// Collects values, inline when they fit, without an intermediate `Vec`.
     pub(crate) fn from_exact_iter(values: impl ExactSizeIterator<Item = f64>) -> Storage {
         let len = values.len();
         if len > INLINE {
-            return Storage::Shared(Arc::new(values.collect()));
+            let mut data = buffer_pool::with_capacity(len);
+            data.extend(values);
+            return Storage::Shared(Arc::new(Buffer(data)));
         }
         let mut inline = [0.0; INLINE];
         for (slot, v) in inline.iter_mut().zip(values) {
@@ -46,7 +59,7 @@ impl Storage {
     pub(crate) fn as_slice(&self) -> &[f64] {
         match self {
             Storage::Inline { len, values } => &values[..*len as usize],
-            Storage::Shared(data) => data,
+            Storage::Shared(data) => &data.0,
         }
     }
 
@@ -54,7 +67,10 @@ impl Storage {
     pub(crate) fn into_vec(self) -> Vec<f64> {
         match self {
             Storage::Inline { .. } => self.as_slice().to_vec(),
-            Storage::Shared(data) => Arc::try_unwrap(data).unwrap_or_else(|shared| shared.to_vec()),
+            Storage::Shared(data) => match Arc::try_unwrap(data) {
+                Ok(mut owned) => std::mem::take(&mut owned.0),
+                Err(shared) => shared.0.to_vec(),
+            },
         }
     }
 }
@@ -74,5 +90,16 @@ mod tests {
             assert_eq!(matches!(a, Storage::Inline { .. }), n <= INLINE);
             assert_eq!(b.into_vec(), data);
         }
+    }
+
+    #[test]
+    fn a_dropped_large_buffer_is_reused_without_its_old_values() {
+        let n = buffer_pool::MIN_POOLED + 7;
+        drop(Storage::from_vec(vec![f64::NAN; n]));
+        let values: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let reused = Storage::from_exact_iter(values.iter().copied());
+        assert_eq!(reused.as_slice(), &values[..]);
+        drop(reused);
+        assert!(buffer_pool::zeroed(n).iter().all(|&v| v == 0.0));
     }
 }

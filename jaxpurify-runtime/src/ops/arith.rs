@@ -2,6 +2,7 @@
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
 use crate::autodiff::record;
+use crate::buffer_pool;
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -35,7 +36,7 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
     );
     let mut offsets_a = Vec::with_capacity(shape.numel());
     for_each_offset(&shape, &sa, |_, o| offsets_a.push(o));
-    let mut data = Vec::with_capacity(shape.numel());
+    let mut data = buffer_pool::with_capacity(shape.numel());
     for_each_offset(&shape, &sb, |i, o| data.push(f(x[offsets_a[i]], y[o])));
     Tensor::from_parts(data, shape)
 }

@@ -7,18 +7,23 @@
 //! never copy a transpose and this family needs no separate transpose op.
 
 use crate::autodiff::record;
+use crate::buffer_pool;
 use crate::ops::convolve::dot;
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
 use smallvec::smallvec;
 
 /// How one operand of a product is read: the sizes of its stored last two
-/// dimensions, and whether the matrix is read transposed.
+/// dimensions, the distance between stored rows (more than their length for
+/// a block of columns of a wider matrix), and whether the matrix is read
+/// transposed.
 #[derive(Clone, Copy)]
 struct Operand {
     stored_rows: usize,
     stored_cols: usize,
+    row_stride: usize,
     transposed: bool,
 }
 
@@ -28,6 +33,7 @@ impl Operand {
         Operand {
             stored_rows: d[d.len() - 2],
             stored_cols: d[d.len() - 1],
+            row_stride: d[d.len() - 1],
             transposed,
         }
     }
@@ -45,9 +51,27 @@ impl Operand {
     /// stored row-major matrix with its strides swapped.
     fn strides(self) -> (usize, usize) {
         if self.transposed {
-            (1, self.stored_cols)
+            (1, self.row_stride)
         } else {
-            (self.stored_cols, 1)
+            (self.row_stride, 1)
+        }
+    }
+
+    /// Rows `start..end` of the matrix as read, and the offset of their
+    /// first value: stored rows, or stored columns when read transposed.
+    fn row_block(self, start: usize, end: usize) -> (usize, Operand) {
+        if self.transposed {
+            let block = Operand {
+                stored_cols: end - start,
+                ..self
+            };
+            (start, block)
+        } else {
+            let block = Operand {
+                stored_rows: end - start,
+                ..self
+            };
+            (start * self.row_stride, block)
         }
     }
 
@@ -114,10 +138,14 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
     let batch = shape.clone();
     shape.push(m);
     shape.push(n);
-    let mut data = vec![0.0; shape.numel()];
-    if data.is_empty() || k == 0 {
-        return Tensor::from_parts(data, shape);
+    if shape.numel() == 0 || k == 0 {
+        return Tensor::from_parts(buffer_pool::zeroed(shape.numel()), shape);
     }
+    // dgemm writes every output value without reading it; the small loop adds.
+    let mut data = match m * k * n >= DGEMM_MIN_WORK {
+        true => buffer_pool::for_overwrite(shape.numel()),
+        false => buffer_pool::zeroed(shape.numel()),
+    };
     let (sa, sb) = (
         broadcast_strides(batch_a, &batch),
         broadcast_strides(batch_b, &batch),
@@ -138,30 +166,68 @@ fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) ->
 /// arithmetic. An estimate (16^3), not yet measured on this machine.
 const DGEMM_MIN_WORK: usize = 4096;
 
+/// nalgebra hands a product to `matrixmultiply::dgemm` only when its output
+/// and left operand are larger than this in both dimensions.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
 /// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
+/// `out` holds zeros below [`DGEMM_MIN_WORK`], where the small loop adds to
+/// it, and anything above, where dgemm overwrites it.
 fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
     if m * k * n < DGEMM_MIN_WORK {
         gemm_small(out, a, la, b, lb);
-    } else if !la.transposed && lb.transposed {
-        // Neither orientation below gives nalgebra a left operand with unit
-        // row stride; a transposed copy of `a` (O(mk) next to O(mkn)) does.
+    } else if !la.transposed && lb.transposed && m.min(k).min(n) <= NALGEBRA_SMALL_DIM {
+        // For a thin product neither orientation below gives nalgebra's
+        // fallback a left operand with unit row stride; a transposed copy of
+        // `a` (O(mk) next to O(mkn)) does. dgemm reads any strides.
         let (rows, cols) = (la.stored_rows, la.stored_cols);
         let mut copy = vec![0.0; a.len()];
         for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
             for (i, v) in column.iter_mut().enumerate() {
-                *v = a[i * cols + p];
+                *v = a[i * la.row_stride + p];
             }
         }
         let la = Operand {
             stored_rows: cols,
             stored_cols: rows,
+            row_stride: rows,
             transposed: true,
         };
-        gemm_large(out, &copy, la, b, lb);
+        gemm_threaded(out, &copy, la, b, lb);
     } else {
-        gemm_large(out, a, la, b, lb);
+        gemm_threaded(out, a, la, b, lb);
     }
+}
+
+/// Products with at least this many multiply-adds are split over rayon's
+/// threads by blocks of output rows. Waking a second thread costs about
+/// 10 us; on two idle cores of this machine splitting square products gained
+/// from 80^3 (35 -> 19 us) and lost at 64^3 (12 -> 14 us), so the threshold
+/// sits above both, near 100^3, where the gain survives a busy second core.
+const PARALLEL_MIN_WORK: usize = 1 << 20;
+
+/// Fewest output rows per thread: fewer would hand nalgebra thin blocks.
+const MIN_ROWS_PER_THREAD: usize = 16;
+
+/// [`gemm_large`] on blocks of output rows, one per thread, for large
+/// products. Each output value is summed over the same blocks of the inner
+/// dimension in the same order as without threads, so the result is the
+/// same bit for bit (a test checks it).
+fn gemm_threaded(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    let threads = rayon::current_num_threads().min(m / MIN_ROWS_PER_THREAD);
+    if m * k * n < PARALLEL_MIN_WORK || threads < 2 {
+        return gemm_large(out, a, la, b, lb);
+    }
+    let rows_per_block = m.div_ceil(threads);
+    out.par_chunks_mut(rows_per_block * n)
+        .enumerate()
+        .for_each(|(block, out_rows)| {
+            let start = block * rows_per_block;
+            let (offset, rows) = la.row_block(start, start + out_rows.len() / n);
+            gemm_large(out_rows, &a[offset..], rows, b, lb);
+        });
 }
 
 /// The textbook loop, reading both operands through their strides.
@@ -187,10 +253,11 @@ fn gemm_small(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
 /// indexes out of bounds when its left operand's row stride is not 1, so the
 /// product is oriented to avoid that: `C = op(A) op(B)` when A is read
 /// transposed, else `C^T = op(B)^T op(A)^T` (written column-major, which is
-/// `C` row-major) with B read as stored. [`gemm`] handles the remaining case.
+/// `C` row-major) with B read as stored. That leaves `A op(B)^T` with B
+/// transposed, which dgemm takes either way and [`gemm`] copies when thin.
 fn gemm_large(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
-    let ((m, _), (_, n)) = (la.dims(), lb.dims());
-    debug_assert!(la.transposed || !lb.transposed);
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    debug_assert!(la.transposed || !lb.transposed || m.min(k).min(n) > NALGEBRA_SMALL_DIM);
     if la.transposed {
         let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, m, n, n, 1);
         c.gemm(1.0, &view(a, la), &view(b, lb), 0.0);
@@ -543,6 +610,43 @@ mod tests {
                     check_grad(|x| matmul_t("matmul", &x[0], &x[1], ta, tb), &[a, b])
                         .assert_ok_for(&format!("matmul_t({ta}, {tb})"));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_product_in_a_reused_buffer_shows_none_of_its_old_values() {
+        // 200 x 8 x 200 is large enough for dgemm and its 40000 values for the
+        // buffer pool, which is handed a buffer of NaNs first.
+        let (a, b) = (sample(&[200, 8], 0.3), sample(&[8, 200], 1.9));
+        drop(Tensor::from_vec(vec![f64::NAN; 200 * 200], [200 * 200]).unwrap());
+        assert_close(a.matmul(&b).as_slice(), &naive_product(&a, &b, false, false));
+    }
+
+    #[test]
+    fn products_split_over_threads_equal_the_single_threaded_ones_bit_for_bit() {
+        // Three threads split 70 rows unevenly (24, 24, 22); 2000 x 600 x 1 is
+        // thin and goes through the transposed copy first when B is transposed.
+        // The single-threaded kernel is checked against the triple loop above.
+        let pool = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+        };
+        let (one, three) = (pool(1), pool(3));
+        for (m, k, n) in [(70, 150, 110), (2000, 600, 1)] {
+            assert!(m * k * n >= PARALLEL_MIN_WORK);
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = sample(&if ta { [k, m] } else { [m, k] }, 0.2);
+                let b = sample(&if tb { [n, k] } else { [k, n] }, 1.1);
+                let product = |p: &rayon::ThreadPool| p.install(|| matmul_t("matmul", &a, &b, ta, tb));
+                let threaded = product(&three);
+                assert_eq!(
+                    threaded.as_slice(),
+                    product(&one).as_slice(),
+                    "({m}, {k}, {n}), {ta}, {tb}"
+                );
             }
         }
     }
