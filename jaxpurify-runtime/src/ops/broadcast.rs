@@ -2,7 +2,8 @@
 //! every other derivative rule leans on.
 
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis};
+use crate::ops::arith::collect_exact;
+use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis, tiles_into};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -35,6 +36,9 @@ impl Tensor {
             // A scalar repeated: no index arithmetic, inline when it fits.
             let n = shape.numel();
             Tensor::collect_parts(std::iter::repeat_n(src[0], n), shape)
+        } else if tiles_into(self.shape(), &shape) {
+            let n = shape.numel();
+            Tensor::from_parts(collect_exact(src.iter().copied().cycle().take(n), n), shape)
         } else {
             let strides = broadcast_strides(self.shape(), &shape);
             let mut data = vec![0.0; shape.numel()];
@@ -77,6 +81,16 @@ impl Tensor {
             // A full reduction (`sum`): the same sequential order as the
             // general loop below, without its index arithmetic.
             Tensor::collect_parts(std::iter::once(src.iter().fold(0.0, |acc, v| acc + v)), shape)
+        } else if tiles_into(&shape, self.shape()) {
+            // Summing blocks onto one (a bias's gradient over a batch), in
+            // the same order as the general loop below.
+            let mut data = vec![0.0; shape.numel()];
+            for block in src.chunks_exact(data.len()) {
+                for (d, v) in data.iter_mut().zip(block) {
+                    *d += v;
+                }
+            }
+            Tensor::from_parts(data, shape)
         } else {
             let strides = broadcast_strides(&shape, self.shape());
             let mut data = vec![0.0; shape.numel()];
@@ -196,6 +210,42 @@ pub(crate) fn reduced_shapes(shape: &Shape, axes: &[isize], op: &str) -> (Shape,
 mod tests {
     use crate::testing::check_grad;
     use crate::{Tensor, grad};
+
+    #[test]
+    fn tiled_broadcasts_match_elementwise_indexing() {
+        // A [2, 3, 4] tensor against trailing parts [3, 4], [1, 4], [1, 1, 4]
+        // (the bias-over-a-batch case, which skips index arithmetic): every
+        // element is checked against its index, x[i, j, k] op b[.., j?, k].
+        let x = crate::testing::distinct_values([2, 3, 4]);
+        for small in [vec![3, 4], vec![1, 4], vec![1, 1, 4], vec![4]] {
+            let b = crate::testing::distinct_values(&small) + 10.0;
+            let at_b = |j: usize, k: usize| match small.len() {
+                2 if small[0] == 3 => b.get(&[j, k]),
+                2 => b.get(&[0, k]),
+                3 => b.get(&[0, 0, k]),
+                _ => b.get(&[k]),
+            };
+            let (sum, diff, spread) = (&x + &b, &b - &x, b.broadcast_to([2, 3, 4]));
+            for (i, j, k) in (0..24).map(|n| (n / 12, n / 4 % 3, n % 4)) {
+                let v = x.get(&[i, j, k]);
+                assert_eq!(sum.get(&[i, j, k]), v + at_b(j, k), "{small:?} at {i},{j},{k}");
+                assert_eq!(diff.get(&[i, j, k]), at_b(j, k) - v, "{small:?} at {i},{j},{k}");
+                assert_eq!(spread.get(&[i, j, k]), at_b(j, k));
+            }
+            // The sum back onto `small` adds the blocks in order.
+            let back = x.sum_to(small.as_slice());
+            for (n, &v) in back.as_slice().iter().enumerate() {
+                let expected: f64 = (0..24)
+                    .filter(|m| match small.as_slice() {
+                        [3, 4] => m % 12 == n,
+                        _ => m % 4 == n,
+                    })
+                    .map(|m| x.as_slice()[m])
+                    .sum();
+                assert!((v - expected).abs() < 1e-12, "{small:?}: {v} vs {expected}");
+            }
+        }
+    }
 
     #[test]
     fn broadcast_to_gradient_sums_back() {

@@ -4,10 +4,48 @@
 
 use super::index::{AxisPick, gather_offsets, gather_picks, select_offsets};
 use crate::autodiff::{Grads, record};
+use crate::buffer_pool;
 use crate::shape::{Shape, for_each_offset, normalize_axis};
 use crate::tensor::Tensor;
 use smallvec::{SmallVec, smallvec};
 use std::borrow::Borrow;
+
+/// Whether `axes` keeps every axis but swaps the last two (a transpose of
+/// each matrix in a batch).
+fn swaps_last_two(axes: &[usize]) -> bool {
+    let n = axes.len();
+    n >= 2
+        && axes[..n - 2].iter().enumerate().all(|(k, &a)| k == a)
+        && axes[n - 2] == n - 1
+        && axes[n - 1] == n - 2
+}
+
+/// Every matrix (last two dimensions of `shape`) of `src` transposed, in
+/// square tiles so that both the reads and the writes stay in cache (a
+/// plain loop strides through one of them a whole row apart each step).
+fn transpose_matrices(src: &[f64], shape: &Shape) -> Vec<f64> {
+    const TILE: usize = 32;
+    let (rows, cols) = (shape[shape.ndim() - 2], shape[shape.ndim() - 1]);
+    let mut out = buffer_pool::for_overwrite(src.len());
+    if src.is_empty() {
+        return out;
+    }
+    for (from, to) in src
+        .chunks_exact(rows * cols)
+        .zip(out.chunks_exact_mut(rows * cols))
+    {
+        for i0 in (0..rows).step_by(TILE) {
+            for j0 in (0..cols).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(rows) {
+                    for j in j0..(j0 + TILE).min(cols) {
+                        to[j * rows + i] = from[i * cols + j];
+                    }
+                }
+            }
+        }
+    }
+    out
+}
 
 impl Tensor {
     /// The tensor with its axes reordered: axis `k` of the result is axis
@@ -39,8 +77,12 @@ impl Tensor {
         if axes.iter().enumerate().all(|(k, &a)| k == a) {
             return self.clone();
         }
-        let in_strides = self.shape().strides();
         let shape = Shape::from(axes.iter().map(|&a| self.shape()[a]).collect::<Vec<_>>());
+        if swaps_last_two(axes) {
+            let out = Tensor::from_parts(transpose_matrices(self.as_slice(), self.shape()), shape);
+            return record(out, &[self], move |c| smallvec![Some(c.grad.permute(&inverse))]);
+        }
+        let in_strides = self.shape().strides();
         let strides: SmallVec<[usize; 4]> = axes.iter().map(|&a| in_strides[a]).collect();
         let src = self.as_slice();
         let mut data = Vec::with_capacity(shape.numel());
@@ -313,6 +355,25 @@ mod tests {
 
     fn sample(shape: &[usize]) -> Tensor {
         crate::testing::distinct_values(shape)
+    }
+
+    #[test]
+    fn tiled_transposes_move_every_element() {
+        // Sizes that end mid-tile, a batch, and a one-row matrix.
+        for shape in [[1, 33, 70], [2, 3, 5], [3, 40, 1], [1, 1, 9]] {
+            let x = sample(&shape);
+            let y = x.transpose(1, 2);
+            assert_eq!(y.shape(), &[shape[0], shape[2], shape[1]]);
+            for b in 0..shape[0] {
+                for i in 0..shape[1] {
+                    for j in 0..shape[2] {
+                        assert_eq!(y.get(&[b, j, i]), x.get(&[b, i, j]), "{shape:?} at {b},{i},{j}");
+                    }
+                }
+            }
+        }
+        let w = sample(&[2, 3]) + 1.0;
+        check_grad(|v| v[0].t() * &w, &[sample(&[3, 2])]).assert_ok_for("tiled transpose");
     }
 
     #[test]
