@@ -210,11 +210,14 @@ fn bench_gp_example(c: &mut Criterion) {
 // ---------------------------------------------------------------- mlp
 
 /// The reference's dense layer on a batch of rows, `x w^T + b`, unscaled.
+/// `inner` contracts the last dimensions of `x` and `w`, which is `x w^T`
+/// read in place (as XLA's `dot_general` does for `x @ w.T`), where
+/// `x.matmul(&w.t())` would copy the transpose forward and back.
 #[purify]
 fn linear_batched(n_in: usize, n_out: usize, x: &Tensor) -> Tensor {
     let w = param!([n_out, n_in]);
     let b = param!(n_out);
-    x.matmul(&w.t()) + b
+    x.inner(&w) + b
 }
 
 /// The reference's dense layer on one vector, `w x + b`.

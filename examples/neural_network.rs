@@ -26,7 +26,8 @@ use std::time::Instant;
 fn linear(n_in: usize, n_out: usize, x: &Tensor) -> Tensor {
     let w = param!([n_out, n_in]);
     let b = param!(n_out);
-    x.matmul(&w.t()) * (2.0 / n_in as f64).sqrt() + b
+    // x w^T for a batch of rows, reading w in place (no transposed copy).
+    x.inner(&w) * (2.0 / n_in as f64).sqrt() + b
 }
 
 /// The logits of a dense network with layer sizes `dims` and relu between
