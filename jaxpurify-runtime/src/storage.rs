@@ -38,18 +38,22 @@ impl Storage {
         Storage::Shared(Arc::new(Buffer(data)))
     }
 
-    /// Collects values, inline when they fit, without an intermediate `Vec`.
-    pub(crate) fn from_exact_iter(values: impl ExactSizeIterator<Item = f64>) -> Storage {
-        let len = values.len();
+    /// Collects the `len` values of `values`, inline when they fit, without
+    /// an intermediate `Vec`.
+    pub(crate) fn from_values(values: impl Iterator<Item = f64>, len: usize) -> Storage {
         if len > INLINE {
             let mut data = buffer_pool::with_capacity(len);
             data.extend(values);
+            debug_assert_eq!(data.len(), len, "value count");
             return Storage::Shared(Arc::new(Buffer(data)));
         }
         let mut inline = [0.0; INLINE];
+        let mut count = 0;
         for (slot, v) in inline.iter_mut().zip(values) {
             *slot = v;
+            count += 1;
         }
+        debug_assert_eq!(count, len, "value count");
         Storage::Inline {
             len: len as u8,
             values: inline,
@@ -84,7 +88,7 @@ mod tests {
         for n in [0, 1, 4, 5, 100] {
             let data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
             let a = Storage::from_vec(data.clone());
-            let b = Storage::from_exact_iter(data.iter().copied());
+            let b = Storage::from_values(data.iter().copied(), data.len());
             assert_eq!(a.as_slice(), &data[..]);
             assert_eq!(b.as_slice(), &data[..]);
             assert_eq!(matches!(a, Storage::Inline { .. }), n <= INLINE);
@@ -97,7 +101,7 @@ mod tests {
         let n = buffer_pool::MIN_POOLED + 7;
         drop(Storage::from_vec(vec![f64::NAN; n]));
         let values: Vec<f64> = (0..n).map(|i| i as f64).collect();
-        let reused = Storage::from_exact_iter(values.iter().copied());
+        let reused = Storage::from_values(values.iter().copied(), values.len());
         assert_eq!(reused.as_slice(), &values[..]);
         drop(reused);
         assert!(buffer_pool::zeroed(n).iter().all(|&v| v == 0.0));

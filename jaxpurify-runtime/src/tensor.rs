@@ -74,11 +74,10 @@ impl Tensor {
     }
 
     /// Builds a tensor from exactly `shape.numel()` values; small ones are
-    /// stored without allocating.
-    pub(crate) fn collect_parts(values: impl ExactSizeIterator<Item = f64>, shape: Shape) -> Tensor {
-        debug_assert_eq!(values.len(), shape.numel(), "value count must match {shape}");
+    /// stored without allocating, large ones in a pooled buffer.
+    pub(crate) fn collect_parts(values: impl Iterator<Item = f64>, shape: Shape) -> Tensor {
         Tensor {
-            data: Storage::from_exact_iter(values),
+            data: Storage::from_values(values, shape.numel()),
             shape,
             tracks: Tracks::new(),
         }

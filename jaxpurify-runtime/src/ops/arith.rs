@@ -33,12 +33,12 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
     if &shape == a.shape() && tiles_into(b.shape(), a.shape()) {
         let blocks = x.chunks_exact(y.len());
         let values = blocks.flat_map(|block| block.iter().zip(y).map(|(&p, &q)| f(p, q)));
-        return Tensor::from_parts(collect_exact(values, shape.numel()), shape);
+        return Tensor::collect_parts(values, shape);
     }
     if &shape == b.shape() && tiles_into(a.shape(), b.shape()) {
         let blocks = y.chunks_exact(x.len());
         let values = blocks.flat_map(|block| x.iter().zip(block).map(|(&p, &q)| f(p, q)));
-        return Tensor::from_parts(collect_exact(values, shape.numel()), shape);
+        return Tensor::collect_parts(values, shape);
     }
     let (sa, sb) = (
         broadcast_strides(a.shape(), &shape),
@@ -49,14 +49,6 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
     let mut data = buffer_pool::with_capacity(shape.numel());
     for_each_offset(&shape, &sb, |i, o| data.push(f(x[offsets_a[i]], y[o])));
     Tensor::from_parts(data, shape)
-}
-
-/// The `len` values of `values`, in a pooled buffer when large.
-pub(crate) fn collect_exact(values: impl Iterator<Item = f64>, len: usize) -> Vec<f64> {
-    let mut data = buffer_pool::with_capacity(len);
-    data.extend(values);
-    debug_assert_eq!(data.len(), len);
-    data
 }
 
 /// `a + b` with broadcasting.

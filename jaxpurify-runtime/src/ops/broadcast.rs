@@ -2,7 +2,6 @@
 //! every other derivative rule leans on.
 
 use crate::autodiff::record;
-use crate::ops::arith::collect_exact;
 use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis, tiles_into};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -32,13 +31,11 @@ impl Tensor {
             shape
         );
         let src = self.as_slice();
-        let out = if src.len() == 1 {
-            // A scalar repeated: no index arithmetic, inline when it fits.
+        let out = if tiles_into(self.shape(), &shape) {
+            // Whole copies of the values one after another (a scalar
+            // repeated, a bias over a batch): no index arithmetic.
             let n = shape.numel();
-            Tensor::collect_parts(std::iter::repeat_n(src[0], n), shape)
-        } else if tiles_into(self.shape(), &shape) {
-            let n = shape.numel();
-            Tensor::from_parts(collect_exact(src.iter().copied().cycle().take(n), n), shape)
+            Tensor::collect_parts(src.iter().copied().cycle().take(n), shape)
         } else {
             let strides = broadcast_strides(self.shape(), &shape);
             let mut data = vec![0.0; shape.numel()];
