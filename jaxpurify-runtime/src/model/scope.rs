@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::tree::{LeafSource, Path, PathSegment, TreeBuild};
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::HashMap as StdHashMap;
 use std::hash::BuildHasherDefault;
@@ -380,17 +381,19 @@ impl<'a, P, F> Scope<'a, P, F> {
             true => None,
             false => self.list_entry(name, FIXED, index, list),
         });
-        if self.shared.applying && !self.shared.record_intermediates {
-            // Evaluating with given parameters declares nothing: skip the
-            // bookkeeping (and the path's text) below.
-            return Scope {
-                params,
-                fixed,
-                prefix: self.key(name, Some(index)),
-                shared: self.shared,
-            };
+        self.declare_list_index(name, index);
+        Scope {
+            params,
+            fixed,
+            prefix: self.key(name, Some(index)),
+            shared: self.shared,
         }
-        let key = self.key(name, None).to_string();
+    }
+
+    /// Records that list `name` has an entry `index` in each list being
+    /// declared (parameters and fixed data when initialising, intermediates
+    /// when recording them), reporting an entry declared out of order.
+    fn declare_list_index(&self, name: &'static str, index: usize) {
         let mut state = self.shared.state.borrow_mut();
         let State {
             params: declared_params,
@@ -399,25 +402,23 @@ impl<'a, P, F> Scope<'a, P, F> {
             errors,
             ..
         } = &mut *state;
-        let mut lists: Vec<&mut Entries> = Vec::new();
+        let mut lists: SmallVec<[&mut Entries; 3]> = SmallVec::new();
         if !self.shared.applying {
             lists.extend([declared_params, declared_fixed]);
         }
         if self.shared.record_intermediates {
             lists.push(intermediates);
         }
+        // Evaluating with given parameters declares nothing: no path text.
+        if lists.is_empty() {
+            return;
+        }
+        let key = self.key(name, None).to_string();
         if let Err(e) = lists
             .into_iter()
             .try_for_each(|entries| entries.declare_index(&key, index))
         {
             errors.push(e);
-        }
-        drop(state);
-        Scope {
-            params,
-            fixed,
-            prefix: self.key(name, Some(index)),
-            shared: self.shared,
         }
     }
 }
