@@ -14,6 +14,7 @@
 //! derivative's correlations choose again from theirs.
 
 use super::convolve_fft::{ChooseSummation, Summation, correlate_valid_fft, faster_summation};
+use super::gemm::dot;
 use crate::autodiff::record;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -201,25 +202,6 @@ fn correlate_valid_direct(x: &[f64], kernel: &[f64]) -> Vec<f64> {
         }
     }
     out
-}
-
-/// A dot product over four independent partial sums, which the compiler can
-/// keep in vector registers (a single running sum is a serial dependency).
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let (a_blocks, b_blocks) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a_blocks
-        .remainder()
-        .iter()
-        .zip(b_blocks.remainder())
-        .map(|(p, q)| p * q)
-        .sum();
-    let mut lanes = [0.0; 4];
-    for (p, q) in a_blocks.zip(b_blocks) {
-        for ((lane, x), y) in lanes.iter_mut().zip(p).zip(q) {
-            *lane += x * y;
-        }
-    }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 #[cfg(test)]

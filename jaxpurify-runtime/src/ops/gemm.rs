@@ -1,0 +1,214 @@
+//! The kernels behind the matrix products of `Tensor::matmul` and its kin:
+//! row-major operands read as stored or transposed through their strides, a
+//! textbook loop for small products, `matrixmultiply`'s dgemm (through
+//! nalgebra) for larger ones, split over rayon's threads by rows when large,
+//! and the vectorising dot product the vector products and correlations
+//! share. Nothing here is recorded for autodiff.
+
+use crate::tensor::Tensor;
+use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
+
+/// How one operand of a product is read: the sizes of its stored last two
+/// dimensions, the distance between stored rows (more than their length for
+/// a block of columns of a wider matrix), and whether the matrix is read
+/// transposed.
+#[derive(Clone, Copy)]
+pub(super) struct Operand {
+    stored_rows: usize,
+    stored_cols: usize,
+    row_stride: usize,
+    transposed: bool,
+}
+
+impl Operand {
+    pub(super) fn of(t: &Tensor, transposed: bool) -> Operand {
+        let d = t.shape().dims();
+        Operand {
+            stored_rows: d[d.len() - 2],
+            stored_cols: d[d.len() - 1],
+            row_stride: d[d.len() - 1],
+            transposed,
+        }
+    }
+
+    /// Rows and columns of the matrix as read.
+    pub(super) fn dims(self) -> (usize, usize) {
+        if self.transposed {
+            (self.stored_cols, self.stored_rows)
+        } else {
+            (self.stored_rows, self.stored_cols)
+        }
+    }
+
+    /// Row and column strides of the matrix as read: a transpose is the
+    /// stored row-major matrix with its strides swapped.
+    pub(super) fn strides(self) -> (usize, usize) {
+        if self.transposed {
+            (1, self.row_stride)
+        } else {
+            (self.row_stride, 1)
+        }
+    }
+
+    /// Rows `start..end` of the matrix as read, and the offset of their
+    /// first value: stored rows, or stored columns when read transposed.
+    pub(super) fn row_block(self, start: usize, end: usize) -> (usize, Operand) {
+        if self.transposed {
+            let block = Operand {
+                stored_cols: end - start,
+                ..self
+            };
+            (start, block)
+        } else {
+            let block = Operand {
+                stored_rows: end - start,
+                ..self
+            };
+            (start * self.row_stride, block)
+        }
+    }
+
+    /// The same stored matrix read with the other orientation.
+    pub(super) fn flipped(self) -> Operand {
+        Operand {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    pub(super) fn numel(self) -> usize {
+        self.stored_rows * self.stored_cols
+    }
+}
+
+/// Products with fewer multiply-adds than this use [`gemm_small`], where the
+/// packing and dispatch of `matrixmultiply::dgemm` would cost more than the
+/// arithmetic. An estimate (16^3), not yet measured on this machine.
+pub(super) const DGEMM_MIN_WORK: usize = 4096;
+
+/// nalgebra hands a product to `matrixmultiply::dgemm` only when its output
+/// and left operand are larger than this in both dimensions.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
+/// Writes `op(a) @ op(b)` row-major into `out`; every size is non-zero.
+/// `out` holds zeros below [`DGEMM_MIN_WORK`], where the small loop adds to
+/// it, and anything above, where dgemm overwrites it.
+pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    if m * k * n < DGEMM_MIN_WORK {
+        gemm_small(out, a, la, b, lb);
+    } else if !la.transposed && lb.transposed && m.min(k).min(n) <= NALGEBRA_SMALL_DIM {
+        // For a thin product neither orientation below gives nalgebra's
+        // fallback a left operand with unit row stride; a transposed copy of
+        // `a` (O(mk) next to O(mkn)) does. dgemm reads any strides.
+        let (rows, cols) = (la.stored_rows, la.stored_cols);
+        let mut copy = vec![0.0; a.len()];
+        for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
+            for (i, v) in column.iter_mut().enumerate() {
+                *v = a[i * la.row_stride + p];
+            }
+        }
+        let la = Operand {
+            stored_rows: cols,
+            stored_cols: rows,
+            row_stride: rows,
+            transposed: true,
+        };
+        gemm_threaded(out, &copy, la, b, lb);
+    } else {
+        gemm_threaded(out, a, la, b, lb);
+    }
+}
+
+/// Products with at least this many multiply-adds are split over rayon's
+/// threads by blocks of output rows. Waking a second thread costs about
+/// 10 us; on two idle cores of this machine splitting square products gained
+/// from 80^3 (35 -> 19 us) and lost at 64^3 (12 -> 14 us), so the threshold
+/// sits above both, near 100^3, where the gain survives a busy second core.
+pub(super) const PARALLEL_MIN_WORK: usize = 1 << 20;
+
+/// Fewest output rows per thread: fewer would hand nalgebra thin blocks.
+const MIN_ROWS_PER_THREAD: usize = 16;
+
+/// [`gemm_large`] on blocks of output rows, one per thread, for large
+/// products. Each output value is summed over the same blocks of the inner
+/// dimension in the same order as without threads, so the result is the
+/// same bit for bit (a test checks it).
+fn gemm_threaded(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    let threads = rayon::current_num_threads().min(m / MIN_ROWS_PER_THREAD);
+    if m * k * n < PARALLEL_MIN_WORK || threads < 2 {
+        return gemm_large(out, a, la, b, lb);
+    }
+    let rows_per_block = m.div_ceil(threads);
+    out.par_chunks_mut(rows_per_block * n)
+        .enumerate()
+        .for_each(|(block, out_rows)| {
+            let start = block * rows_per_block;
+            let (offset, rows) = la.row_block(start, start + out_rows.len() / n);
+            gemm_large(out_rows, &a[offset..], rows, b, lb);
+        });
+}
+
+/// The textbook loop, reading both operands through their strides.
+fn gemm_small(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    let ((ra, ca), (rb, cb)) = (la.strides(), lb.strides());
+    for (i, row) in out.chunks_exact_mut(n).enumerate().take(m) {
+        for p in 0..k {
+            let a_ip = a[i * ra + p * ca];
+            for (j, o) in row.iter_mut().enumerate() {
+                *o += a_ip * b[p * rb + j * cb];
+            }
+        }
+    }
+}
+
+/// nalgebra's `gemm`, which hands matrices larger than 5 in each dimension to
+/// `matrixmultiply::dgemm` with the views' strides, so transposed operands are
+/// read in place. matrixmultiply is reached through nalgebra because its own
+/// entry point is `unsafe` and this crate forbids unsafe code.
+///
+/// nalgebra 0.35's fallback for thinner products (a loop of column `axpy`s)
+/// indexes out of bounds when its left operand's row stride is not 1, so the
+/// product is oriented to avoid that: `C = op(A) op(B)` when A is read
+/// transposed, else `C^T = op(B)^T op(A)^T` (written column-major, which is
+/// `C` row-major) with B read as stored. That leaves `A op(B)^T` with B
+/// transposed, which dgemm takes either way and [`gemm`] copies when thin.
+fn gemm_large(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
+    let ((m, k), (_, n)) = (la.dims(), lb.dims());
+    debug_assert!(la.transposed || !lb.transposed || m.min(k).min(n) > NALGEBRA_SMALL_DIM);
+    if la.transposed {
+        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, m, n, n, 1);
+        c.gemm(1.0, &view(a, la), &view(b, lb), 0.0);
+    } else {
+        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, n, m, 1, n);
+        c.gemm(1.0, &view(b, lb.flipped()), &view(a, la.flipped()), 0.0);
+    }
+}
+
+/// A matrix view of `data` read as `operand` says.
+fn view(data: &[f64], operand: Operand) -> DMatrixView<'_, f64, Dyn, Dyn> {
+    let ((rows, cols), (rs, cs)) = (operand.dims(), operand.strides());
+    DMatrixView::<f64, Dyn, Dyn>::from_slice_with_strides(data, rows, cols, rs, cs)
+}
+
+/// A dot product over four independent partial sums, which the compiler can
+/// keep in vector registers (a single running sum is a serial dependency).
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (a_blocks, b_blocks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a_blocks
+        .remainder()
+        .iter()
+        .zip(b_blocks.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
+    let mut lanes = [0.0; 4];
+    for (p, q) in a_blocks.zip(b_blocks) {
+        for ((lane, x), y) in lanes.iter_mut().zip(p).zip(q) {
+            *lane += x * y;
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
