@@ -292,10 +292,6 @@ impl Tensor {
         self.tracks = tracks;
         self
     }
-
-    pub(crate) fn into_tracks(self) -> Tracks {
-        self.tracks
-    }
 }
 
 impl Default for Tensor {

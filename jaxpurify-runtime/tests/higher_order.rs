@@ -1,7 +1,7 @@
 //! Gradients of gradients, nested differentiation, forward against reverse
 //! mode, and results under threads.
 
-use jaxpurify_runtime::{Tensor, grad, hvp, jvp, value_and_grad, vjp};
+use jaxpurify_runtime::{Grads, Tensor, custom_vjp, grad, hvp, jvp, map_batch, value_and_grad, vjp};
 
 fn d(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
     grad(|x: &Tensor| f(x).sum(), x)
@@ -118,6 +118,56 @@ fn long_chains_record_and_drop_without_overflowing_the_stack() {
         &Tensor::scalar(2.0),
     );
     assert_eq!(g.item(), 1.0);
+}
+
+#[test]
+fn one_level_recorded_from_several_threads_gives_the_sequential_gradient() {
+    let scales: Vec<f64> = (1..=64).map(|k| 0.05 * k as f64).collect();
+    let loss = |x: &Tensor, parallel: bool| {
+        let term = |s: &f64| (x * *s).sin().sum();
+        let terms = if parallel {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+            pool.install(|| map_batch(&scales, term))
+        } else {
+            scales.iter().map(term).collect()
+        };
+        terms.into_iter().fold(Tensor::scalar(0.0), |acc, t| acc + t)
+    };
+    let x = Tensor::from([0.3, -1.2, 2.0]);
+    let sequential = grad(|x: &Tensor| loss(x, false), &x);
+    let parallel = grad(|x: &Tensor| loss(x, true), &x);
+    // sum_s s cos(s x): the threads may record in any order, which only
+    // moves the last bits of the sums.
+    for (k, (&p, &q)) in parallel.as_slice().iter().zip(sequential.as_slice()).enumerate() {
+        let exact: f64 = scales.iter().map(|s| s * (s * x.as_slice()[k]).cos()).sum();
+        assert!(
+            (p - exact).abs() < 1e-12 && (q - exact).abs() < 1e-12,
+            "{p} {q} {exact}"
+        );
+    }
+}
+
+#[test]
+fn a_pullback_applied_twice_sweeps_its_record_twice() {
+    let (_, pullback) = vjp(|x: &Tensor| x.exp() * x, &Tensor::from([0.5, 1.0]));
+    let once = pullback.apply(&Tensor::from([1.0, 2.0]));
+    let again = pullback.apply(&Tensor::from([1.0, 2.0]));
+    assert_eq!(once.to_vec(), again.to_vec());
+    let doubled = pullback.apply(&Tensor::from([2.0, 4.0]));
+    assert_eq!(doubled.to_vec(), (&once * 2.0).to_vec());
+}
+
+#[test]
+#[should_panic(expected = "rules must not capture tensors that need a gradient")]
+fn a_rule_recording_onto_the_level_it_differentiates_panics() {
+    grad(
+        |x: &Tensor| {
+            let captured = x.clone();
+            let rule = move |c: &jaxpurify_runtime::Ctx| Grads::from_iter([Some(c.grad * &captured)]);
+            custom_vjp(&[x], |v| v[0].clone(), rule).sum()
+        },
+        &Tensor::scalar(2.0),
+    );
 }
 
 #[test]

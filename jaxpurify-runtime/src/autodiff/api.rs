@@ -1,14 +1,15 @@
 //! The public transformations: `grad`, `value_and_grad`, `vjp`, `jvp`, `hvp`
 //! and user-defined derivative rules.
 
-use super::graph::{Ctx, Grads, Level, backward, new_level, record};
+use super::graph::{Ctx, Grads, Level, Tape, backward, record};
 use crate::tensor::Tensor;
 use crate::tree::Tree;
 use smallvec::SmallVec;
+use std::sync::Arc;
 
-/// Makes every leaf of `x` a variable of `level`.
-fn track_leaves<T: Tree>(x: &T, level: Level) -> T {
-    x.map(|t| t.track_as_leaf(level))
+/// Makes every leaf of `x` a variable of `tape`'s level.
+fn track_leaves<T: Tree>(x: &T, tape: &Arc<Tape>) -> T {
+    x.map(|t| t.track_as_leaf(tape))
 }
 
 /// The value of `f(x)` and its pullback: a [`Vjp`] that maps a cotangent of
@@ -22,8 +23,9 @@ fn track_leaves<T: Tree>(x: &T, level: Level) -> T {
 /// assert_eq!(pullback.apply(&Tensor::from([1.0, 10.0])).to_vec(), vec![2.0, 40.0]);
 /// ```
 pub fn vjp<T: Tree, O: Tree>(f: impl FnOnce(&T) -> O, x: &T) -> (O, Vjp<T, O>) {
-    let level = new_level();
-    let inputs = track_leaves(x, level);
+    let tape = Tape::open();
+    let level = tape.level();
+    let inputs = track_leaves(x, &tape);
     let output = f(&inputs);
     let value = output.map(|t| t.strip_from(level));
     (
@@ -145,8 +147,9 @@ pub fn jvp<T: Tree, O: Tree>(f: impl FnOnce(&T) -> O, x: &T, tangent: &T) -> (O,
     let (value, pullback) = vjp(f, x);
     // The pullback is linear in its cotangent `u`; differentiating
     // `u -> <pullback(u), tangent>` with respect to `u` gives J * tangent.
-    let cotangent_level = new_level();
-    let u = track_leaves(&value.map(Tensor::zeros_like), cotangent_level);
+    let cotangent_tape = Tape::open();
+    let cotangent_level = cotangent_tape.level();
+    let u = track_leaves(&value.map(Tensor::zeros_like), &cotangent_tape);
     let g = pullback.apply(&u);
     let pairs: Vec<(&Tensor, Tensor)> = g
         .leaves()

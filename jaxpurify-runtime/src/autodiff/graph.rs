@@ -1,38 +1,151 @@
-//! The recorded graph: nodes, differentiation levels, and the reverse sweep.
+//! The recorded graph: tapes, differentiation levels, and the reverse sweep.
 //!
-//! Every call of `grad`/`vjp` opens a new *level* (a unique, increasing id).
-//! A tensor that depends on the variables of a level carries one [`Track`] for
-//! it: the graph node that produced it, as seen by that level. An op records one
-//! node per level present among its inputs, and each node saves its inputs and
-//! output *stripped* of its own level and of every level opened after it. The
-//! backward rule of a level-`L` node therefore computes with values that only
-//! carry outer levels: its arithmetic is recorded for those outer levels (so
-//! gradients of gradients work) and never for `L` itself (so nested
-//! differentiation cannot confuse perturbations).
+//! Every call of `grad`/`vjp` opens a new *level* (a unique, increasing id)
+//! with its own [`Tape`]: the ops that depend on that level's variables, in
+//! the order they ran. A tensor that depends on the variables of a level
+//! carries one [`Track`] for it: its entry on that level's tape. An op records
+//! one entry per level present among its inputs, and each entry saves its
+//! inputs and output *stripped* of its own level and of every level opened
+//! after it. The backward rule of a level-`L` entry therefore computes with
+//! values that only carry outer levels: its arithmetic is recorded for those
+//! outer levels (so gradients of gradients work) and never for `L` itself (so
+//! nested differentiation cannot confuse perturbations).
+//!
+//! An entry's inputs were recorded before it, so the reverse sweep walks the
+//! tape backwards from the outputs: no search, no ordering, and the whole
+//! record is freed at once when the last tensor of the level goes.
 
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 /// Identifies one differentiation (one `grad`/`vjp` call).
 pub(crate) type Level = u64;
 
 static NEXT_LEVEL: AtomicU64 = AtomicU64::new(1);
 
-/// A fresh level, greater than every level opened before it. Only the order of
-/// levels carried by one tensor matters, so results do not depend on how
-/// threads interleave.
-pub(crate) fn new_level() -> Level {
-    NEXT_LEVEL.fetch_add(1, Ordering::Relaxed)
+/// The ops recorded for one level, in the order they ran.
+pub(crate) struct Tape {
+    level: Level,
+    entries: Mutex<Vec<Entry>>,
+    /// The thread sweeping this tape (see [`thread_token`]), 0 when none: a
+    /// rule that records onto the level it is differentiating would wait for
+    /// itself, and panics instead.
+    sweeper: AtomicUsize,
 }
 
-/// The node that produced a tensor, as seen by one level.
+/// A recorded op as one level sees it: the entries its inputs came from, the
+/// values its rule needs, and the rule. Variables (leaves) have no rule.
+struct Entry {
+    parents: SmallVec<[Option<u32>; 2]>,
+    inputs: SmallVec<[Tensor; 2]>,
+    output: Option<Tensor>,
+    rule: Option<Box<dyn Rule>>,
+}
+
+impl Tape {
+    /// A tape for a fresh level, greater than every level opened before it.
+    /// Only the order of levels carried by one tensor matters, so results do
+    /// not depend on how threads interleave.
+    pub(crate) fn open() -> Arc<Tape> {
+        Arc::new(Tape {
+            level: NEXT_LEVEL.fetch_add(1, Ordering::Relaxed),
+            entries: Mutex::new(SPARE_ENTRIES.with(Cell::take)),
+            sweeper: AtomicUsize::new(0),
+        })
+    }
+
+    pub(crate) fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Appends `entry`, returning its position.
+    fn push(&self, entry: Entry) -> u32 {
+        let mut entries = self.lock_to_record();
+        let index = u32::try_from(entries.len()).expect("at most 2^32 recorded ops per differentiation");
+        entries.push(entry);
+        index
+    }
+
+    fn lock_to_record(&self) -> MutexGuard<'_, Vec<Entry>> {
+        match self.entries.try_lock() {
+            Ok(entries) => entries,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                assert_ne!(
+                    self.sweeper.load(Ordering::Relaxed),
+                    thread_token(),
+                    "a derivative rule recorded an op on the level it differentiates: \
+                     rules must not capture tensors that need a gradient (pass them as inputs)"
+                );
+                self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+            }
+        }
+    }
+
+    /// Holds the tape for a reverse sweep on this thread.
+    fn sweep(&self) -> Sweep<'_> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sweeper.store(thread_token(), Ordering::Relaxed);
+        Sweep { tape: self, entries }
+    }
+}
+
+thread_local! {
+    /// The emptied entry vector of the last tape dropped on this thread, so
+    /// that repeated gradients of one model record without reallocating.
+    static SPARE_ENTRIES: Cell<Vec<Entry>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest entry vector kept for reuse (about 1.5 MB of entries).
+const SPARE_CAPACITY: usize = 1 << 12;
+
+impl Drop for Tape {
+    fn drop(&mut self) {
+        let mut entries = std::mem::take(self.entries.get_mut().unwrap_or_else(PoisonError::into_inner));
+        // Entries are freed one after another here, however long the chain
+        // of ops they record; only tapes of outer levels can be freed inside.
+        entries.clear();
+        if entries.capacity() <= SPARE_CAPACITY {
+            // During thread teardown the slot may be gone; the vector is
+            // then simply freed.
+            let _ = SPARE_ENTRIES.try_with(|spare| spare.set(entries));
+        }
+    }
+}
+
+/// A tape held by the thread sweeping it.
+struct Sweep<'a> {
+    tape: &'a Tape,
+    entries: MutexGuard<'a, Vec<Entry>>,
+}
+
+impl Drop for Sweep<'_> {
+    fn drop(&mut self) {
+        self.tape.sweeper.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A number unique to the calling thread among living threads (the address
+/// of a thread-local), never 0.
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// A tensor's entry on the tape of one level.
 #[derive(Clone)]
 pub(crate) struct Track {
-    pub(crate) level: Level,
-    pub(crate) node: Arc<Node>,
+    tape: Arc<Tape>,
+    index: u32,
+}
+
+impl Track {
+    fn level(&self) -> Level {
+        self.tape.level
+    }
 }
 
 /// The tracks of a tensor, sorted by increasing level.
@@ -63,17 +176,11 @@ pub type Grads = SmallVec<[Option<Tensor>; 2]>;
 
 /// A backward rule: gradients of the inputs from [`Ctx`]. It must be written
 /// with differentiable tensor ops so that higher orders work, and capture no
-/// tensor that needs a gradient (pass those as inputs instead).
+/// tensor that needs a gradient (pass those as inputs instead: a rule that
+/// records onto the level it differentiates panics).
 pub trait Rule: Send + Sync + 'static {
     /// Computes the input gradients.
     fn backward(&self, ctx: &Ctx) -> Grads;
-
-    /// Whether this is the rule of a variable, whose gradient is collected
-    /// rather than passed on.
-    #[doc(hidden)]
-    fn is_leaf(&self) -> bool {
-        false
-    }
 }
 
 impl<F> Rule for F
@@ -85,146 +192,85 @@ where
     }
 }
 
-/// A recorded op as one level sees it: where its inputs came from, the
-/// values its rule needs, and the rule itself, in one allocation.
-pub(crate) struct NodeOf<R: ?Sized> {
-    parents: SmallVec<[Option<Arc<Node>>; 2]>,
-    inputs: SmallVec<[Tensor; 2]>,
-    output: Option<Tensor>,
-    rule: R,
-}
-
-pub(crate) type Node = NodeOf<dyn Rule>;
-
-/// The rule of a variable (a leaf): it has no inputs to pass gradients to.
-struct Leaf;
-
-impl Rule for Leaf {
-    fn backward(&self, _: &Ctx) -> Grads {
-        Grads::new()
-    }
-
-    fn is_leaf(&self) -> bool {
-        true
-    }
-}
-
-impl<R: ?Sized> Drop for NodeOf<R> {
-    /// Long chains (thousands of recorded ops) would overflow the stack if
-    /// dropped recursively, so uniquely owned ancestors are freed in a loop.
-    fn drop(&mut self) {
-        let mut stack: SmallVec<[Arc<Node>; 8]> = SmallVec::new();
-        take_owned(&mut self.parents, &mut self.inputs, &mut self.output, &mut stack);
-        while let Some(mut node) = stack.pop() {
-            if let Some(inner) = Arc::get_mut(&mut node) {
-                take_owned(
-                    &mut inner.parents,
-                    &mut inner.inputs,
-                    &mut inner.output,
-                    &mut stack,
-                );
-            }
-        }
-    }
-}
-
-/// Moves the ancestors a node owns alone onto `stack`; shared ones are just
-/// released (someone else still holds them, so no recursion follows).
-fn take_owned(
-    parents: &mut SmallVec<[Option<Arc<Node>>; 2]>,
-    inputs: &mut SmallVec<[Tensor; 2]>,
-    output: &mut Option<Tensor>,
-    stack: &mut SmallVec<[Arc<Node>; 8]>,
-) {
-    let mut keep = |node: Arc<Node>| {
-        if Arc::strong_count(&node) == 1 {
-            stack.push(node);
-        }
-    };
-    for parent in parents.drain(..).flatten() {
-        keep(parent);
-    }
-    for t in inputs.drain(..).chain(output.take()) {
-        if t.is_tracked() {
-            for track in t.into_tracks() {
-                keep(track.node);
-            }
-        }
-    }
-}
-
 impl Tensor {
-    /// The node of this tensor at `level`, if it depends on that level.
-    fn node_at(&self, level: Level) -> Option<Arc<Node>> {
-        self.tracks()
-            .iter()
-            .find(|t| t.level == level)
-            .map(|t| t.node.clone())
+    /// This tensor's entry on the tape of `level`, if it depends on that level.
+    fn track_at(&self, level: Level) -> Option<&Track> {
+        self.tracks().iter().find(|t| t.level() == level)
     }
 
     /// The same values, keeping only the tracks of levels opened before `level`.
     pub(crate) fn strip_from(&self, level: Level) -> Tensor {
-        let keep = self.tracks().iter().take_while(|t| t.level < level).count();
+        let keep = self.tracks().iter().take_while(|t| t.level() < level).count();
         if keep == self.tracks().len() {
             return self.clone();
         }
         self.with_tracks(self.tracks()[..keep].iter().cloned().collect())
     }
 
-    /// Makes this tensor a variable of `level`, which must be newer than every
-    /// level it already carries.
-    pub(crate) fn track_as_leaf(&self, level: Level) -> Tensor {
+    /// Makes this tensor a variable of `tape`'s level, which must be newer
+    /// than every level it already carries.
+    pub(crate) fn track_as_leaf(&self, tape: &Arc<Tape>) -> Tensor {
         let mut tracks: Tracks = self.tracks().iter().cloned().collect();
-        debug_assert!(tracks.last().is_none_or(|t| t.level < level));
-        let node: Arc<Node> = Arc::new(NodeOf {
+        debug_assert!(tracks.last().is_none_or(|t| t.level() < tape.level));
+        let index = tape.push(Entry {
             parents: SmallVec::new(),
             inputs: SmallVec::new(),
             output: None,
-            rule: Leaf,
+            rule: None,
         });
-        tracks.push(Track { level, node });
+        tracks.push(Track {
+            tape: tape.clone(),
+            index,
+        });
         self.with_tracks(tracks)
     }
 }
 
 /// Attaches `rule` to `output` (computed from `inputs` without recording), one
-/// node per level carried by any input. When no input needs a gradient this
+/// entry per level carried by any input. When no input needs a gradient this
 /// returns `output` at once: untracked arithmetic pays nothing for autodiff.
 pub fn record(
     output: Tensor,
     inputs: &[&Tensor],
     rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
-    let mut levels: SmallVec<[Level; 4]> = SmallVec::new();
+    let mut tapes: SmallVec<[&Arc<Tape>; 4]> = SmallVec::new();
     for t in inputs {
         for track in t.tracks() {
-            if !levels.contains(&track.level) {
-                levels.push(track.level);
+            if !tapes.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
+                tapes.push(&track.tape);
             }
         }
     }
-    if levels.is_empty() {
+    if tapes.is_empty() {
         return output;
     }
-    levels.sort_unstable();
+    tapes.sort_unstable_by_key(|tape| tape.level);
     // Ops compute their output untracked; detaching is free then.
     let plain = output.detach();
     let mut tracks = Tracks::new();
-    for level in levels {
-        // The node of the first level keeps the plain output itself: the
+    for tape in tapes {
+        let level = tape.level;
+        // The entry of the first level keeps the plain output itself: the
         // common single-level case clones the values once.
         let kept = if tracks.is_empty() {
             plain.clone()
         } else {
             plain.with_tracks(tracks.clone())
         };
-        let node: Arc<Node> = Arc::new(NodeOf {
-            parents: inputs.iter().map(|t| t.node_at(level)).collect(),
+        let index = tape.push(Entry {
+            parents: inputs
+                .iter()
+                .map(|t| t.track_at(level).map(|k| k.index))
+                .collect(),
             inputs: inputs.iter().map(|t| t.strip_from(level)).collect(),
             output: Some(kept),
-            rule: rule.clone(),
+            rule: Some(Box::new(rule.clone())),
         });
-        tracks.push(Track { level, node });
+        tracks.push(Track {
+            tape: tape.clone(),
+            index,
+        });
     }
     plain.into_tracked(tracks)
 }
@@ -232,47 +278,54 @@ pub fn record(
 /// Runs the reverse sweep of `level` from `outputs`, each seeded with its
 /// cotangent, and returns the gradient of each of `leaves` (zeros where a
 /// leaf was not used).
+///
+/// Entries are visited from the newest output back to the start of the
+/// tape, so each one's gradient is complete before its rule runs, and the
+/// contributions to an input are summed in reverse recording order.
 pub(crate) fn backward(
     outputs: &[(&Tensor, Tensor)],
     level: Level,
     leaves: &[&Tensor],
 ) -> SmallVec<[Tensor; 4]> {
-    let roots: SmallVec<[(Arc<Node>, Tensor); 1]> = outputs
+    let zeros = |leaf: &&Tensor| leaf.detach().zeros_like();
+    let roots: SmallVec<[(&Track, &Tensor); 1]> = outputs
         .iter()
-        .filter_map(|(out, seed)| out.node_at(level).map(|n| (n, seed.clone())))
+        .filter_map(|(out, seed)| out.track_at(level).map(|track| (track, seed)))
         .collect();
-    let (order, index) = topological_order(roots.iter().map(|(n, _)| &**n));
-    let mut pending: SmallVec<[Option<Tensor>; 16]> = smallvec::smallvec![None; order.len()];
-    for (node, seed) in &roots {
-        accumulate(&mut pending[index[&ptr(node)]], seed.clone());
+    let Some(top) = roots.iter().map(|(track, _)| track.index as usize).max() else {
+        return leaves.iter().map(zeros).collect();
+    };
+    let sweep = roots[0].0.tape.sweep();
+    let mut pending: SmallVec<[Option<Tensor>; 16]> = smallvec::smallvec![None; top + 1];
+    for (track, seed) in &roots {
+        accumulate(&mut pending[track.index as usize], (*seed).clone());
     }
-    for (i, node) in order.iter().enumerate() {
+    for (i, entry) in sweep.entries[..=top].iter().enumerate().rev() {
         // Leaves keep their gradient in `pending` for the caller.
-        if node.rule.is_leaf() {
-            continue;
-        }
+        let Some(rule) = &entry.rule else { continue };
         let Some(grad) = pending[i].take() else { continue };
-        let needs: SmallVec<[bool; 2]> = node.parents.iter().map(Option::is_some).collect();
+        let needs: SmallVec<[bool; 2]> = entry.parents.iter().map(Option::is_some).collect();
         let ctx = Ctx {
-            inputs: &node.inputs,
-            output: node.output.as_ref().expect("recorded nodes keep their output"),
+            inputs: &entry.inputs,
+            output: entry.output.as_ref().expect("recorded ops keep their output"),
             grad: &grad,
             needs: &needs,
         };
-        for (parent, g) in node.parents.iter().zip(node.rule.backward(&ctx)) {
+        for (parent, g) in entry.parents.iter().zip(rule.backward(&ctx)) {
             if let (Some(parent), Some(g)) = (parent, g) {
-                accumulate(&mut pending[index[&ptr(parent)]], g);
+                accumulate(&mut pending[*parent as usize], g);
             }
         }
     }
+    drop(sweep);
     leaves
         .iter()
         .map(|leaf| {
-            let node = leaf.node_at(level).expect("leaves are variables of the level");
-            index
-                .get(ptr(&node))
-                .and_then(|i| pending[i].take())
-                .unwrap_or_else(|| leaf.detach().zeros_like())
+            let track = leaf.track_at(level).expect("leaves are variables of the level");
+            pending
+                .get_mut(track.index as usize)
+                .and_then(Option::take)
+                .unwrap_or_else(|| zeros(leaf))
         })
         .collect()
 }
@@ -282,113 +335,4 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor) {
         Some(acc) => acc + g,
         None => g,
     });
-}
-
-fn ptr(node: &Node) -> usize {
-    node as *const Node as *const () as usize
-}
-
-/// Hashes node addresses: they are already unique, so one multiplication
-/// spreads them well enough, far cheaper than SipHash.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
-    }
-}
-
-/// Positions of nodes by address: a short list scanned in place for the small
-/// graphs of small models, a hash map beyond that.
-#[derive(Default)]
-struct NodeIndex {
-    few: SmallVec<[(usize, usize); 16]>,
-    many: HashMap<usize, usize, std::hash::BuildHasherDefault<AddressHasher>>,
-}
-
-impl NodeIndex {
-    /// Sets the position of `node`, returning its previous one.
-    fn insert(&mut self, node: usize, position: usize) -> Option<usize> {
-        if !self.many.is_empty() {
-            return self.many.insert(node, position);
-        }
-        if let Some(entry) = self.few.iter_mut().find(|(n, _)| *n == node) {
-            return Some(std::mem::replace(&mut entry.1, position));
-        }
-        if self.few.len() < self.few.inline_size() {
-            self.few.push((node, position));
-        } else {
-            self.many.extend(self.few.drain(..));
-            self.many.insert(node, position);
-        }
-        None
-    }
-
-    fn get(&self, node: usize) -> Option<usize> {
-        if self.many.is_empty() {
-            self.few.iter().find(|(n, _)| *n == node).map(|(_, p)| *p)
-        } else {
-            self.many.get(&node).copied()
-        }
-    }
-}
-
-impl std::ops::Index<&usize> for NodeIndex {
-    type Output = usize;
-
-    fn index(&self, node: &usize) -> &usize {
-        let found = if self.many.is_empty() {
-            self.few.iter().find(|(n, _)| n == node).map(|(_, p)| p)
-        } else {
-            self.many.get(node)
-        };
-        found.expect("every reachable node has a position")
-    }
-}
-
-/// Nodes reachable from `roots`, each after every node that uses it
-/// (reverse post-order of an iterative depth-first search), with each
-/// node's position by address. The roots keep every node alive, so the
-/// search borrows instead of counting references.
-fn topological_order<'a>(roots: impl Iterator<Item = &'a Node>) -> (SmallVec<[&'a Node; 16]>, NodeIndex) {
-    let mut post: SmallVec<[&'a Node; 16]> = SmallVec::new();
-    let mut index = NodeIndex::default();
-    let mut stack: SmallVec<[(&'a Node, usize); 16]> = SmallVec::new();
-    for root in roots {
-        if index.insert(ptr(root), usize::MAX).is_some() {
-            continue;
-        }
-        stack.push((root, 0));
-        while let Some((node, next)) = stack.pop() {
-            let found = node.parents[next..]
-                .iter()
-                .enumerate()
-                .find_map(|(k, p)| p.as_deref().map(|p| (k, p)));
-            match found {
-                Some((k, parent)) => {
-                    stack.push((node, next + k + 1));
-                    if index.insert(ptr(parent), usize::MAX).is_none() {
-                        stack.push((parent, 0));
-                    }
-                }
-                None => post.push(node),
-            }
-        }
-    }
-    post.reverse();
-    for (i, node) in post.iter().enumerate() {
-        index.insert(ptr(node), i);
-    }
-    (post, index)
 }
