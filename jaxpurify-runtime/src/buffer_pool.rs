@@ -18,9 +18,10 @@
 
 use std::cell::RefCell;
 
-/// Buffers smaller than this many values (256 KiB) are left to the
-/// allocator, which reuses them cheaply.
-pub(crate) const MIN_POOLED: usize = 32 * 1024;
+/// Buffers smaller than this many values (32 KiB) are left to the
+/// allocator, which reuses them cheaply. Larger ones, already at 80 KiB,
+/// were page-faulted again on every pass when glibc trimmed its heap.
+pub(crate) const MIN_POOLED: usize = 4 * 1024;
 
 /// At most this many buffers are kept per thread.
 const MAX_BUFFERS: usize = 16;
