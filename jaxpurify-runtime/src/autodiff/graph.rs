@@ -29,20 +29,70 @@ static NEXT_LEVEL: AtomicU64 = AtomicU64::new(1);
 /// The ops recorded for one level, in the order they ran.
 pub(crate) struct Tape {
     level: Level,
-    entries: Mutex<Vec<Entry>>,
+    records: Mutex<Records>,
     /// The thread sweeping this tape (see [`thread_token`]), 0 when none: a
     /// rule that records onto the level it is differentiating would wait for
     /// itself, and panics instead.
     sweeper: AtomicUsize,
 }
 
-/// A recorded op as one level sees it: the entries its inputs came from, the
-/// values its rule needs, and the rule. Variables (leaves) have no rule.
+/// The entries of a tape. Each op's inputs and output follow each other in
+/// `values`, with the entry each input came from at the same position of
+/// `parents`, so an entry itself stays small and recording an op moves only
+/// its tensors.
+#[derive(Default)]
+struct Records {
+    entries: Vec<Entry>,
+    values: Vec<Tensor>,
+    parents: Vec<u32>,
+}
+
+/// `parents` of an input that does not depend on the tape's level, and of
+/// every output.
+const NO_PARENT: u32 = u32::MAX;
+
+/// A recorded op as one level sees it: where its inputs and output start in
+/// [`Records::values`], how many inputs it has, and its rule. Variables
+/// (leaves) have no rule and no values.
 struct Entry {
-    parents: SmallVec<[Option<u32>; 2]>,
-    inputs: SmallVec<[Tensor; 2]>,
-    output: Option<Tensor>,
+    first: u32,
+    inputs: u32,
     rule: Option<Box<dyn Rule>>,
+}
+
+/// A recorded op's rule and output.
+type Op = (Box<dyn Rule>, Tensor);
+
+impl Records {
+    /// Appends an op with `inputs` (stripped for this level, each with the
+    /// entry it came from), or a leaf when `op` is `None`; returns the
+    /// entry's position.
+    fn push(&mut self, op: Option<Op>, inputs: impl Iterator<Item = (Tensor, u32)>) -> u32 {
+        let as_u32 = |n: usize| u32::try_from(n).expect("at most 2^32 records per differentiation");
+        let (index, first) = (as_u32(self.entries.len()), self.values.len());
+        for (value, parent) in inputs {
+            self.values.push(value);
+            self.parents.push(parent);
+        }
+        let count = self.values.len() - first;
+        let rule = op.map(|(rule, output)| {
+            self.values.push(output);
+            self.parents.push(NO_PARENT);
+            rule
+        });
+        self.entries.push(Entry {
+            first: as_u32(first),
+            inputs: as_u32(count),
+            rule,
+        });
+        index
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.values.clear();
+        self.parents.clear();
+    }
 }
 
 impl Tape {
@@ -52,7 +102,7 @@ impl Tape {
     pub(crate) fn open() -> Arc<Tape> {
         Arc::new(Tape {
             level: NEXT_LEVEL.fetch_add(1, Ordering::Relaxed),
-            entries: Mutex::new(SPARE_ENTRIES.with(Cell::take)),
+            records: Mutex::new(SPARE_RECORDS.with(Cell::take)),
             sweeper: AtomicUsize::new(0),
         })
     }
@@ -61,17 +111,9 @@ impl Tape {
         self.level
     }
 
-    /// Appends `entry`, returning its position.
-    fn push(&self, entry: Entry) -> u32 {
-        let mut entries = self.lock_to_record();
-        let index = u32::try_from(entries.len()).expect("at most 2^32 recorded ops per differentiation");
-        entries.push(entry);
-        index
-    }
-
-    fn lock_to_record(&self) -> MutexGuard<'_, Vec<Entry>> {
-        match self.entries.try_lock() {
-            Ok(entries) => entries,
+    fn lock_to_record(&self) -> MutexGuard<'_, Records> {
+        match self.records.try_lock() {
+            Ok(records) => records,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => {
                 assert_ne!(
@@ -80,38 +122,38 @@ impl Tape {
                     "a derivative rule recorded an op on the level it differentiates: \
                      rules must not capture tensors that need a gradient (pass them as inputs)"
                 );
-                self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+                self.records.lock().unwrap_or_else(PoisonError::into_inner)
             }
         }
     }
 
     /// Holds the tape for a reverse sweep on this thread.
     fn sweep(&self) -> Sweep<'_> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         self.sweeper.store(thread_token(), Ordering::Relaxed);
-        Sweep { tape: self, entries }
+        Sweep { tape: self, records }
     }
 }
 
 thread_local! {
-    /// The emptied entry vector of the last tape dropped on this thread, so
-    /// that repeated gradients of one model record without reallocating.
-    static SPARE_ENTRIES: Cell<Vec<Entry>> = const { Cell::new(Vec::new()) };
+    /// The emptied records of the last tape dropped on this thread, so that
+    /// repeated gradients of one model record without reallocating.
+    static SPARE_RECORDS: Cell<Records> = Cell::new(Records::default());
 }
 
-/// The largest entry vector kept for reuse (about 1.5 MB of entries).
-const SPARE_CAPACITY: usize = 1 << 12;
+/// The most values kept for reuse (about 1 MB of tensors).
+const SPARE_CAPACITY: usize = 1 << 13;
 
 impl Drop for Tape {
     fn drop(&mut self) {
-        let mut entries = std::mem::take(self.entries.get_mut().unwrap_or_else(PoisonError::into_inner));
-        // Entries are freed one after another here, however long the chain
+        let mut records = std::mem::take(self.records.get_mut().unwrap_or_else(PoisonError::into_inner));
+        // Values are freed one after another here, however long the chain
         // of ops they record; only tapes of outer levels can be freed inside.
-        entries.clear();
-        if entries.capacity() <= SPARE_CAPACITY {
-            // During thread teardown the slot may be gone; the vector is
+        records.clear();
+        if records.values.capacity() <= SPARE_CAPACITY {
+            // During thread teardown the slot may be gone; the records are
             // then simply freed.
-            let _ = SPARE_ENTRIES.try_with(|spare| spare.set(entries));
+            let _ = SPARE_RECORDS.try_with(|spare| spare.set(records));
         }
     }
 }
@@ -119,7 +161,7 @@ impl Drop for Tape {
 /// A tape held by the thread sweeping it.
 struct Sweep<'a> {
     tape: &'a Tape,
-    entries: MutexGuard<'a, Vec<Entry>>,
+    records: MutexGuard<'a, Records>,
 }
 
 impl Drop for Sweep<'_> {
@@ -212,12 +254,7 @@ impl Tensor {
     pub(crate) fn track_as_leaf(&self, tape: &Arc<Tape>) -> Tensor {
         let mut tracks: Tracks = self.tracks().iter().cloned().collect();
         debug_assert!(tracks.last().is_none_or(|t| t.level() < tape.level));
-        let index = tape.push(Entry {
-            parents: SmallVec::new(),
-            inputs: SmallVec::new(),
-            output: None,
-            rule: None,
-        });
+        let index = tape.lock_to_record().push(None, std::iter::empty());
         tracks.push(Track {
             tape: tape.clone(),
             index,
@@ -258,15 +295,11 @@ pub fn record(
         } else {
             plain.with_tracks(tracks.clone())
         };
-        let index = tape.push(Entry {
-            parents: inputs
-                .iter()
-                .map(|t| t.track_at(level).map(|k| k.index))
-                .collect(),
-            inputs: inputs.iter().map(|t| t.strip_from(level)).collect(),
-            output: Some(kept),
-            rule: Some(Box::new(rule.clone())),
-        });
+        let parent = |t: &Tensor| t.track_at(level).map_or(NO_PARENT, |k| k.index);
+        let stripped = inputs.iter().map(|t| (t.strip_from(level), parent(t)));
+        let index = tape
+            .lock_to_record()
+            .push(Some((Box::new(rule.clone()), kept)), stripped);
         tracks.push(Track {
             tape: tape.clone(),
             index,
@@ -300,20 +333,23 @@ pub(crate) fn backward(
     for (track, seed) in &roots {
         accumulate(&mut pending[track.index as usize], (*seed).clone());
     }
-    for (i, entry) in sweep.entries[..=top].iter().enumerate().rev() {
+    let records = &*sweep.records;
+    for (i, entry) in records.entries[..=top].iter().enumerate().rev() {
         // Leaves keep their gradient in `pending` for the caller.
         let Some(rule) = &entry.rule else { continue };
         let Some(grad) = pending[i].take() else { continue };
-        let needs: SmallVec<[bool; 2]> = entry.parents.iter().map(Option::is_some).collect();
+        let (first, count) = (entry.first as usize, entry.inputs as usize);
+        let parents = &records.parents[first..first + count];
+        let needs: SmallVec<[bool; 2]> = parents.iter().map(|&p| p != NO_PARENT).collect();
         let ctx = Ctx {
-            inputs: &entry.inputs,
-            output: entry.output.as_ref().expect("recorded ops keep their output"),
+            inputs: &records.values[first..first + count],
+            output: &records.values[first + count],
             grad: &grad,
             needs: &needs,
         };
-        for (parent, g) in entry.parents.iter().zip(rule.backward(&ctx)) {
-            if let (Some(parent), Some(g)) = (parent, g) {
-                accumulate(&mut pending[*parent as usize], g);
+        for (&parent, g) in parents.iter().zip(rule.backward(&ctx)) {
+            if let (true, Some(g)) = (parent != NO_PARENT, g) {
+                accumulate(&mut pending[parent as usize], g);
             }
         }
     }
