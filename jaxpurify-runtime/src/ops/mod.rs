@@ -14,7 +14,7 @@ mod extrema;
 pub(crate) mod fft;
 pub(crate) mod fft_freq;
 pub(crate) mod fft_real;
-mod gemm;
+pub(crate) mod gemm;
 pub(crate) mod incomplete_gamma;
 pub(crate) mod index;
 pub(crate) mod interp;
