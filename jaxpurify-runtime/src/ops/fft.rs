@@ -172,6 +172,34 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Complex64]) -> R)
     })
 }
 
+thread_local! {
+    static REAL_BUFFERS: RefCell<(Vec<f64>, Vec<Complex64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Calls `f` with a real buffer of `real` values and a complex one of
+/// `complex` values (their contents are arbitrary): the signal and half
+/// spectrum of a real transform, kept per thread like the scratch, so that
+/// a transform does not allocate and zero them each time.
+pub(crate) fn with_real_buffers<R>(
+    real: usize,
+    complex: usize,
+    f: impl FnOnce(&mut [f64], &mut [Complex64]) -> R,
+) -> R {
+    if real.max(complex) > KEPT_SCRATCH {
+        return f(&mut vec![0.0; real], &mut vec![Complex64::default(); complex]);
+    }
+    REAL_BUFFERS.with(|buffers| {
+        let (signal, spectrum) = &mut *buffers.borrow_mut();
+        if signal.len() < real {
+            signal.resize(real, 0.0);
+        }
+        if spectrum.len() < complex {
+            spectrum.resize(complex, Complex64::default());
+        }
+        f(&mut signal[..real], &mut spectrum[..complex])
+    })
+}
+
 /// The lanes of `buffer`, `len` values each, transformed in place.
 fn transform_in_place(buffer: &mut [Complex64], len: usize, direction: FftDirection) {
     if buffer.is_empty() {

@@ -15,7 +15,8 @@
 use crate::autodiff::record;
 use crate::ops::complex::Complex;
 use crate::ops::fft::{
-    Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_scratch,
+    Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_real_buffers,
+    with_scratch,
 };
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -63,14 +64,15 @@ fn for_each_half_spectrum(
         return;
     }
     let plan = real_forward_plan(lanes.len);
-    let (mut signal, mut spectrum) = (plan.make_input_vec(), plan.make_output_vec());
-    with_scratch(plan.get_scratch_len(), |scratch| {
-        for lane in 0..lanes.count {
-            lanes.read(x, lane, &mut signal);
-            plan.process_with_scratch(&mut signal, &mut spectrum, scratch)
-                .expect("buffers are sized by the plan");
-            visit(lane, &spectrum);
-        }
+    with_real_buffers(lanes.len, lanes.len / 2 + 1, |signal, spectrum| {
+        with_scratch(plan.get_scratch_len(), |scratch| {
+            for lane in 0..lanes.count {
+                lanes.read(x, lane, signal);
+                plan.process_with_scratch(signal, spectrum, scratch)
+                    .expect("buffers are sized by the plan");
+                visit(lane, spectrum);
+            }
+        })
     });
 }
 
@@ -111,26 +113,25 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
     let mut values = vec![0.0; out_shape.numel()];
     if in_lanes.count > 0 {
         let plan = real_inverse_plan(n);
-        let (mut spectrum, mut signal, mut scratch) = (
-            plan.make_input_vec(),
-            plan.make_output_vec(),
-            plan.make_scratch_vec(),
-        );
-        for lane in 0..in_lanes.count {
-            for (s, o) in spectrum.iter_mut().zip(in_lanes.offsets(lane)) {
-                *s = Complex64::new(re[o], im[o]);
-            }
-            // c2r ignores these parts; realfft only asks that they be zero.
-            spectrum[0].im = 0.0;
-            if n % 2 == 0 {
-                spectrum[n / 2].im = 0.0;
-            }
-            plan.process_with_scratch(&mut spectrum, &mut signal, &mut scratch)
-                .expect("buffers are sized by the plan and the ignored parts are zero");
-            for (o, v) in out_lanes.offsets(lane).zip(&signal) {
-                values[o] = v * scale;
-            }
-        }
+        with_real_buffers(n, n / 2 + 1, |signal, spectrum| {
+            with_scratch(plan.get_scratch_len(), |scratch| {
+                for lane in 0..in_lanes.count {
+                    for (s, o) in spectrum.iter_mut().zip(in_lanes.offsets(lane)) {
+                        *s = Complex64::new(re[o], im[o]);
+                    }
+                    // c2r ignores these parts; realfft only asks that they be zero.
+                    spectrum[0].im = 0.0;
+                    if n % 2 == 0 {
+                        spectrum[n / 2].im = 0.0;
+                    }
+                    plan.process_with_scratch(spectrum, signal, scratch)
+                        .expect("buffers are sized by the plan and the ignored parts are zero");
+                    for (o, v) in out_lanes.offsets(lane).zip(signal.iter()) {
+                        values[o] = v * scale;
+                    }
+                }
+            })
+        });
     }
     let out = Tensor::from_parts(values, out_shape);
     // x_j = scale c2r(H)_j. A term c Re(H_k e^{i t}) has gradient c e^{-i t}
@@ -202,27 +203,28 @@ fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection
     let mut values = vec![0.0; dims.numel()];
     if lanes.count > 0 {
         let plan = real_inverse_plan(n);
-        let (mut half, mut signal) = (plan.make_input_vec(), plan.make_output_vec());
         let (mut g_re, mut g_im) = (vec![0.0; n], vec![0.0; n]);
-        with_scratch(plan.get_scratch_len(), |scratch| {
-            for lane in 0..lanes.count {
-                lanes.read(re, lane, &mut g_re);
-                lanes.read(im, lane, &mut g_im);
-                // Bin 0 pairs with itself, and so does the Nyquist bin: their
-                // Hermitian parts are real, as c2r requires.
-                half[0] = Complex64::new(g_re[0], 0.0);
-                let m = half.len();
-                // Bins 1..m pair with bins n-1..n-m+1.
-                let lower = g_re[1..m].iter().zip(&g_im[1..m]);
-                let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
-                for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
-                    *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
+        with_real_buffers(n, n / 2 + 1, |signal, half| {
+            with_scratch(plan.get_scratch_len(), |scratch| {
+                for lane in 0..lanes.count {
+                    lanes.read(re, lane, &mut g_re);
+                    lanes.read(im, lane, &mut g_im);
+                    // Bin 0 pairs with itself, and so does the Nyquist bin:
+                    // their Hermitian parts are real, as c2r requires.
+                    half[0] = Complex64::new(g_re[0], 0.0);
+                    let m = half.len();
+                    // Bins 1..m pair with bins n-1..n-m+1.
+                    let lower = g_re[1..m].iter().zip(&g_im[1..m]);
+                    let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
+                    for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
+                        *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
+                    }
+                    plan.process_with_scratch(half, signal, scratch)
+                        .expect("buffers are sized by the plan and the edge bins are real");
+                    signal.iter_mut().for_each(|v| *v *= scale);
+                    lanes.write(&mut values, lane, signal);
                 }
-                plan.process_with_scratch(&mut half, &mut signal, scratch)
-                    .expect("buffers are sized by the plan and the edge bins are real");
-                signal.iter_mut().for_each(|v| *v *= scale);
-                lanes.write(&mut values, lane, &signal);
-            }
+            })
         });
     }
     let out = Tensor::from_parts(values, dims);
