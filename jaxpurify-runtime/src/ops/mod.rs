@@ -4,6 +4,7 @@
 mod activation;
 mod arith;
 pub(crate) mod at;
+mod blocks;
 mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod complex;
