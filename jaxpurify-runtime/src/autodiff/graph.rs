@@ -141,7 +141,7 @@ thread_local! {
     static SPARE_RECORDS: Cell<Records> = Cell::new(Records::default());
 }
 
-/// The most values kept for reuse (about 1 MB of tensors).
+/// The most values (and entries) kept for reuse: about 1 MB of tensors.
 const SPARE_CAPACITY: usize = 1 << 13;
 
 impl Drop for Tape {
@@ -150,7 +150,7 @@ impl Drop for Tape {
         // Values are freed one after another here, however long the chain
         // of ops they record; only tapes of outer levels can be freed inside.
         records.clear();
-        if records.values.capacity() <= SPARE_CAPACITY {
+        if records.values.capacity().max(records.entries.capacity()) <= SPARE_CAPACITY {
             // During thread teardown the slot may be gone; the records are
             // then simply freed.
             let _ = SPARE_RECORDS.try_with(|spare| spare.set(records));
