@@ -180,8 +180,26 @@ struct Piece {
     inside: bool,
 }
 
+/// The number of `knots` at or below `q` (sorted knots, `q` not NaN). The
+/// position `q` would have if the knots were evenly spaced is tried first:
+/// on a grid such as `linspace` it is right, and checking it against its two
+/// knots costs less than the binary search that decides every other case.
+fn count_at_or_below(knots: &[f64], q: f64) -> usize {
+    let n = knots.len();
+    let (first, last) = (knots[0], knots[n - 1]);
+    if n > 2 && first < q && q < last {
+        // In [0, n - 1) for finite ends; anything else fails the check below.
+        let guess = (((q - first) / (last - first)) * (n - 1) as f64) as usize;
+        let g = guess.min(n - 2);
+        if knots[g] <= q && q < knots[g + 1] {
+            return g + 1;
+        }
+    }
+    knots.partition_point(|&k| k <= q)
+}
+
 impl Piece {
-    /// Binary search for `q` on the sorted, NaN-free `knots`.
+    /// The piece of the sorted, NaN-free `knots` that holds `q`.
     fn locate(knots: &[f64], q: f64) -> Piece {
         let last = knots.len() - 1;
         if q.is_nan() {
@@ -192,8 +210,7 @@ impl Piece {
                 inside: true,
             };
         }
-        let at_or_below = knots.partition_point(|&k| k <= q);
-        match at_or_below {
+        match count_at_or_below(knots, q) {
             0 => Piece::end(0),
             n if n == knots.len() => Piece::end(last),
             n => Piece {
@@ -500,6 +517,27 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_guessed_piece_is_the_binary_searchs(
+            steps in proptest::collection::vec(prop_oneof![Just(0.0), 0.001f64..3.0], 1..40),
+            start in -5.0f64..5.0,
+            queries in proptest::collection::vec(-10.0f64..80.0, 1..40),
+        ) {
+            // Repeated knots (steps of 0), uneven and even spacing, queries
+            // outside, inside and on the knots themselves.
+            let knots: Vec<f64> = std::iter::once(start)
+                .chain(steps.iter().scan(start, |x, s| { *x += s; Some(*x) }))
+                .collect();
+            let on_knots = knots.iter().copied();
+            let grid: Vec<f64> = (0..knots.len()).map(|i| start + 0.5 * i as f64).collect();
+            for q in queries.iter().copied().chain(on_knots) {
+                let expected = knots.partition_point(|&k| k <= q);
+                prop_assert_eq!(super::count_at_or_below(&knots, q), expected);
+                let on_grid = grid.partition_point(|&k| k <= q);
+                prop_assert_eq!(super::count_at_or_below(&grid, q), on_grid);
+            }
+        }
+
         #[test]
         fn interp_at_the_knots_returns_fp(
             steps in proptest::collection::vec(0.01f64..2.0, 2..20),
