@@ -2,7 +2,7 @@
 //! derivative sit side by side, with the family's tests at the bottom.
 
 mod activation;
-mod arith;
+pub(crate) mod arith;
 pub(crate) mod at;
 mod blocks;
 mod broadcast;
