@@ -97,11 +97,7 @@ fn pad_range(x: &Tensor, axis: usize, start: usize, len: usize) -> Tensor {
 mod tests {
     use crate::Tensor;
     use crate::grad;
-    use crate::testing::check_grad;
-
-    fn sample(shape: &[usize]) -> Tensor {
-        crate::testing::distinct_values(shape)
-    }
+    use crate::testing::{check_grad, distinct_values as sample};
 
     #[test]
     fn contiguous_slices_and_their_adjoint() {
@@ -116,7 +112,7 @@ mod tests {
         let g = grad(|x: &Tensor| (x.slice(1, 1, 3, 1) * &w).sum(), &x);
         let expected = [0., 0., 1., 2., 3., 4., 0., 0., 0., 0., 5., 6., 7., 8., 0., 0.];
         assert_eq!(g.to_vec(), expected.to_vec());
-        let z = sample(&[3, 5, 2]);
+        let z = sample([3, 5, 2]);
         check_grad(|x| x[0].slice(1, 2, 5, 1), std::slice::from_ref(&z)).assert_ok_for("slice of an axis");
         check_grad(|x| x[0].slice(0, 1, 2, 1), std::slice::from_ref(&z)).assert_ok_for("slice of rows");
         check_grad(|x| x[0].slice(-1, 1, 2, 1).square(), std::slice::from_ref(&z))
@@ -124,7 +120,7 @@ mod tests {
         // The adjoint is itself differentiable: second derivatives through it.
         check_grad(
             |v| grad(|x: &Tensor| x.slice(0, 1, 3, 1).powi(3).sum(), &v[0]),
-            &[sample(&[4])],
+            &[sample([4])],
         )
         .assert_ok_for("gradient of a slice");
         assert_eq!(x.slice(1, 2, 2, 1).shape(), &[2, 0, 2]);
