@@ -10,37 +10,22 @@ use crate::buffer_pool;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
+use std::ops::Range;
 
-/// Sub-tensor `k` along the first axis, a contiguous block: the per-slice
-/// step of `vmap`, without the general gather's index lists.
+/// Sub-tensor `k` along the first axis, with that axis dropped: the
+/// per-slice step of `vmap`.
 pub(crate) fn select_row(x: &Tensor, k: usize) -> Tensor {
-    let (rows, row_shape) = (x.shape()[0], Shape::from(&x.shape()[1..]));
-    let size = row_shape.numel();
-    let values = x.as_slice()[k * size..(k + 1) * size].iter().copied();
-    let out = Tensor::collect_parts(values, row_shape);
-    // The adjoint of taking row k puts the gradient back at row k.
-    record(out, &[x], move |c| smallvec![Some(embed_row(c.grad, k, rows))])
+    take_range(x, 0, k..k + 1, Shape::from(&x.shape()[1..]))
 }
 
-/// Zeros of `rows` rows of `row`'s shape with `row` at position `k`; the
-/// adjoint of [`select_row`], whose derivative it is, and vice versa.
-fn embed_row(row: &Tensor, k: usize, rows: usize) -> Tensor {
-    let size = row.numel();
-    let mut shape = Shape::from(rows);
-    for &d in row.shape().iter() {
-        shape.push(d);
-    }
-    let values = (0..rows * size).map(|i| match i / size == k {
-        true => row.as_slice()[i - k * size],
-        false => 0.0,
-    });
-    let out = Tensor::collect_parts(values, shape);
-    record(out, &[row], move |c| smallvec![Some(select_row(c.grad, k))])
+/// Positions `start..end` of `axis`, which keeps its (shorter) length.
+pub(crate) fn slice_range(x: &Tensor, axis: usize, start: usize, end: usize) -> Tensor {
+    take_range(x, axis, start..end, with_axis_size(x.shape(), axis, end - start))
 }
 
 /// The number of values per position of `axis` of `shape` (the product of
 /// the dimensions after it).
-fn inner_size(shape: &Shape, axis: usize) -> usize {
+fn inner_size(shape: &[usize], axis: usize) -> usize {
     shape[axis + 1..].iter().product()
 }
 
@@ -53,43 +38,44 @@ fn with_axis_size(shape: &Shape, axis: usize, size: usize) -> Shape {
     resized
 }
 
-/// Positions `start..end` of `axis`: one contiguous block per index of the
-/// axes before it, copied without index lists.
-pub(crate) fn slice_range(x: &Tensor, axis: usize, start: usize, end: usize) -> Tensor {
+/// Positions `range` of `axis` of `x`, one contiguous block per index of the
+/// axes before it, as a tensor of `shape` (the blocks' own shape, or that
+/// with a single position's axis dropped).
+fn take_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape) -> Tensor {
     let (inner, len) = (inner_size(x.shape(), axis), x.shape()[axis]);
-    let shape = with_axis_size(x.shape(), axis, end - start);
     let mut data = buffer_pool::with_capacity(shape.numel());
     if len * inner > 0 {
         for outer in x.as_slice().chunks_exact(len * inner) {
-            data.extend_from_slice(&outer[start * inner..end * inner]);
+            data.extend_from_slice(&outer[range.start * inner..range.end * inner]);
         }
     }
     let out = Tensor::from_parts(data, shape);
     // The adjoint puts the gradient back at those positions, zeros elsewhere.
+    let source = x.shape().clone();
     record(out, &[x], move |c| {
-        smallvec![Some(pad_range(c.grad, axis, start, len))]
+        smallvec![Some(put_range(c.grad, axis, range.clone(), source.clone()))]
     })
 }
 
-/// Zeros whose `axis` has length `len`, with `x` at positions `start..` of
-/// it: the adjoint of [`slice_range`], whose derivative it is, and vice versa.
-fn pad_range(x: &Tensor, axis: usize, start: usize, len: usize) -> Tensor {
-    let (inner, width) = (inner_size(x.shape(), axis), x.shape()[axis]);
-    let shape = with_axis_size(x.shape(), axis, len);
+/// Zeros of `shape` with the values of `x` at positions `range` of `axis`:
+/// the adjoint of [`take_range`], whose derivative it is, and vice versa.
+fn put_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape) -> Tensor {
+    let (inner, len) = (inner_size(&shape, axis), shape[axis]);
+    let block = range.len() * inner;
     let mut data = buffer_pool::with_capacity(shape.numel());
-    if width * inner > 0 {
-        let after = (len - start - width) * inner;
-        for block in x.as_slice().chunks_exact(width * inner) {
-            data.extend(std::iter::repeat_n(0.0, start * inner));
-            data.extend_from_slice(block);
-            data.extend(std::iter::repeat_n(0.0, after));
+    if block > 0 {
+        for values in x.as_slice().chunks_exact(block) {
+            data.extend(std::iter::repeat_n(0.0, range.start * inner));
+            data.extend_from_slice(values);
+            data.extend(std::iter::repeat_n(0.0, (len - range.end) * inner));
         }
     } else {
         data.resize(shape.numel(), 0.0);
     }
     let out = Tensor::from_parts(data, shape);
+    let taken = x.shape().clone();
     record(out, &[x], move |c| {
-        smallvec![Some(slice_range(c.grad, axis, start, start + width))]
+        smallvec![Some(take_range(c.grad, axis, range.clone(), taken.clone()))]
     })
 }
 
