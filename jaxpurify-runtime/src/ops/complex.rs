@@ -195,14 +195,7 @@ impl Complex {
 /// the same shape.
 fn pack(re: &Tensor, im: &Tensor) -> Tensor {
     debug_assert_eq!(re.shape(), im.shape());
-    let mut data = Vec::with_capacity(2 * re.numel());
-    data.extend_from_slice(re.as_slice());
-    data.extend_from_slice(im.as_slice());
-    let mut shape = Shape::from(2);
-    for &d in re.shape().iter() {
-        shape.push(d);
-    }
-    let out = Tensor::from_parts(data, shape);
+    let out = stacked([Some(re), Some(im)]);
     // Packing only moves values, so its adjoint splits the gradient back.
     record(out, &[re, im], |c| {
         smallvec![
@@ -210,6 +203,25 @@ fn pack(re: &Tensor, im: &Tensor) -> Tensor {
             c.needs(1).then(|| component(c.grad, 1)),
         ]
     })
+}
+
+/// The two parts stacked along a new leading axis of size 2, zeros for a
+/// missing one, not recorded. The parts given have one shape.
+fn stacked(parts: [Option<&Tensor>; 2]) -> Tensor {
+    let given = parts.iter().flatten().next().expect("at least one part");
+    let numel = given.numel();
+    let mut data = Vec::with_capacity(2 * numel);
+    for part in parts {
+        match part {
+            Some(t) => data.extend_from_slice(t.as_slice()),
+            None => data.resize(data.len() + numel, 0.0),
+        }
+    }
+    let mut shape = Shape::from(2);
+    for &d in given.shape().iter() {
+        shape.push(d);
+    }
+    Tensor::from_parts(data, shape)
 }
 
 /// Part `k` (0 real, 1 imaginary) of a packed `[2, ...]` tensor.
@@ -223,18 +235,9 @@ fn component(packed: &Tensor, k: usize) -> Tensor {
 /// `t` as part `k` of a packed `[2, ...]` tensor whose other part is zero:
 /// the adjoint of [`component`], and `component` is its adjoint.
 fn embed(t: &Tensor, k: usize) -> Tensor {
-    let numel = t.numel();
-    let mut data = Vec::with_capacity(2 * numel);
-    if k == 1 {
-        data.resize(numel, 0.0);
-    }
-    data.extend_from_slice(t.as_slice());
-    data.resize(2 * numel, 0.0);
-    let mut shape = Shape::from(2);
-    for &d in t.shape().iter() {
-        shape.push(d);
-    }
-    let out = Tensor::from_parts(data, shape);
+    let mut parts = [None, None];
+    parts[k] = Some(t);
+    let out = stacked(parts);
     record(out, &[t], move |c| smallvec![Some(component(c.grad, k))])
 }
 
