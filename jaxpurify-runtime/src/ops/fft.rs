@@ -147,14 +147,31 @@ pub(crate) fn transform_axis(dims: &[usize], axis: isize, op: &str) -> usize {
     a
 }
 
-/// Scratch shared by the transforms of one thread: rustfft only needs it
-/// long enough, never zeroed, so reusing it saves an allocation and a fill
-/// per transform. Transforms needing more than this many values allocate
-/// their own, so a thread never keeps a large buffer alive.
+/// Buffers shared by the transforms of one thread: rustfft's scratch and a
+/// real transform's signal and half spectrum are only needed long enough,
+/// never zeroed, so reusing them saves an allocation and a fill per
+/// transform. Transforms needing more than this many values allocate their
+/// own, so a thread never keeps a large buffer alive.
 const KEPT_SCRATCH: usize = 1 << 16;
 
+struct KeptBuffers {
+    scratch: Vec<Complex64>,
+    signal: Vec<f64>,
+    spectrum: Vec<Complex64>,
+}
+
 thread_local! {
-    static SCRATCH: RefCell<Vec<Complex64>> = const { RefCell::new(Vec::new()) };
+    static KEPT: RefCell<KeptBuffers> = const {
+        RefCell::new(KeptBuffers { scratch: Vec::new(), signal: Vec::new(), spectrum: Vec::new() })
+    };
+}
+
+/// The first `len` values of `buffer`, grown to that length if shorter.
+fn prefix<T: Clone + Default>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
+    if buffer.len() < len {
+        buffer.resize(len, T::default());
+    }
+    &mut buffer[..len]
 }
 
 /// Calls `f` with a scratch buffer of `len` values (their contents are
@@ -163,40 +180,29 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Complex64]) -> R)
     if len > KEPT_SCRATCH {
         return f(&mut vec![Complex64::default(); len]);
     }
-    SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        if scratch.len() < len {
-            scratch.resize(len, Complex64::default());
-        }
-        f(&mut scratch[..len])
-    })
+    KEPT.with(|kept| f(prefix(&mut kept.borrow_mut().scratch, len)))
 }
 
-thread_local! {
-    static REAL_BUFFERS: RefCell<(Vec<f64>, Vec<Complex64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// Calls `f` with a real buffer of `real` values and a complex one of
-/// `complex` values (their contents are arbitrary): the signal and half
-/// spectrum of a real transform, kept per thread like the scratch, so that
-/// a transform does not allocate and zero them each time.
+/// Calls `f` with the buffers of a real transform, their contents arbitrary:
+/// `real` signal values, `complex` half-spectrum values and `scratch`
+/// values of scratch.
 pub(crate) fn with_real_buffers<R>(
     real: usize,
     complex: usize,
-    f: impl FnOnce(&mut [f64], &mut [Complex64]) -> R,
+    scratch: usize,
+    f: impl FnOnce(&mut [f64], &mut [Complex64], &mut [Complex64]) -> R,
 ) -> R {
-    if real.max(complex) > KEPT_SCRATCH {
-        return f(&mut vec![0.0; real], &mut vec![Complex64::default(); complex]);
+    if real.max(complex).max(scratch) > KEPT_SCRATCH {
+        let zeros = |len| vec![Complex64::default(); len];
+        return f(&mut vec![0.0; real], &mut zeros(complex), &mut zeros(scratch));
     }
-    REAL_BUFFERS.with(|buffers| {
-        let (signal, spectrum) = &mut *buffers.borrow_mut();
-        if signal.len() < real {
-            signal.resize(real, 0.0);
-        }
-        if spectrum.len() < complex {
-            spectrum.resize(complex, Complex64::default());
-        }
-        f(&mut signal[..real], &mut spectrum[..complex])
+    KEPT.with(|kept| {
+        let kept = &mut *kept.borrow_mut();
+        f(
+            prefix(&mut kept.signal, real),
+            prefix(&mut kept.spectrum, complex),
+            prefix(&mut kept.scratch, scratch),
+        )
     })
 }
 
@@ -595,7 +601,15 @@ mod tests {
         let x = test_signal(&[2, 12], 0.7);
         let first = fft(&x).pack();
         let _ = fft(test_signal(&[1000], 1.1));
-        let _ = ifft(test_signal(&[3, 70_001], 2.3));
+        // A real signal too long for the kept buffers takes buffers of its
+        // own and still gives the complex transform's spectrum.
+        let long = test_signal(&[70_001], 2.3);
+        let real_path = ifft(&long).pack();
+        let (complex_path, _) = vjp(
+            |im: &Tensor| ifft(Complex::new(&long, im)).pack(),
+            &long.zeros_like(),
+        );
+        assert_close(real_path.as_slice(), complex_path.as_slice(), 1e-12);
         assert_eq!(fft(&x).pack(), first);
     }
 

@@ -16,7 +16,6 @@ use crate::autodiff::record;
 use crate::ops::complex::Complex;
 use crate::ops::fft::{
     Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_real_buffers,
-    with_scratch,
 };
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -64,15 +63,14 @@ fn for_each_half_spectrum(
         return;
     }
     let plan = real_forward_plan(lanes.len);
-    with_real_buffers(lanes.len, lanes.len / 2 + 1, |signal, spectrum| {
-        with_scratch(plan.get_scratch_len(), |scratch| {
-            for lane in 0..lanes.count {
-                lanes.read(x, lane, signal);
-                plan.process_with_scratch(signal, spectrum, scratch)
-                    .expect("buffers are sized by the plan");
-                visit(lane, spectrum);
-            }
-        })
+    let (n, m) = (lanes.len, lanes.len / 2 + 1);
+    with_real_buffers(n, m, plan.get_scratch_len(), |signal, spectrum, scratch| {
+        for lane in 0..lanes.count {
+            lanes.read(x, lane, signal);
+            plan.process_with_scratch(signal, spectrum, scratch)
+                .expect("buffers are sized by the plan");
+            visit(lane, spectrum);
+        }
     });
 }
 
@@ -113,8 +111,11 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
     let mut values = vec![0.0; out_shape.numel()];
     if in_lanes.count > 0 {
         let plan = real_inverse_plan(n);
-        with_real_buffers(n, n / 2 + 1, |signal, spectrum| {
-            with_scratch(plan.get_scratch_len(), |scratch| {
+        with_real_buffers(
+            n,
+            n / 2 + 1,
+            plan.get_scratch_len(),
+            |signal, spectrum, scratch| {
                 for lane in 0..in_lanes.count {
                     for (s, o) in spectrum.iter_mut().zip(in_lanes.offsets(lane)) {
                         *s = Complex64::new(re[o], im[o]);
@@ -130,8 +131,8 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
                         values[o] = v * scale;
                     }
                 }
-            })
-        });
+            },
+        );
     }
     let out = Tensor::from_parts(values, out_shape);
     // x_j = scale c2r(H)_j. A term c Re(H_k e^{i t}) has gradient c e^{-i t}
@@ -204,27 +205,25 @@ fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection
     if lanes.count > 0 {
         let plan = real_inverse_plan(n);
         let (mut g_re, mut g_im) = (vec![0.0; n], vec![0.0; n]);
-        with_real_buffers(n, n / 2 + 1, |signal, half| {
-            with_scratch(plan.get_scratch_len(), |scratch| {
-                for lane in 0..lanes.count {
-                    lanes.read(re, lane, &mut g_re);
-                    lanes.read(im, lane, &mut g_im);
-                    // Bin 0 pairs with itself, and so does the Nyquist bin:
-                    // their Hermitian parts are real, as c2r requires.
-                    half[0] = Complex64::new(g_re[0], 0.0);
-                    let m = half.len();
-                    // Bins 1..m pair with bins n-1..n-m+1.
-                    let lower = g_re[1..m].iter().zip(&g_im[1..m]);
-                    let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
-                    for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
-                        *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
-                    }
-                    plan.process_with_scratch(half, signal, scratch)
-                        .expect("buffers are sized by the plan and the edge bins are real");
-                    signal.iter_mut().for_each(|v| *v *= scale);
-                    lanes.write(&mut values, lane, signal);
+        with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |signal, half, scratch| {
+            for lane in 0..lanes.count {
+                lanes.read(re, lane, &mut g_re);
+                lanes.read(im, lane, &mut g_im);
+                // Bin 0 pairs with itself, and so does the Nyquist bin: their
+                // Hermitian parts are real, as c2r requires.
+                half[0] = Complex64::new(g_re[0], 0.0);
+                let m = half.len();
+                // Bins 1..m pair with bins n-1..n-m+1.
+                let lower = g_re[1..m].iter().zip(&g_im[1..m]);
+                let upper = g_re[n + 1 - m..].iter().rev().zip(g_im[n + 1 - m..].iter().rev());
+                for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
+                    *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
                 }
-            })
+                plan.process_with_scratch(half, signal, scratch)
+                    .expect("buffers are sized by the plan and the edge bins are real");
+                signal.iter_mut().for_each(|v| *v *= scale);
+                lanes.write(&mut values, lane, signal);
+            }
         });
     }
     let out = Tensor::from_parts(values, dims);
