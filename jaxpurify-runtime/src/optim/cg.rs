@@ -1,6 +1,10 @@
 //! Conjugate gradients for `A x = b` with `A` symmetric positive definite and
 //! known only through its product with a vector.
 
+// Dot products over four partial sums: a single running sum waits on each
+// addition in turn (7 % of the GP example's solve).
+use crate::ops::gemm::dot;
+
 /// What [`conjugate_gradient`] found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CgResult {
@@ -101,12 +105,6 @@ pub fn conjugate_gradient(
         residual_norm,
         converged: residual_norm <= threshold,
     }
-}
-
-/// Four partial sums (see [`crate::ops::gemm::dot`]): a single running sum
-/// waits on each addition in turn, 7 % of the GP example's solve.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    crate::ops::gemm::dot(a, b)
 }
 
 fn norm(a: &[f64]) -> f64 {
