@@ -1,13 +1,12 @@
 //! The kernels behind the matrix products of `Tensor::matmul` and its kin:
 //! row-major operands read as stored or transposed through their strides, a
 //! textbook loop for small products, `matrixmultiply`'s dgemm (through
-//! nalgebra) for larger ones, split over rayon's threads by rows when large,
+//! nalgebra) for larger ones, split over rayon's threads when large,
 //! and the vectorising dot product the vector products and correlations
 //! share. Nothing here is recorded for autodiff.
 
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
-use rayon::prelude::*;
 
 /// How one operand of a product is read: the sizes of its stored last two
 /// dimensions, the distance between stored rows (more than their length for
@@ -48,24 +47,6 @@ impl Operand {
             (1, self.row_stride)
         } else {
             (self.row_stride, 1)
-        }
-    }
-
-    /// Rows `start..end` of the matrix as read, and the offset of their
-    /// first value: stored rows, or stored columns when read transposed.
-    pub(super) fn row_block(self, start: usize, end: usize) -> (usize, Operand) {
-        if self.transposed {
-            let block = Operand {
-                stored_cols: end - start,
-                ..self
-            };
-            (start, block)
-        } else {
-            let block = Operand {
-                stored_rows: end - start,
-                ..self
-            };
-            (start * self.row_stride, block)
         }
     }
 
@@ -122,33 +103,62 @@ pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Opera
 }
 
 /// Products with at least this many multiply-adds are split over rayon's
-/// threads by blocks of output rows. Waking a second thread costs about
-/// 10 us; on two idle cores of this machine splitting square products gained
-/// from 80^3 (35 -> 19 us) and lost at 64^3 (12 -> 14 us), so the threshold
-/// sits above both, near 100^3, where the gain survives a busy second core.
+/// threads. Waking a second thread costs about 10 us; on two idle cores of
+/// this machine splitting square products gained from 80^3 (35 -> 19 us) and
+/// lost at 64^3 (12 -> 14 us), so the threshold sits above both, near 100^3,
+/// where the gain survives a busy second core.
 pub(super) const PARALLEL_MIN_WORK: usize = 1 << 20;
 
-/// Fewest output rows per thread: fewer would hand nalgebra thin blocks.
-const MIN_ROWS_PER_THREAD: usize = 16;
+/// Fewest output rows or columns per thread: fewer would hand nalgebra thin
+/// blocks.
+const MIN_LINES_PER_THREAD: usize = 16;
 
-/// [`gemm_large`] on blocks of output rows, one per thread, for large
-/// products. Each output value is summed over the same blocks of the inner
-/// dimension in the same order as without threads, so the result is the
-/// same bit for bit (a test checks it).
+/// [`gemm_large`] on blocks of the output, one per thread, for large
+/// products. Each thread packs its block of one operand and all of the
+/// other, so the output is cut along the dimension whose operand is the
+/// larger: blocks of rows when `op(b)` (`k x n`) is the smaller, blocks of
+/// columns when `op(a)` (`m x k`) is. Each output value is summed over the
+/// same blocks of the inner dimension in the same order as without threads,
+/// so the result is the same bit for bit (a test checks it).
 fn gemm_threaded(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
-    let threads = rayon::current_num_threads().min(m / MIN_ROWS_PER_THREAD);
+    let by_rows = n <= m;
+    let lines = if by_rows { m } else { n };
+    let threads = rayon::current_num_threads().min(lines / MIN_LINES_PER_THREAD);
     if m * k * n < PARALLEL_MIN_WORK || threads < 2 {
         return gemm_large(out, a, la, b, lb);
     }
-    let rows_per_block = m.div_ceil(threads);
-    out.par_chunks_mut(rows_per_block * n)
-        .enumerate()
-        .for_each(|(block, out_rows)| {
-            let start = block * rows_per_block;
-            let (offset, rows) = la.row_block(start, start + out_rows.len() / n);
-            gemm_large(out_rows, &a[offset..], rows, b, lb);
-        });
+    let (c, x, y) = product_views(out, a, la, b, lb);
+    // `c = x y` is the output itself or its transpose (see `gemm_large`).
+    split_product(c, x, y, threads, by_rows == la.transposed);
+}
+
+/// `c = x y` computed in `parts` blocks of rows of `c` (and `x`) or of its
+/// columns (and `y`), halved recursively over rayon's threads.
+fn split_product(c: ViewMut<'_>, x: View<'_>, y: View<'_>, parts: usize, along_rows: bool) {
+    let mut c = c;
+    if parts < 2 {
+        c.gemm(1.0, &x, &y, 0.0);
+        return;
+    }
+    let first = parts / 2;
+    let lines = if along_rows { c.nrows() } else { c.ncols() };
+    let cut = lines * first / parts;
+    if along_rows {
+        let (c1, c2) = c.rows_range_pair_mut(..cut, cut..);
+        let (x1, x2) = (x.rows_range(..cut), x.rows_range(cut..));
+        rayon::join(
+            || split_product(c1, x1, y, first, true),
+            || split_product(c2, x2, y, parts - first, true),
+        );
+    } else {
+        let (c1, c2) = c.columns_range_pair_mut(..cut, cut..);
+        let (y1, y2) = (y.columns_range(..cut), y.columns_range(cut..));
+        rayon::join(
+            || split_product(c1, x, y1, first, false),
+            || split_product(c2, x, y2, parts - first, false),
+        );
+    }
 }
 
 /// The textbook loop, reading both operands through their strides.
@@ -177,21 +187,41 @@ fn gemm_small(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
 /// `C` row-major) with B read as stored. That leaves `A op(B)^T` with B
 /// transposed, which dgemm takes either way and [`gemm`] copies when thin.
 fn gemm_large(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
-    let ((m, k), (_, n)) = (la.dims(), lb.dims());
-    debug_assert!(la.transposed || !lb.transposed || m.min(k).min(n) > NALGEBRA_SMALL_DIM);
+    debug_assert!({
+        let ((m, k), (_, n)) = (la.dims(), lb.dims());
+        la.transposed || !lb.transposed || m.min(k).min(n) > NALGEBRA_SMALL_DIM
+    });
+    let (mut c, x, y) = product_views(out, a, la, b, lb);
+    c.gemm(1.0, &x, &y, 0.0);
+}
+
+type View<'a> = DMatrixView<'a, f64, Dyn, Dyn>;
+type ViewMut<'a> = DMatrixViewMut<'a, f64, Dyn, Dyn>;
+
+/// `out`, `op(a)` and `op(b)` as views `c = x y` in the orientation
+/// [`gemm_large`] describes: `c` is `out` (`m x n` row-major) when `a` is
+/// read transposed, else its transpose (`n x m`, column-major).
+fn product_views<'a>(
+    out: &'a mut [f64],
+    a: &'a [f64],
+    la: Operand,
+    b: &'a [f64],
+    lb: Operand,
+) -> (ViewMut<'a>, View<'a>, View<'a>) {
+    let ((m, _), (_, n)) = (la.dims(), lb.dims());
     if la.transposed {
-        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, m, n, n, 1);
-        c.gemm(1.0, &view(a, la), &view(b, lb), 0.0);
+        let c = ViewMut::from_slice_with_strides_mut(out, m, n, n, 1);
+        (c, view(a, la), view(b, lb))
     } else {
-        let mut c = DMatrixViewMut::<f64, Dyn, Dyn>::from_slice_with_strides_mut(out, n, m, 1, n);
-        c.gemm(1.0, &view(b, lb.flipped()), &view(a, la.flipped()), 0.0);
+        let c = ViewMut::from_slice_with_strides_mut(out, n, m, 1, n);
+        (c, view(b, lb.flipped()), view(a, la.flipped()))
     }
 }
 
 /// A matrix view of `data` read as `operand` says.
-fn view(data: &[f64], operand: Operand) -> DMatrixView<'_, f64, Dyn, Dyn> {
+fn view(data: &[f64], operand: Operand) -> View<'_> {
     let ((rows, cols), (rs, cs)) = (operand.dims(), operand.strides());
-    DMatrixView::<f64, Dyn, Dyn>::from_slice_with_strides(data, rows, cols, rs, cs)
+    View::from_slice_with_strides(data, rows, cols, rs, cs)
 }
 
 /// A dot product over four independent partial sums, which the compiler can

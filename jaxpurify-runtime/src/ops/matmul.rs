@@ -439,9 +439,10 @@ mod tests {
 
     #[test]
     fn products_split_over_threads_equal_the_single_threaded_ones_bit_for_bit() {
-        // Three threads split 70 rows unevenly (24, 24, 22); 2000 x 600 x 1 is
-        // thin and goes through the transposed copy first when B is transposed.
-        // The single-threaded kernel is checked against the triple loop above.
+        // Three threads cut 70 x 110 into blocks of 36, 37 and 37 columns, and
+        // 110 x 70 into blocks of as many rows; 2000 x 600 x 1 is thin and goes
+        // through the transposed copy first when B is transposed. The
+        // single-threaded kernel is checked against the triple loop above.
         let pool = |threads| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -449,7 +450,7 @@ mod tests {
                 .unwrap()
         };
         let (one, three) = (pool(1), pool(3));
-        for (m, k, n) in [(70, 150, 110), (2000, 600, 1)] {
+        for (m, k, n) in [(70, 150, 110), (110, 150, 70), (2000, 600, 1)] {
             assert!(m * k * n >= PARALLEL_MIN_WORK);
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = sample(&if ta { [k, m] } else { [m, k] }, 0.2);
