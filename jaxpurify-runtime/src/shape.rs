@@ -184,9 +184,6 @@ pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> SmallVec<[usize
     strides
 }
 
-/// Calls `f(i, offset)` for every row-major position `i` of `shape`, where
-/// `offset` is the position read through `strides`. The innermost dimension
-/// is a plain loop so the common cases stay fast.
 /// Whether broadcasting `small` to `big` repeats it whole, block after
 /// block: `small`, without its leading 1s, is a non-empty trailing part of
 /// `big` (a bias added to every row of a batch). Then `big`'s values are
@@ -197,6 +194,9 @@ pub(crate) fn tiles_into(small: &[usize], big: &[usize]) -> bool {
     small.len() <= big.len() && big.ends_with(trailing) && !small.contains(&0) && !big.contains(&0)
 }
 
+/// Calls `f(i, offset)` for every row-major position `i` of `shape`, where
+/// `offset` is the position read through `strides`. The innermost dimension
+/// is a plain loop so the common cases stay fast.
 pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize, usize)) {
     let numel: usize = shape.iter().product();
     if numel == 0 {
