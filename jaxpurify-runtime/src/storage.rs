@@ -60,6 +60,21 @@ impl Storage {
         }
     }
 
+    /// `src` repeated whole to `len` values (`len` a multiple of its
+    /// length): the first copy, then the filled part copied onto its own end,
+    /// so that every step is one `memcpy` whatever the length of `src`.
+    pub(crate) fn tiled(src: &[f64], len: usize) -> Storage {
+        if len <= INLINE {
+            return Storage::from_values(src.iter().copied().cycle().take(len), len);
+        }
+        let mut data = buffer_pool::with_capacity(len);
+        data.extend_from_slice(src);
+        while data.len() < len {
+            data.extend_from_within(..data.len().min(len - data.len()));
+        }
+        Storage::Shared(Arc::new(Buffer(data)))
+    }
+
     pub(crate) fn as_slice(&self) -> &[f64] {
         match self {
             Storage::Inline { len, values } => &values[..*len as usize],

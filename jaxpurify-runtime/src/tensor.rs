@@ -83,6 +83,15 @@ impl Tensor {
         }
     }
 
+    /// `src` repeated whole, one copy after another, to fill `shape`.
+    pub(crate) fn tile_parts(src: &[f64], shape: Shape) -> Tensor {
+        Tensor {
+            data: Storage::tiled(src, shape.numel()),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
     /// A scalar (shape `[]`).
     pub fn scalar(value: f64) -> Tensor {
         Tensor::from_parts(vec![value], Shape::scalar())

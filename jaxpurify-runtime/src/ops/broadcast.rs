@@ -34,8 +34,7 @@ impl Tensor {
         let out = if tiles_into(self.shape(), &shape) {
             // Whole copies of the values one after another (a scalar
             // repeated, a bias over a batch): no index arithmetic.
-            let n = shape.numel();
-            Tensor::collect_parts(src.iter().copied().cycle().take(n), shape)
+            Tensor::tile_parts(src, shape)
         } else {
             let strides = broadcast_strides(self.shape(), &shape);
             let mut data = vec![0.0; shape.numel()];
@@ -241,6 +240,28 @@ mod tests {
                     .sum();
                 assert!((v - expected).abs() < 1e-12, "{small:?}: {v} vs {expected}");
             }
+        }
+    }
+
+    #[test]
+    fn tiling_fills_every_length_with_whole_copies() {
+        // Copies are doubled until the last step, which copies what is left:
+        // 1 -> 2 -> 4 -> 7 values, 3 -> 6 -> 12 -> 15; three values stay inline.
+        let row = Tensor::from([1.0, 2.0, 3.0]);
+        for (src, shape) in [
+            (Tensor::scalar(4.0), vec![7]),
+            (Tensor::scalar(4.0), vec![3]),
+            (row, vec![5, 3]),
+        ] {
+            let spread = src.broadcast_to(shape.as_slice());
+            let expected: Vec<f64> = src
+                .as_slice()
+                .iter()
+                .copied()
+                .cycle()
+                .take(spread.numel())
+                .collect();
+            assert_eq!(spread.to_vec(), expected, "{shape:?}");
         }
     }
 

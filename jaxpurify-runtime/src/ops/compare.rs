@@ -123,15 +123,16 @@ pub fn where_(cond: &Tensor, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tens
                 b.shape()
             )
         });
+    // Pooled copies: a scalar spread over a large output is one fill, and
+    // three slices of equal length zip into a loop that vectorises.
     let spread = |t: &Tensor| t.detach().broadcast_to(shape.clone());
     let (mask, on, off) = (spread(cond), spread(&a), spread(&b));
-    let data = mask
+    let values = mask
         .as_slice()
         .iter()
         .zip(on.as_slice().iter().zip(off.as_slice()))
-        .map(|(&m, (&p, &q))| if m != 0.0 { p } else { q })
-        .collect();
-    let out = Tensor::from_parts(data, shape);
+        .map(|(&m, (&p, &q))| if m != 0.0 { p } else { q });
+    let out = Tensor::collect_parts(values, shape);
     // d where(c, a, b) = where(c, da, db), each summed back to its input.
     record(out, &[cond, &a, &b], |c| {
         let (cond, g) = (&c.inputs[0], c.grad);
