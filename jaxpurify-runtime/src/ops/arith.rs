@@ -31,14 +31,10 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
         return Tensor::collect_parts(y.iter().map(|&q| f(p, q)), shape);
     }
     if &shape == a.shape() && tiles_into(b.shape(), a.shape()) {
-        let blocks = x.chunks_exact(y.len());
-        let values = blocks.flat_map(|block| block.iter().zip(y).map(|(&p, &q)| f(p, q)));
-        return Tensor::collect_parts(values, shape);
+        return Tensor::from_parts(zip_tiles(x, y, f), shape);
     }
     if &shape == b.shape() && tiles_into(a.shape(), b.shape()) {
-        let blocks = y.chunks_exact(x.len());
-        let values = blocks.flat_map(|block| x.iter().zip(block).map(|(&p, &q)| f(p, q)));
-        return Tensor::collect_parts(values, shape);
+        return Tensor::from_parts(zip_tiles(y, x, |q, p| f(p, q)), shape);
     }
     let (sa, sb) = (
         broadcast_strides(a.shape(), &shape),
@@ -49,6 +45,18 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
     let mut data = buffer_pool::with_capacity(shape.numel());
     for_each_offset(&shape, &sb, |i, o| data.push(f(x[offsets_a[i]], y[o])));
     Tensor::from_parts(data, shape)
+}
+
+/// `f(big, small)` over each block of `big` with `small`, which tiles it (a
+/// bias added to every row), one block after another: each block is a loop
+/// of known length that vectorises, where one iterator over all blocks is
+/// collected a value at a time.
+fn zip_tiles(big: &[f64], small: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    let mut data = buffer_pool::with_capacity(big.len());
+    for block in big.chunks_exact(small.len()) {
+        data.extend(block.iter().zip(small).map(|(&p, &q)| f(p, q)));
+    }
+    data
 }
 
 /// `a + b` with broadcasting.
