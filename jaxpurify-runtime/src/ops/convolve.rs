@@ -424,11 +424,16 @@ mod tests {
         #[test]
         fn fft_summation_matches_direct_summation(a in signal(1..160), v in signal(1..160)) {
             // Random lengths: most are not 5-smooth, so the FFT length exceeds n.
+            // Rounding in the transforms scales with |a| |v|, which bounds
+            // every output value; a valid correlation can cancel to values far
+            // below it, so the error is measured against that bound.
             let (a, v) = (Tensor::from(a), Tensor::from(v));
+            let bound = (a.square().sum().sqrt() * v.square().sum().sqrt()).item().max(f64::MIN_POSITIVE);
             for (name, op) in OPS {
                 for mode in MODES {
-                    let error = relative_difference(&op(&a, &v, mode, always_fft), &op(&a, &v, mode, always_direct));
-                    prop_assert!(error < 1e-12, "{} {:?}: relative error {:e}", name, mode, error);
+                    let (by_fft, direct) = (op(&a, &v, mode, always_fft), op(&a, &v, mode, always_direct));
+                    let error = (by_fft - direct).abs().max().item() / bound;
+                    prop_assert!(error < 1e-14, "{} {:?}: error {:e} of |a| |v|", name, mode, error);
                 }
             }
         }
