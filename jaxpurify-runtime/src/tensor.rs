@@ -1,6 +1,6 @@
 //! The tensor type: n-dimensional f64 values, row-major, shared and immutable.
 
-use crate::autodiff::graph::Tracks;
+use crate::autodiff::graph::{Tracks, copy_tracks};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::storage::Storage;
@@ -24,17 +24,12 @@ pub struct Tensor {
 }
 
 impl Clone for Tensor {
-    /// Shares the values; most tensors carry no graph, so that case skips
-    /// cloning the tracks.
+    /// Shares the values and copies the tracks, if any.
     fn clone(&self) -> Tensor {
         Tensor {
             data: self.data.clone(),
             shape: self.shape.clone(),
-            tracks: if self.tracks.is_empty() {
-                Tracks::new()
-            } else {
-                self.tracks.clone()
-            },
+            tracks: copy_tracks(&self.tracks),
         }
     }
 }

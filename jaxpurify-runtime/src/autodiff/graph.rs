@@ -193,6 +193,17 @@ impl Track {
 /// The tracks of a tensor, sorted by increasing level.
 pub(crate) type Tracks = SmallVec<[Track; 1]>;
 
+/// A copy of `tracks`, pushed one by one: `SmallVec`'s `clone` and
+/// `collect` go through its generic `extend`, several times slower for the
+/// one or two tracks a tensor carries.
+pub(crate) fn copy_tracks(tracks: &[Track]) -> Tracks {
+    let mut copy = Tracks::new();
+    for track in tracks {
+        copy.push(track.clone());
+    }
+    copy
+}
+
 /// What a backward rule sees: the op's inputs and output (values only, as far
 /// as this level is concerned) and the gradient flowing into the output.
 pub struct Ctx<'a> {
@@ -202,14 +213,15 @@ pub struct Ctx<'a> {
     pub output: &'a Tensor,
     /// The gradient of the final result with respect to `output`.
     pub grad: &'a Tensor,
-    pub(crate) needs: &'a [bool],
+    /// The entry each input came from, [`NO_PARENT`] for a constant.
+    parents: &'a [u32],
 }
 
 impl Ctx<'_> {
     /// Whether input `i` needs a gradient at this level; rules may skip the
     /// others and return `None` for them.
     pub fn needs(&self, i: usize) -> bool {
-        self.needs[i]
+        self.parents[i] != NO_PARENT
     }
 }
 
@@ -246,13 +258,13 @@ impl Tensor {
         if keep == self.tracks().len() {
             return self.clone();
         }
-        self.with_tracks(self.tracks()[..keep].iter().cloned().collect())
+        self.with_tracks(copy_tracks(&self.tracks()[..keep]))
     }
 
     /// Makes this tensor a variable of `tape`'s level, which must be newer
     /// than every level it already carries.
     pub(crate) fn track_as_leaf(&self, tape: &Arc<Tape>) -> Tensor {
-        let mut tracks: Tracks = self.tracks().iter().cloned().collect();
+        let mut tracks = copy_tracks(self.tracks());
         debug_assert!(tracks.last().is_none_or(|t| t.level() < tape.level));
         let index = tape.lock_to_record().push(None, std::iter::empty());
         tracks.push(Track {
@@ -340,12 +352,11 @@ pub(crate) fn backward(
         let Some(grad) = pending[i].take() else { continue };
         let (first, count) = (entry.first as usize, entry.inputs as usize);
         let parents = &records.parents[first..first + count];
-        let needs: SmallVec<[bool; 2]> = parents.iter().map(|&p| p != NO_PARENT).collect();
         let ctx = Ctx {
             inputs: &records.values[first..first + count],
             output: &records.values[first + count],
             grad: &grad,
-            needs: &needs,
+            parents,
         };
         for (&parent, g) in parents.iter().zip(rule.backward(&ctx)) {
             if let (true, Some(g)) = (parent != NO_PARENT, g) {
