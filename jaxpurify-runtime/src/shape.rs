@@ -172,6 +172,17 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
     Some(out)
 }
 
+/// Whether `from` broadcasts to `to` unchanged (each trailing dimension equal
+/// or 1): `broadcast_shapes(from, to) == Some(to)` without building a shape.
+pub(crate) fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    from.len() <= to.len()
+        && from
+            .iter()
+            .rev()
+            .zip(to.iter().rev())
+            .all(|(&f, &t)| f == t || f == 1)
+}
+
 /// Strides that read a tensor of shape `from` as if it had the broadcast shape
 /// `to`: stretched dimensions get stride 0.
 pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> SmallVec<[usize; 4]> {

@@ -20,16 +20,18 @@ pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f6
     if a.shape() == b.shape() {
         return Tensor::collect_parts(x.iter().zip(y).map(|(&p, &q)| f(p, q)), a.shape().clone());
     }
+    // A single value against a tensor of at least its rank keeps the
+    // tensor's shape (checked before building the broadcast shape).
+    if b.numel() == 1 && b.ndim() <= a.ndim() {
+        let q = y[0];
+        return Tensor::collect_parts(x.iter().map(|&p| f(p, q)), a.shape().clone());
+    }
+    if a.numel() == 1 && a.ndim() <= b.ndim() {
+        let p = x[0];
+        return Tensor::collect_parts(y.iter().map(|&q| f(p, q)), b.shape().clone());
+    }
     let shape = broadcast_shapes(a.shape(), b.shape())
         .unwrap_or_else(|| panic!("{op}: shapes {} and {} do not broadcast", a.shape(), b.shape()));
-    if b.numel() == 1 && &shape == a.shape() {
-        let q = y[0];
-        return Tensor::collect_parts(x.iter().map(|&p| f(p, q)), shape);
-    }
-    if a.numel() == 1 && &shape == b.shape() {
-        let p = x[0];
-        return Tensor::collect_parts(y.iter().map(|&q| f(p, q)), shape);
-    }
     if &shape == a.shape() && tiles_into(b.shape(), a.shape()) {
         return Tensor::from_parts(zip_tiles(x, y, f), shape);
     }

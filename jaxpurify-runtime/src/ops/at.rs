@@ -3,7 +3,7 @@
 
 use super::index::{Index, gather_offsets, resolve_index, scatter_add_offsets};
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_shapes};
+use crate::shape::{Shape, broadcasts_to};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 use std::sync::Arc;
@@ -109,7 +109,7 @@ impl At<'_> {
 #[track_caller]
 fn broadcast_value(value: &Tensor, region: &Shape, target: &Shape, op: &str) -> Tensor {
     assert!(
-        broadcast_shapes(value.shape(), region).as_ref() == Some(region),
+        broadcasts_to(value.shape(), region),
         "{op}: value of shape {} does not broadcast to the selected shape {region} of a tensor of shape {target}",
         value.shape()
     );

@@ -2,7 +2,7 @@
 //! every other derivative rule leans on.
 
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis, tiles_into};
+use crate::shape::{Shape, broadcast_strides, broadcasts_to, for_each_offset, normalize_axis, tiles_into};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -25,7 +25,7 @@ impl Tensor {
             return self.clone();
         }
         assert!(
-            crate::shape::broadcast_shapes(self.shape(), &shape).as_ref() == Some(&shape),
+            broadcasts_to(self.shape(), &shape),
             "broadcast_to: shape {} cannot be broadcast to {}",
             self.shape(),
             shape
@@ -67,7 +67,7 @@ impl Tensor {
             return self.clone();
         }
         assert!(
-            crate::shape::broadcast_shapes(&shape, self.shape()).as_ref() == Some(self.shape()),
+            broadcasts_to(&shape, self.shape()),
             "sum_to: shape {} is not a broadcast of {}",
             self.shape(),
             shape
