@@ -60,22 +60,17 @@ impl<T: Tree, O: Tree> Vjp<T, O> {
             seeds.len(),
             "vjp: the cotangent has a different number of leaves than the output"
         );
-        let pairs: SmallVec<[(&Tensor, Tensor); 2]> = outputs
-            .into_iter()
-            .zip(seeds)
-            .map(|(o, s)| {
-                assert_eq!(
-                    o.shape(),
-                    s.shape(),
-                    "vjp: cotangent shape {} does not match output shape {}",
-                    s.shape(),
-                    o.shape()
-                );
-                (o, s.clone())
-            })
-            .collect();
+        for (o, s) in outputs.iter().zip(&seeds) {
+            assert_eq!(
+                o.shape(),
+                s.shape(),
+                "vjp: cotangent shape {} does not match output shape {}",
+                s.shape(),
+                o.shape()
+            );
+        }
         let leaves = leaves_of(&self.inputs);
-        let grads = backward(&pairs, self.level, &leaves);
+        let grads = backward(&outputs, &seeds, self.level, &leaves);
         self.inputs.with_leaves(grads)
     }
 }
@@ -151,12 +146,7 @@ pub fn jvp<T: Tree, O: Tree>(f: impl FnOnce(&T) -> O, x: &T, tangent: &T) -> (O,
     let cotangent_level = cotangent_tape.level();
     let u = track_leaves(&value.map(Tensor::zeros_like), &cotangent_tape);
     let g = pullback.apply(&u);
-    let pairs: Vec<(&Tensor, Tensor)> = g
-        .leaves()
-        .into_iter()
-        .zip(tangent.leaves().into_iter().cloned())
-        .collect();
-    let du = backward(&pairs, cotangent_level, &u.leaves());
+    let du = backward(&g.leaves(), &tangent.leaves(), cotangent_level, &u.leaves());
     (value, u.with_leaves(du))
 }
 

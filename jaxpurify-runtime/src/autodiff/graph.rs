@@ -328,22 +328,25 @@ pub fn record(
 /// tape, so each one's gradient is complete before its rule runs, and the
 /// contributions to an input are summed in reverse recording order.
 pub(crate) fn backward(
-    outputs: &[(&Tensor, Tensor)],
+    outputs: &[&Tensor],
+    seeds: &[&Tensor],
     level: Level,
     leaves: &[&Tensor],
 ) -> SmallVec<[Tensor; 4]> {
     let zeros = |leaf: &&Tensor| leaf.detach().zeros_like();
-    let roots: SmallVec<[(&Track, &Tensor); 1]> = outputs
-        .iter()
-        .filter_map(|(out, seed)| out.track_at(level).map(|track| (track, seed)))
-        .collect();
-    let Some(top) = roots.iter().map(|(track, _)| track.index as usize).max() else {
+    let roots = || {
+        let tracked = outputs.iter().map(|out| out.track_at(level));
+        tracked
+            .zip(seeds)
+            .filter_map(|(track, seed)| Some((track?, *seed)))
+    };
+    let (Some((first, _)), Some(top)) = (roots().next(), roots().map(|(t, _)| t.index as usize).max()) else {
         return leaves.iter().map(zeros).collect();
     };
-    let sweep = roots[0].0.tape.sweep();
+    let sweep = first.tape.sweep();
     let mut pending: SmallVec<[Option<Tensor>; 16]> = smallvec::smallvec![None; top + 1];
-    for (track, seed) in &roots {
-        accumulate(&mut pending[track.index as usize], (*seed).clone());
+    for (track, seed) in roots() {
+        accumulate(&mut pending[track.index as usize], seed.clone());
     }
     let records = &*sweep.records;
     for (i, entry) in records.entries[..=top].iter().enumerate().rev() {
@@ -365,16 +368,13 @@ pub(crate) fn backward(
         }
     }
     drop(sweep);
-    leaves
-        .iter()
-        .map(|leaf| {
-            let track = leaf.track_at(level).expect("leaves are variables of the level");
-            pending
-                .get_mut(track.index as usize)
-                .and_then(Option::take)
-                .unwrap_or_else(|| zeros(leaf))
-        })
-        .collect()
+    let mut grads = SmallVec::new();
+    for leaf in leaves {
+        let track = leaf.track_at(level).expect("leaves are variables of the level");
+        let grad = pending.get_mut(track.index as usize).and_then(Option::take);
+        grads.push(grad.unwrap_or_else(|| zeros(leaf)));
+    }
+    grads
 }
 
 fn accumulate(slot: &mut Option<Tensor>, g: Tensor) {
