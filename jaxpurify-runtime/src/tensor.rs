@@ -89,7 +89,7 @@ impl Tensor {
 
     /// A scalar (shape `[]`).
     pub fn scalar(value: f64) -> Tensor {
-        Tensor::from_parts(vec![value], Shape::scalar())
+        Tensor::collect_parts(std::iter::once(value), Shape::scalar())
     }
 
     /// A tensor of the given shape filled with `value`.
