@@ -344,7 +344,11 @@ pub(crate) fn backward(
         return leaves.iter().map(zeros).collect();
     };
     let sweep = first.tape.sweep();
-    let mut pending: SmallVec<[Option<Tensor>; 16]> = smallvec::smallvec![None; top + 1];
+    // Pushed one by one: `smallvec![None; n]` clones through a generic path.
+    let mut pending: SmallVec<[Option<Tensor>; 16]> = SmallVec::new();
+    for _ in 0..=top {
+        pending.push(None);
+    }
     for (track, seed) in roots() {
         accumulate(&mut pending[track.index as usize], seed.clone());
     }
