@@ -295,8 +295,9 @@ pub fn record(
         return output;
     }
     tapes.sort_unstable_by_key(|tape| tape.level);
-    // Ops compute their output untracked; detaching is free then.
-    let plain = output.detach();
+    // Ops compute their output untracked; dropping its tracks in place (not
+    // `detach`, which clones) then costs nothing.
+    let plain = output.into_tracked(Tracks::new());
     let mut tracks = Tracks::new();
     for tape in tapes {
         let level = tape.level;
