@@ -3,7 +3,8 @@
 //! any axis (one block per index of the axes before it). They copy blocks
 //! instead of building the offset lists of general indexing
 //! (`ops/index.rs`), and each has a zero-padding adjoint whose derivative
-//! is the selection again, so both differentiate to any order.
+//! is the selection again, so both differentiate to any order. Padding with
+//! any constant is that adjoint with another fill.
 
 use crate::autodiff::record;
 use crate::buffer_pool;
@@ -21,6 +22,13 @@ pub(crate) fn select_row(x: &Tensor, k: usize) -> Tensor {
 /// Positions `start..end` of `axis`, which keeps its (shorter) length.
 pub(crate) fn slice_range(x: &Tensor, axis: usize, start: usize, end: usize) -> Tensor {
     take_range(x, axis, start..end, with_axis_size(x.shape(), axis, end - start))
+}
+
+/// `x` with `before` and `after` positions of `value` added around `axis`.
+pub(crate) fn pad_axis(x: &Tensor, axis: usize, before: usize, after: usize, value: f64) -> Tensor {
+    let len = x.shape()[axis];
+    let shape = with_axis_size(x.shape(), axis, before + len + after);
+    put_range(x, axis, before..before + len, shape, value)
 }
 
 /// The number of values per position of `axis` of `shape` (the product of
@@ -53,24 +61,25 @@ fn take_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape) -> Ten
     // The adjoint puts the gradient back at those positions, zeros elsewhere.
     let source = x.shape().clone();
     record(out, &[x], move |c| {
-        smallvec![Some(put_range(c.grad, axis, range.clone(), source.clone()))]
+        smallvec![Some(put_range(c.grad, axis, range.clone(), source.clone(), 0.0))]
     })
 }
 
-/// Zeros of `shape` with the values of `x` at positions `range` of `axis`:
-/// the adjoint of [`take_range`], whose derivative it is, and vice versa.
-fn put_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape) -> Tensor {
+/// `fill` everywhere in `shape` but the values of `x` at positions `range`
+/// of `axis`; with zeros, the adjoint of [`take_range`], which is its
+/// derivative.
+fn put_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape, fill: f64) -> Tensor {
     let (inner, len) = (inner_size(&shape, axis), shape[axis]);
     let block = range.len() * inner;
     let mut data = buffer_pool::with_capacity(shape.numel());
     if block > 0 {
         for values in x.as_slice().chunks_exact(block) {
-            data.extend(std::iter::repeat_n(0.0, range.start * inner));
+            data.extend(std::iter::repeat_n(fill, range.start * inner));
             data.extend_from_slice(values);
-            data.extend(std::iter::repeat_n(0.0, (len - range.end) * inner));
+            data.extend(std::iter::repeat_n(fill, (len - range.end) * inner));
         }
     } else {
-        data.resize(shape.numel(), 0.0);
+        data.resize(shape.numel(), fill);
     }
     let out = Tensor::from_parts(data, shape);
     let taken = x.shape().clone();

@@ -2,7 +2,8 @@
 //! adding and removing size-1 axes, reversal, padding, and joining tensors.
 //! Every op here is linear, so each derivative is the adjoint rearrangement.
 
-use super::index::{AxisPick, gather_offsets, gather_picks, select_offsets};
+use super::blocks::pad_axis;
+use super::index::{AxisPick, gather_picks};
 use crate::autodiff::{Grads, record};
 use crate::buffer_pool;
 use crate::shape::{Shape, for_each_offset, normalize_axis};
@@ -220,32 +221,14 @@ impl Tensor {
             widths.len(),
             self.shape()
         );
-        let dims: Vec<usize> = self
-            .shape()
-            .iter()
-            .zip(widths)
-            .map(|(&d, &(b, a))| b + d + a)
-            .collect();
-        let shape = Shape::from(dims);
-        let picks: Vec<AxisPick> = self
-            .shape()
-            .iter()
-            .zip(widths)
-            .map(|(&d, &(before, _))| AxisPick {
-                positions: (before..before + d).collect(),
-                keep: true,
-            })
-            .collect();
-        let offsets = select_offsets(&shape, &picks).offsets;
-        let mut data = vec![value; shape.numel()];
-        for (&o, &v) in offsets.iter().zip(self.as_slice()) {
-            data[o] = v;
+        // One block copy per padded axis; a corner is filled by the last.
+        let mut padded = self.clone();
+        for (axis, &(before, after)) in widths.iter().enumerate() {
+            if before + after > 0 {
+                padded = pad_axis(&padded, axis, before, after, value);
+            }
         }
-        let out = Tensor::from_parts(data, shape);
-        record(out, &[self], move |c| {
-            let dx = gather_offsets(c.grad, offsets.clone(), c.inputs[0].shape().clone());
-            smallvec![Some(dx)]
-        })
+        padded
     }
 }
 
