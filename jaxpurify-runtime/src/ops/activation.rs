@@ -6,11 +6,22 @@
 //! the forward values and are constants for every order of differentiation.
 
 use super::arith::zip_broadcast;
-use super::compare::where_;
 use super::unary::unary_op;
 use crate::autodiff::record;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
+
+/// `g` where `keep(x)`, 0 elsewhere (`x` and `g` of one shape), in one
+/// pass: the derivative of a piecewise op routed, never multiplied by a
+/// mask, so an infinite `g` where `x` is not kept gives 0, as with
+/// [`where_`](crate::where_). It is linear in `g`, with itself as derivative; `x` only
+/// selects and gets no gradient.
+fn route_where(x: &Tensor, g: &Tensor, keep: impl Fn(f64) -> bool + Clone + Send + Sync + 'static) -> Tensor {
+    let out = zip_broadcast("route_where", x, g, |v, g| if keep(v) { g } else { 0.0 });
+    record(out, &[x, g], move |c| {
+        smallvec![None, Some(route_where(&c.inputs[0], c.grad, keep.clone()))]
+    })
+}
 
 impl Tensor {
     unary_op!(
@@ -36,7 +47,7 @@ impl Tensor {
         /// assert_eq!(x.relu().to_vec(), vec![0.0, 0.0, 2.0]);
         /// assert_eq!(grad(|x: &Tensor| x.relu().sum(), &x).to_vec(), vec![0.0, 0.0, 1.0]);
         /// ```
-        relu, |v| if v <= 0.0 { 0.0 } else { v }, |x, y, g| where_(&x.gt(0.0), g, 0.0)
+        relu, |v| if v <= 0.0 { 0.0 } else { v }, |x, y, g| route_where(x, g, |v| v > 0.0)
     );
     unary_op!(
         /// `ln(1 + e^x)`, computed as `ln(1 + e^-|x|) + max(x, 0)` so that it
@@ -79,8 +90,9 @@ impl Tensor {
         );
         let out = self.map_values(|v| v.clamp(min, max));
         record(out, &[self], move |c| {
-            let within = c.inputs[0].map_values(|v| f64::from(min <= v && v <= max));
-            smallvec![Some(where_(&within, c.grad, 0.0))]
+            smallvec![Some(
+                route_where(&c.inputs[0], c.grad, move |v| min <= v && v <= max)
+            )]
         })
     }
 
@@ -182,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn flat_pieces_route_infinite_upstream_gradients_to_zero() {
+        // The derivative is routed, not multiplied by a mask: an infinite or
+        // NaN gradient arriving where relu or clamp is flat gives 0.
+        let x = Tensor::from([-1.0, 0.5, 3.0]);
+        let upstream = Tensor::from([f64::INFINITY, 2.0, f64::NAN]);
+        let (_, relu) = crate::vjp(|x: &Tensor| x.relu(), &x);
+        let g = relu.apply(&upstream).to_vec();
+        assert_eq!(g[..2], [0.0, 2.0]);
+        assert!(g[2].is_nan());
+        let (_, clamp) = crate::vjp(|x: &Tensor| x.clamp(0.0, 1.0), &x);
+        assert_eq!(clamp.apply(&upstream).to_vec(), vec![0.0, 2.0, 0.0]);
+    }
+
+    #[test]
     fn maximum_and_minimum_route_gradients_and_split_ties() {
         // L = sum(w * max(a, b)), w = [1, 2, 4], a = [1, 2, 3], b = [3, 2, 1]:
         // dL/da = w [a > b] + w/2 [a = b] = [0, 1, 4]; dL/db = [1, 1, 0].
@@ -257,6 +283,7 @@ mod tests {
             ("sigmoid", Tensor::sigmoid as UnaryOp),
             ("softplus", Tensor::softplus),
             ("relu", |x| x.relu() * x),
+            ("clamp", |x| x.clamp(-1.0, 1.0) * x),
         ] {
             check_grad(|v| grad(|x: &Tensor| f(x).sum(), &v[0]), std::slice::from_ref(&x))
                 .assert_ok_for(name);
