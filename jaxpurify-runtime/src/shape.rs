@@ -205,6 +205,30 @@ pub(crate) fn tiles_into(small: &[usize], big: &[usize]) -> bool {
     small.len() <= big.len() && big.ends_with(trailing) && !small.contains(&0) && !big.contains(&0)
 }
 
+/// Calls `f(i, o)` for every row-major position `i` of `full` with the
+/// position `o` of its group in `reduced` (a shape that broadcasts to
+/// `full`: its reduced axes set to 1). When those axes are the last ones,
+/// each group is a contiguous run and two plain loops visit them, with no
+/// strides to build; otherwise [`for_each_offset`] reads through broadcast
+/// strides. Both visit `i` in the same order.
+pub(crate) fn for_each_grouped(full: &[usize], reduced: &[usize], mut f: impl FnMut(usize, usize)) {
+    let first = full
+        .iter()
+        .zip(reduced)
+        .position(|(d, r)| d != r)
+        .unwrap_or(full.len());
+    if full.len() == reduced.len() && reduced[first..].iter().all(|&r| r == 1) {
+        let run: usize = full[first..].iter().product();
+        for o in 0..reduced.iter().product() {
+            for j in 0..run {
+                f(o * run + j, o);
+            }
+        }
+        return;
+    }
+    for_each_offset(full, &broadcast_strides(reduced, full), f);
+}
+
 /// Calls `f(i, offset)` for every row-major position `i` of `shape`, where
 /// `offset` is the position read through `strides`. The innermost dimension
 /// is a plain loop so the common cases stay fast.
@@ -260,6 +284,28 @@ pub(crate) fn normalize_axis(axis: isize, ndim: usize, op: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_visits_match_broadcast_strides() {
+        // Trailing reduced axes take the plain loops, the others the strides;
+        // both must visit the same (i, o) pairs in the same order.
+        let cases: [(&[usize], &[usize]); 6] = [
+            (&[2, 3, 4], &[2, 1, 1]),
+            (&[2, 3, 4], &[2, 3, 1]),
+            (&[2, 3, 4], &[1, 3, 1]),
+            (&[2, 3, 4], &[1, 1, 4]),
+            (&[2, 0, 3], &[2, 1, 1]),
+            (&[], &[]),
+        ];
+        for (full, reduced) in cases {
+            let (mut grouped, mut strided) = (Vec::new(), Vec::new());
+            for_each_grouped(full, reduced, |i, o| grouped.push((i, o)));
+            for_each_offset(full, &broadcast_strides(reduced, full), |i, o| {
+                strided.push((i, o))
+            });
+            assert_eq!(grouped, strided, "{full:?} onto {reduced:?}");
+        }
+    }
 
     #[test]
     fn broadcasting_follows_numpy() {

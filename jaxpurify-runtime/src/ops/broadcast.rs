@@ -2,7 +2,9 @@
 //! every other derivative rule leans on.
 
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, broadcasts_to, for_each_offset, normalize_axis, tiles_into};
+use crate::shape::{
+    Shape, broadcast_strides, broadcasts_to, for_each_grouped, for_each_offset, normalize_axis, tiles_into,
+};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -88,9 +90,8 @@ impl Tensor {
             }
             Tensor::from_parts(data, shape)
         } else {
-            let strides = broadcast_strides(&shape, self.shape());
             let mut data = vec![0.0; shape.numel()];
-            for_each_offset(self.shape(), &strides, |i, o| data[o] += src[i]);
+            for_each_grouped(self.shape(), &shape, |i, o| data[o] += src[i]);
             Tensor::from_parts(data, shape)
         };
         record(out, &[self], |c| {

@@ -4,7 +4,7 @@
 use super::broadcast::reduced_shapes;
 use super::reduce::{all_axes, fold_groups, split_at_axis};
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, for_each_offset, normalize_axis};
+use crate::shape::{Shape, for_each_grouped, normalize_axis};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -207,16 +207,15 @@ fn extremum(
 /// `extreme` value (NaN matching NaN), `k` being how many do, and 0 elsewhere.
 fn tie_shares(x: &Tensor, extreme: &[f64], kept: &Shape) -> Tensor {
     let src = x.as_slice();
-    let strides = broadcast_strides(kept, x.shape());
     let is_extreme = |v: f64, e: f64| v == e || (v.is_nan() && e.is_nan());
     let mut ties = vec![0.0; kept.numel()];
-    for_each_offset(x.shape(), &strides, |i, o| {
+    for_each_grouped(x.shape(), kept, |i, o| {
         if is_extreme(src[i], extreme[o]) {
             ties[o] += 1.0;
         }
     });
     let mut shares = vec![0.0; x.numel()];
-    for_each_offset(x.shape(), &strides, |i, o| {
+    for_each_grouped(x.shape(), kept, |i, o| {
         if is_extreme(src[i], extreme[o]) {
             shares[i] = 1.0 / ties[o];
         }

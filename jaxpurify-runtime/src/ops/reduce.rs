@@ -9,7 +9,7 @@
 
 use super::broadcast::reduced_shapes;
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, for_each_offset};
+use crate::shape::{Shape, for_each_grouped};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -172,9 +172,7 @@ fn group_size(shape: &Shape, kept: &Shape) -> usize {
 pub(super) fn fold_groups(x: &Tensor, kept: &Shape, init: f64, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
     let src = x.as_slice();
     let mut acc = vec![init; kept.numel()];
-    for_each_offset(x.shape(), &broadcast_strides(kept, x.shape()), |i, o| {
-        acc[o] = f(acc[o], src[i]);
-    });
+    for_each_grouped(x.shape(), kept, |i, o| acc[o] = f(acc[o], src[i]));
     acc
 }
 

@@ -5,7 +5,7 @@
 use super::broadcast::reduced_shapes;
 use super::reduce::{all_axes, fold_groups};
 use crate::autodiff::record;
-use crate::shape::{Shape, broadcast_strides, for_each_offset};
+use crate::shape::{Shape, for_each_grouped};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -116,9 +116,7 @@ fn shifted_exp_sums(x: &Tensor, kept: &Shape) -> (Vec<f64>, Vec<f64>) {
         .collect();
     let src = x.as_slice();
     let mut sums = vec![0.0; kept.numel()];
-    for_each_offset(x.shape(), &broadcast_strides(kept, x.shape()), |i, o| {
-        sums[o] += (src[i] - shifts[o]).exp();
-    });
+    for_each_grouped(x.shape(), kept, |i, o| sums[o] += (src[i] - shifts[o]).exp());
     (shifts, sums)
 }
 
@@ -135,8 +133,8 @@ fn map_shifted(
     let group_terms: Vec<f64> = sums.into_iter().map(per_group).collect();
     let src = x.as_slice();
     let mut values = vec![0.0; x.numel()];
-    for_each_offset(x.shape(), &broadcast_strides(kept, x.shape()), |i, o| {
-        values[i] = f(src[i] - shifts[o], group_terms[o]);
+    for_each_grouped(x.shape(), kept, |i, o| {
+        values[i] = f(src[i] - shifts[o], group_terms[o])
     });
     values
 }
