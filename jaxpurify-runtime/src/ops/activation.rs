@@ -14,8 +14,8 @@ use smallvec::smallvec;
 /// `g` where `keep(x)`, 0 elsewhere (`x` and `g` of one shape), in one
 /// pass: the derivative of a piecewise op routed, never multiplied by a
 /// mask, so an infinite `g` where `x` is not kept gives 0, as with
-/// [`where_`](crate::where_). It is linear in `g`, with itself as derivative; `x` only
-/// selects and gets no gradient.
+/// [`where_`](crate::where_). It is linear in `g`, with itself as
+/// derivative; `x` only selects and gets no gradient.
 fn route_where(x: &Tensor, g: &Tensor, keep: impl Fn(f64) -> bool + Clone + Send + Sync + 'static) -> Tensor {
     let out = zip_broadcast("route_where", x, g, |v, g| if keep(v) { g } else { 0.0 });
     record(out, &[x, g], move |c| {

@@ -135,8 +135,7 @@ fn gemm_threaded(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand
 
 /// `c = x y` computed in `parts` blocks of rows of `c` (and `x`) or of its
 /// columns (and `y`), halved recursively over rayon's threads.
-fn split_product(c: ViewMut<'_>, x: View<'_>, y: View<'_>, parts: usize, along_rows: bool) {
-    let mut c = c;
+fn split_product(mut c: ViewMut<'_>, x: View<'_>, y: View<'_>, parts: usize, along_rows: bool) {
     if parts < 2 {
         c.gemm(1.0, &x, &y, 0.0);
         return;
