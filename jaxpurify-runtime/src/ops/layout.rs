@@ -109,7 +109,8 @@ impl Tensor {
     }
 
     /// The last two axes swapped: the transpose of a matrix, or of each
-    /// matrix in a batch.
+    /// matrix in a batch. It is a copy: for a dense layer's `x w^T`, write
+    /// `x.inner(&w)`, which reads `w` in place, forward and in the gradient.
     ///
     /// ```
     /// use jaxpurify_runtime::Tensor;

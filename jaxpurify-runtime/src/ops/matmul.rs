@@ -141,7 +141,9 @@ impl Tensor {
     /// are multiplied as matrices and the ones before them broadcast as a
     /// batch. A vector on the left is a row (`[k] @ [k, n]` is `[n]`), on the
     /// right a column (`[m, k] @ [k]` is `[m]`), and two vectors give their
-    /// inner product as a scalar.
+    /// inner product as a scalar. `a.matmul(&b.t())` copies the transpose
+    /// (tensors have no lazy views); [`inner`](Tensor::inner) computes the
+    /// same product of matrices reading `b` in place.
     ///
     /// ```
     /// use jaxpurify_runtime::Tensor;
