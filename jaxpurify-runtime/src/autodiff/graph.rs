@@ -306,7 +306,7 @@ pub fn record(
         let kept = if tracks.is_empty() {
             plain.clone()
         } else {
-            plain.with_tracks(tracks.clone())
+            plain.with_tracks(copy_tracks(&tracks))
         };
         let parent = |t: &Tensor| t.track_at(level).map_or(NO_PARENT, |k| k.index);
         let stripped = inputs.iter().map(|t| (t.strip_from(level), parent(t)));
