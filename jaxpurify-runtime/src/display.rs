@@ -80,7 +80,7 @@ impl fmt::Display for Tensor {
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut cells: Vec<String> = self
-            .as_slice()
+            .data()
             .iter()
             .map(|&v| format_value(v, f.precision()))
             .collect();

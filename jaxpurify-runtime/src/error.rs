@@ -91,6 +91,12 @@ pub enum Error {
         /// The matrix shape.
         shape: Shape,
     },
+    /// A function could not be compiled (see [`compile`](crate::compile())).
+    #[error("compile: {reason}")]
+    Compile {
+        /// Why, and where in the source when a place is to blame.
+        reason: String,
+    },
     /// A square matrix that must be invertible is singular.
     #[error("{op}: matrix of shape {shape} is singular")]
     Singular {

@@ -16,6 +16,7 @@
 
 pub mod autodiff;
 mod buffer_pool;
+mod compile;
 mod convert;
 mod display;
 mod error;
@@ -34,6 +35,7 @@ mod vmap;
 pub use autodiff::{
     Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, stop_gradient, value_and_grad, vjp,
 };
+pub use compile::{Compiled, compile};
 pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;

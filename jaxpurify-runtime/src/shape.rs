@@ -268,6 +268,51 @@ pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl Fn
     }
 }
 
+/// Calls `f(i, p, q)` for every row-major position `i` of `shape`, with the
+/// positions `p` and `q` read through two sets of strides: the walk of
+/// [`for_each_offset`] for two inputs at once.
+pub(crate) fn for_each_offset_pair(
+    shape: &[usize],
+    left: &[usize],
+    right: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    let numel: usize = shape.iter().product();
+    if numel == 0 {
+        return;
+    }
+    if shape.is_empty() {
+        f(0, 0, 0);
+        return;
+    }
+    let nd = shape.len();
+    let (inner, ls, rs) = (shape[nd - 1], left[nd - 1], right[nd - 1]);
+    let mut index: SmallVec<[usize; 4]> = SmallVec::from_elem(0, nd);
+    let (mut p, mut q, mut i) = (0, 0, 0);
+    loop {
+        for k in 0..inner {
+            f(i + k, p + k * ls, q + k * rs);
+        }
+        i += inner;
+        if i == numel {
+            return;
+        }
+        let mut axis = nd - 1;
+        loop {
+            axis -= 1;
+            index[axis] += 1;
+            p += left[axis];
+            q += right[axis];
+            if index[axis] < shape[axis] {
+                break;
+            }
+            p -= left[axis] * shape[axis];
+            q -= right[axis] * shape[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
 /// Resolves a possibly negative axis against `ndim`, panicking with the op's
 /// name when it is out of range.
 #[track_caller]

@@ -60,19 +60,19 @@ impl Storage {
         }
     }
 
-    /// `src` repeated whole to `len` values (`len` a multiple of its
-    /// length): the first copy, then the filled part copied onto its own end,
-    /// so that every step is one `memcpy` whatever the length of `src`.
-    pub(crate) fn tiled(src: &[f64], len: usize) -> Storage {
-        if len <= INLINE {
-            return Storage::from_values(src.iter().copied().cycle().take(len), len);
+    /// `len` values written by `write`, which must set every one.
+    pub(crate) fn written(len: usize, write: impl FnOnce(&mut [f64])) -> Storage {
+        if len > INLINE {
+            let mut data = buffer_pool::for_overwrite(len);
+            write(&mut data);
+            return Storage::Shared(Arc::new(Buffer(data)));
         }
-        let mut data = buffer_pool::with_capacity(len);
-        data.extend_from_slice(src);
-        while data.len() < len {
-            data.extend_from_within(..data.len().min(len - data.len()));
+        let mut values = [0.0; INLINE];
+        write(&mut values[..len]);
+        Storage::Inline {
+            len: len as u8,
+            values,
         }
-        Storage::Shared(Arc::new(Buffer(data)))
     }
 
     pub(crate) fn as_slice(&self) -> &[f64] {
@@ -91,6 +91,22 @@ impl Storage {
                 Err(shared) => shared.0.to_vec(),
             },
         }
+    }
+}
+
+/// Fills `out` with `src` repeated whole (its length a multiple of
+/// `src`'s): the first copy, then the filled part copied onto its own end,
+/// so that every step is one `memcpy` whatever the length of `src`.
+pub(crate) fn tile_into(src: &[f64], out: &mut [f64]) {
+    if out.is_empty() {
+        return;
+    }
+    out[..src.len()].copy_from_slice(src);
+    let mut filled = src.len();
+    while filled < out.len() {
+        let n = filled.min(out.len() - filled);
+        out.copy_within(..n, filled);
+        filled += n;
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tensor type: n-dimensional f64 values, row-major, shared and immutable.
 
-use crate::autodiff::graph::{Tracks, copy_tracks};
+use crate::autodiff::graph::{Tracks, copy_tracks, note_value_read};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::storage::Storage;
@@ -78,10 +78,10 @@ impl Tensor {
         }
     }
 
-    /// `src` repeated whole, one copy after another, to fill `shape`.
-    pub(crate) fn tile_parts(src: &[f64], shape: Shape) -> Tensor {
+    /// A tensor of `shape` whose values `write` fills (every one of them).
+    pub(crate) fn from_kernel(shape: Shape, write: impl FnOnce(&mut [f64])) -> Tensor {
         Tensor {
-            data: Storage::tiled(src, shape.numel()),
+            data: Storage::written(shape.numel(), write),
             shape,
             tracks: Tracks::new(),
         }
@@ -210,7 +210,7 @@ impl Tensor {
             "item: expected a tensor with one element, got shape {}",
             self.shape
         );
-        self.data.as_slice()[0]
+        self.as_slice()[0]
     }
 
     /// The element at a multi-index.
@@ -225,21 +225,45 @@ impl Tensor {
             self.shape
         );
         let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
-        self.data.as_slice()[offset]
+        self.as_slice()[offset]
     }
 
     /// The values in row-major order.
+    ///
+    /// Inside a function being [`compile`](crate::compile())d, reading the
+    /// values of a tensor that depends on its inputs makes compiling fail
+    /// (naming this call's place): the compiled program could not repeat a
+    /// decision taken on them.
+    #[track_caller]
     pub fn as_slice(&self) -> &[f64] {
+        self.note_read();
+        self.data.as_slice()
+    }
+
+    /// Notes a read of the values at the caller's place, for a trace.
+    #[track_caller]
+    pub(crate) fn note_read(&self) {
+        if !self.tracks.is_empty() {
+            note_value_read(&self.tracks, std::panic::Location::caller());
+        }
+    }
+
+    /// The values, for an op that computes with them in its kernel (which a
+    /// compiled program runs again), or that only shows them.
+    pub(crate) fn data(&self) -> &[f64] {
         self.data.as_slice()
     }
 
     /// A copy of the values in row-major order.
+    #[track_caller]
     pub fn to_vec(&self) -> Vec<f64> {
-        self.data.as_slice().to_vec()
+        self.as_slice().to_vec()
     }
 
     /// Takes the values, copying only when they are shared.
+    #[track_caller]
     pub fn into_vec(self) -> Vec<f64> {
+        self.note_read();
         self.data.into_vec()
     }
 
@@ -257,25 +281,37 @@ impl Tensor {
     /// let g = grad(|x: &Tensor| (x * &x.detach()).sum(), &Tensor::scalar(3.0));
     /// assert_eq!(g.item(), 3.0);
     /// ```
+    ///
+    /// Inside a function being [`compile`](crate::compile())d the result
+    /// still depends on the function's inputs: only differentiation stops.
     pub fn detach(&self) -> Tensor {
         if self.tracks.is_empty() {
             return self.clone();
         }
+        self.with_tracks(self.trace_tracks())
+    }
+
+    /// The same values with no tracks at all, not even a trace's.
+    pub(crate) fn without_tracks(&self) -> Tensor {
         self.with_tracks(Tracks::new())
     }
 
     /// Same shape, new values computed element by element, not recorded.
+    #[track_caller]
     pub(crate) fn map_values(&self, f: impl Fn(f64) -> f64) -> Tensor {
         Tensor::collect_parts(self.as_slice().iter().map(|&v| f(v)), self.shape.clone())
     }
 
-    /// The same values viewed with another shape of equal size, not recorded.
+    /// The same values viewed with another shape of equal size, not recorded
+    /// for differentiation. A traced function's program holds values in
+    /// row-major order whatever their shape, so the view keeps the tracks
+    /// of a trace.
     pub(crate) fn with_shape(&self, shape: Shape) -> Tensor {
         debug_assert_eq!(shape.numel(), self.numel());
         Tensor {
             data: self.data.clone(),
             shape,
-            tracks: Tracks::new(),
+            tracks: self.trace_tracks(),
         }
     }
 

@@ -15,9 +15,12 @@
 //! tape backwards from the outputs: no search, no ordering, and the whole
 //! record is freed at once when the last tensor of the level goes.
 
+use crate::compile::kernel::{Kernel, eval_recorded};
+use crate::compile::trace::{Source, Trace};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -34,6 +37,9 @@ pub(crate) struct Tape {
     /// rule that records onto the level it is differentiating would wait for
     /// itself, and panics instead.
     sweeper: AtomicUsize,
+    /// For the tape of a [`compile`](crate::compile()), which is never
+    /// swept: the kernels of the ops that depend on the traced inputs.
+    trace: Option<Mutex<Trace>>,
 }
 
 /// The entries of a tape. Each op's inputs and output follow each other in
@@ -49,7 +55,7 @@ struct Records {
 
 /// `parents` of an input that does not depend on the tape's level, and of
 /// every output.
-const NO_PARENT: u32 = u32::MAX;
+pub(crate) const NO_PARENT: u32 = u32::MAX;
 
 /// A recorded op as one level sees it: where its inputs and output start in
 /// [`Records::values`], how many inputs it has, and its rule. Variables
@@ -104,7 +110,30 @@ impl Tape {
             level: NEXT_LEVEL.fetch_add(1, Ordering::Relaxed),
             records: Mutex::new(SPARE_RECORDS.with(Cell::take)),
             sweeper: AtomicUsize::new(0),
+            trace: None,
         })
+    }
+
+    /// A tape that traces a function for [`compile`](crate::compile()):
+    /// every op that depends on its variables records its kernel here.
+    pub(crate) fn open_trace() -> Arc<Tape> {
+        Arc::new(Tape {
+            level: NEXT_LEVEL.fetch_add(1, Ordering::Relaxed),
+            records: Mutex::new(Records::default()),
+            sweeper: AtomicUsize::new(0),
+            trace: Some(Mutex::new(Trace::default())),
+        })
+    }
+
+    /// Takes the record of a tracing tape.
+    pub(crate) fn take_trace(&self) -> Trace {
+        std::mem::take(&mut *self.trace().expect("a tracing tape"))
+    }
+
+    /// The trace of a tracing tape.
+    pub(crate) fn trace(&self) -> Option<MutexGuard<'_, Trace>> {
+        let trace = self.trace.as_ref()?;
+        Some(trace.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub(crate) fn level(&self) -> Level {
@@ -252,6 +281,28 @@ impl Tensor {
         self.tracks().iter().find(|t| t.level() == level)
     }
 
+    /// Where a traced function's output comes from: its node on the trace
+    /// of `level`, or its value when it does not depend on the inputs.
+    pub(crate) fn trace_source(&self, level: Level) -> Source {
+        match self.track_at(level) {
+            Some(track) => Source::Node(track.index),
+            None => Source::Const(self.without_tracks()),
+        }
+    }
+
+    /// The tracks of tracing tapes only: what [`Tensor::detach`] keeps, since
+    /// a value cut off from differentiation still depends on a traced
+    /// function's inputs.
+    pub(crate) fn trace_tracks(&self) -> Tracks {
+        let mut kept = Tracks::new();
+        for track in self.tracks() {
+            if track.tape.trace.is_some() {
+                kept.push(track.clone());
+            }
+        }
+        kept
+    }
+
     /// The same values, keeping only the tracks of levels opened before `level`.
     pub(crate) fn strip_from(&self, level: Level) -> Tensor {
         let keep = self.tracks().iter().take_while(|t| t.level() < level).count();
@@ -266,7 +317,10 @@ impl Tensor {
     pub(crate) fn track_as_leaf(&self, tape: &Arc<Tape>) -> Tensor {
         let mut tracks = copy_tracks(self.tracks());
         debug_assert!(tracks.last().is_none_or(|t| t.level() < tape.level));
-        let index = tape.lock_to_record().push(None, std::iter::empty());
+        let index = match tape.trace() {
+            Some(mut trace) => trace.push_input(self.shape().clone()),
+            None => tape.lock_to_record().push(None, std::iter::empty()),
+        };
         tracks.push(Track {
             tape: tape.clone(),
             index,
@@ -278,15 +332,73 @@ impl Tensor {
 /// Attaches `rule` to `output` (computed from `inputs` without recording), one
 /// entry per level carried by any input. When no input needs a gradient this
 /// returns `output` at once: untracked arithmetic pays nothing for autodiff.
+///
+/// An op recorded this way has no kernel, so a function that uses it on
+/// traced values cannot be [`compile`](crate::compile())d.
+#[track_caller]
 pub fn record(
     output: Tensor,
     inputs: &[&Tensor],
     rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
+    // No kernel: the type parameter is only a placeholder.
+    record_with::<crate::compile::kernel::Copy>(output, inputs, Err(Location::caller()), Some(rule))
+}
+
+/// [`record`] for an op of this crate, whose `kernel` computed `output` from
+/// the inputs' values and can compute it again in a compiled program.
+pub(crate) fn record_op<K: Kernel + Clone>(
+    output: Tensor,
+    inputs: &[&Tensor],
+    kernel: &K,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
+) -> Tensor {
+    record_with(output, inputs, Ok(kernel), Some(rule))
+}
+
+/// Records an op whose derivative is zero wherever it exists (a comparison,
+/// a sign, an index): nothing for differentiation, only its kernel for a
+/// traced function, whose compiled form must compute it again.
+pub(crate) fn record_constant<K: Kernel + Clone>(output: Tensor, inputs: &[&Tensor], kernel: &K) -> Tensor {
+    record_with(output, inputs, Ok(kernel), None::<fn(&Ctx) -> Grads>)
+}
+
+/// Computes an op's output with `kernel` and records it with `rule`.
+pub(crate) fn apply_op<K: Kernel + Clone>(
+    kernel: &K,
+    inputs: &[&Tensor],
+    shape: crate::shape::Shape,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
+) -> Tensor {
+    let output = eval_recorded(kernel, inputs, shape);
+    record_op(output, inputs, kernel, rule)
+}
+
+/// Computes the output of an op with zero derivative (see
+/// [`record_constant`]) with `kernel`, recorded for traces only.
+pub(crate) fn apply_constant<K: Kernel + Clone>(
+    kernel: &K,
+    inputs: &[&Tensor],
+    shape: crate::shape::Shape,
+) -> Tensor {
+    let output = eval_recorded(kernel, inputs, shape);
+    record_constant(output, inputs, kernel)
+}
+
+/// The kernel of an op, or where an op without one was recorded.
+type KernelOrSite<'a, K> = Result<&'a K, &'static Location<'static>>;
+
+fn record_with<K: Kernel + Clone>(
+    output: Tensor,
+    inputs: &[&Tensor],
+    kernel: KernelOrSite<'_, K>,
+    rule: Option<impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static>,
+) -> Tensor {
     let mut tapes: SmallVec<[&Arc<Tape>; 4]> = SmallVec::new();
     for t in inputs {
         for track in t.tracks() {
-            if !tapes.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
+            let wanted = rule.is_some() || track.tape.trace.is_some();
+            if wanted && !tapes.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
                 tapes.push(&track.tape);
             }
         }
@@ -301,24 +413,43 @@ pub fn record(
     let mut tracks = Tracks::new();
     for tape in tapes {
         let level = tape.level;
-        // The entry of the first level keeps the plain output itself: the
-        // common single-level case clones the values once.
-        let kept = if tracks.is_empty() {
-            plain.clone()
-        } else {
-            plain.with_tracks(copy_tracks(&tracks))
-        };
         let parent = |t: &Tensor| t.track_at(level).map_or(NO_PARENT, |k| k.index);
-        let stripped = inputs.iter().map(|t| (t.strip_from(level), parent(t)));
-        let index = tape
-            .lock_to_record()
-            .push(Some((Box::new(rule.clone()), kept)), stripped);
+        let index = if let Some(mut trace) = tape.trace() {
+            let sources = inputs.iter().map(|t| (parent(t), *t));
+            match kernel {
+                Ok(kernel) => trace.push_op(Box::new(kernel.clone()), sources, plain.shape().clone()),
+                Err(site) => trace.push_opaque(site, sources, plain.shape().clone()),
+            }
+        } else {
+            let Some(rule) = &rule else { continue };
+            // The entry of the first level keeps the plain output itself: the
+            // common single-level case clones the values once.
+            let kept = if tracks.is_empty() {
+                plain.clone()
+            } else {
+                plain.with_tracks(copy_tracks(&tracks))
+            };
+            let stripped = inputs.iter().map(|t| (t.strip_from(level), parent(t)));
+            tape.lock_to_record()
+                .push(Some((Box::new(rule.clone()), kept)), stripped)
+        };
         tracks.push(Track {
             tape: tape.clone(),
             index,
         });
     }
     plain.into_tracked(tracks)
+}
+
+/// Notes, on every tracing tape among `tracks`, that code outside any kernel
+/// read the values at `site`: the traced function may have decided something
+/// on them, which its compiled form could not repeat.
+pub(crate) fn note_value_read(tracks: &Tracks, site: &'static Location<'static>) {
+    for track in tracks {
+        if let Some(mut trace) = track.tape.trace() {
+            trace.note_read(site);
+        }
+    }
 }
 
 /// Runs the reverse sweep of `level` from `outputs`, each seeded with its

@@ -60,7 +60,7 @@ impl Tensor {
         /// assert_eq!(y.get(&[0]), 1000.0);
         /// assert!((y.get(&[1]) / (-40f64).exp() - 1.0).abs() < 1e-15);
         /// ```
-        softplus, |v| (-v.abs()).exp().ln_1p() + v.max(0.0), |x, y, g| g * x.sigmoid()
+        softplus, |v: f64| (-v.abs()).exp().ln_1p() + v.max(0.0), |x, y, g| g * x.sigmoid()
     );
 
     /// Each value limited to `[min, max]` (NaN stays NaN); derivative 1 on

@@ -1,72 +1,153 @@
 //! Arithmetic with NumPy broadcasting: `+ - * /`, negation, and the operator
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
-use crate::autodiff::record;
-use crate::buffer_pool;
-use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset, tiles_into};
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::{Kernel, Map};
+use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair, tiles_into};
 use crate::tensor::Tensor;
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
 use std::iter::Sum;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-/// Applies `f` elementwise over the broadcast of `a` and `b`, not recorded.
-/// Every binary op computes its values through this one function.
-///
-/// # Panics
-/// When the shapes do not broadcast, naming `op` and both shapes.
+/// `f` elementwise over the broadcast of two inputs: the kernel of every
+/// binary op, with the way the inputs line up decided once.
+#[derive(Clone)]
+pub(crate) struct Zip<F> {
+    name: &'static str,
+    f: F,
+    plan: ZipPlan,
+    /// The broadcast shape of the output.
+    pub(crate) shape: Shape,
+}
+
+/// How two inputs line up with their broadcast output.
+#[derive(Clone)]
+enum ZipPlan {
+    /// Equal shapes.
+    Same,
+    /// The right input is a single value.
+    RightScalar,
+    /// The left input is a single value.
+    LeftScalar,
+    /// The right input repeats whole along the left one (a bias per row).
+    RightTiles,
+    /// The left input repeats whole along the right one.
+    LeftTiles,
+    /// Anything else: both read through broadcast strides.
+    Strided {
+        left: SmallVec<[usize; 4]>,
+        right: SmallVec<[usize; 4]>,
+    },
+}
+
+impl<F: Fn(f64, f64) -> f64> Zip<F> {
+    /// The kernel of `f` over `a` and `b`.
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast, naming `name` and both shapes.
+    #[track_caller]
+    pub(crate) fn new(name: &'static str, a: &Tensor, b: &Tensor, f: F) -> Zip<F> {
+        let (plan, shape) = zip_plan(name, a.shape(), b.shape());
+        Zip { name, f, plan, shape }
+    }
+}
+
 #[track_caller]
-pub(crate) fn zip_broadcast(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Tensor {
-    let (x, y) = (a.as_slice(), b.as_slice());
-    if a.shape() == b.shape() {
-        return Tensor::collect_parts(x.iter().zip(y).map(|(&p, &q)| f(p, q)), a.shape().clone());
+fn zip_plan(name: &str, a: &Shape, b: &Shape) -> (ZipPlan, Shape) {
+    if a == b {
+        return (ZipPlan::Same, a.clone());
     }
     // A single value against a tensor of at least its rank keeps the
     // tensor's shape (checked before building the broadcast shape).
     if b.numel() == 1 && b.ndim() <= a.ndim() {
-        let q = y[0];
-        return Tensor::collect_parts(x.iter().map(|&p| f(p, q)), a.shape().clone());
+        return (ZipPlan::RightScalar, a.clone());
     }
     if a.numel() == 1 && a.ndim() <= b.ndim() {
-        let p = x[0];
-        return Tensor::collect_parts(y.iter().map(|&q| f(p, q)), b.shape().clone());
+        return (ZipPlan::LeftScalar, b.clone());
     }
-    let shape = broadcast_shapes(a.shape(), b.shape())
-        .unwrap_or_else(|| panic!("{op}: shapes {} and {} do not broadcast", a.shape(), b.shape()));
-    if &shape == a.shape() && tiles_into(b.shape(), a.shape()) {
-        return Tensor::from_parts(zip_tiles(x, y, f), shape);
+    let shape =
+        broadcast_shapes(a, b).unwrap_or_else(|| panic!("{name}: shapes {a} and {b} do not broadcast"));
+    if &shape == a && tiles_into(b, a) {
+        return (ZipPlan::RightTiles, shape);
     }
-    if &shape == b.shape() && tiles_into(a.shape(), b.shape()) {
-        return Tensor::from_parts(zip_tiles(y, x, |q, p| f(p, q)), shape);
+    if &shape == b && tiles_into(a, b) {
+        return (ZipPlan::LeftTiles, shape);
     }
-    let (sa, sb) = (
-        broadcast_strides(a.shape(), &shape),
-        broadcast_strides(b.shape(), &shape),
-    );
-    let mut offsets_a = Vec::with_capacity(shape.numel());
-    for_each_offset(&shape, &sa, |_, o| offsets_a.push(o));
-    let mut data = buffer_pool::with_capacity(shape.numel());
-    for_each_offset(&shape, &sb, |i, o| data.push(f(x[offsets_a[i]], y[o])));
-    Tensor::from_parts(data, shape)
+    let (left, right) = (broadcast_strides(a, &shape), broadcast_strides(b, &shape));
+    (ZipPlan::Strided { left, right }, shape)
 }
 
-/// `f(big, small)` over each block of `big` with `small`, which tiles it (a
-/// bias added to every row), one block after another: each block is a loop
-/// of known length that vectorises, where one iterator over all blocks is
-/// collected a value at a time.
-fn zip_tiles(big: &[f64], small: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
-    let mut data = buffer_pool::with_capacity(big.len());
-    for block in big.chunks_exact(small.len()) {
-        data.extend(block.iter().zip(small).map(|(&p, &q)| f(p, q)));
+impl<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Zip<F> {
+    fn name(&self) -> &'static str {
+        self.name
     }
-    data
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        self.zip(inputs[0], inputs[1], out);
+    }
+}
+
+impl<F: Fn(f64, f64) -> f64> Zip<F> {
+    /// `f` over the broadcast of `x` and `y`, written into `out`.
+    fn zip(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
+        let f = &self.f;
+        match &self.plan {
+            ZipPlan::Same => zip_into(out, x, y, f),
+            ZipPlan::RightScalar => out.iter_mut().zip(x).for_each(|(o, &p)| *o = f(p, y[0])),
+            ZipPlan::LeftScalar => out.iter_mut().zip(y).for_each(|(o, &q)| *o = f(x[0], q)),
+            // Block by block: each is a loop of known length that vectorises.
+            ZipPlan::RightTiles => {
+                for (o, block) in out.chunks_exact_mut(y.len()).zip(x.chunks_exact(y.len())) {
+                    zip_into(o, block, y, f);
+                }
+            }
+            ZipPlan::LeftTiles => {
+                for (o, block) in out.chunks_exact_mut(x.len()).zip(y.chunks_exact(x.len())) {
+                    zip_into(o, x, block, f);
+                }
+            }
+            ZipPlan::Strided { left, right } => {
+                for_each_offset_pair(&self.shape, left, right, |i, p, q| out[i] = f(x[p], y[q]));
+            }
+        }
+    }
+}
+
+fn zip_into(out: &mut [f64], x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for ((o, &p), &q) in out.iter_mut().zip(x).zip(y) {
+        *o = f(p, q);
+    }
+}
+
+/// Applies `f` elementwise over the broadcast of `a` and `b`, not recorded
+/// (a read of traced values, see [`Tensor::as_slice`]).
+///
+/// # Panics
+/// When the shapes do not broadcast, naming `op` and both shapes.
+#[track_caller]
+pub(crate) fn zip_broadcast(op: &'static str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Tensor {
+    a.note_read();
+    b.note_read();
+    let zip = Zip::new(op, a, b, f);
+    Tensor::from_kernel(zip.shape.clone(), |out| zip.zip(a.data(), b.data(), out))
+}
+
+/// Computes a binary op with `kernel` and records it with `rule`.
+pub(crate) fn record_zip<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
+    kernel: Zip<F>,
+    a: &Tensor,
+    b: &Tensor,
+    rule: impl Fn(&crate::autodiff::Ctx) -> crate::autodiff::Grads + Clone + Send + Sync + 'static,
+) -> Tensor {
+    let shape = kernel.shape.clone();
+    apply_op(&kernel, &[a, b], shape, rule)
 }
 
 /// `a + b` with broadcasting.
 #[track_caller]
 fn add(a: &Tensor, b: &Tensor) -> Tensor {
-    let out = zip_broadcast("add", a, b, |p, q| p + q);
     // d(a + b) = da + db; each gradient sums back over what was broadcast.
-    record(out, &[a, b], |c| {
+    record_zip(Zip::new("add", a, b, |p, q| p + q), a, b, |c| {
         smallvec![
             c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
             c.needs(1).then(|| c.grad.sum_to(c.inputs[1].shape())),
@@ -77,8 +158,7 @@ fn add(a: &Tensor, b: &Tensor) -> Tensor {
 /// `a - b` with broadcasting.
 #[track_caller]
 fn sub(a: &Tensor, b: &Tensor) -> Tensor {
-    let out = zip_broadcast("sub", a, b, |p, q| p - q);
-    record(out, &[a, b], |c| {
+    record_zip(Zip::new("sub", a, b, |p, q| p - q), a, b, |c| {
         smallvec![
             c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
             c.needs(1).then(|| (-c.grad).sum_to(c.inputs[1].shape())),
@@ -89,9 +169,8 @@ fn sub(a: &Tensor, b: &Tensor) -> Tensor {
 /// `a * b` with broadcasting.
 #[track_caller]
 fn mul(a: &Tensor, b: &Tensor) -> Tensor {
-    let out = zip_broadcast("mul", a, b, |p, q| p * q);
     // d(a b) = b da + a db
-    record(out, &[a, b], |c| {
+    record_zip(Zip::new("mul", a, b, |p, q| p * q), a, b, |c| {
         let [a, b] = [&c.inputs[0], &c.inputs[1]];
         smallvec![
             c.needs(0).then(|| (c.grad * b).sum_to(a.shape())),
@@ -103,9 +182,8 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
 /// `a / b` with broadcasting.
 #[track_caller]
 fn div(a: &Tensor, b: &Tensor) -> Tensor {
-    let out = zip_broadcast("div", a, b, |p, q| p / q);
     // d(a / b) = da / b - (a / b) db / b
-    record(out, &[a, b], |c| {
+    record_zip(Zip::new("div", a, b, |p, q| p / q), a, b, |c| {
         let [a, b] = [&c.inputs[0], &c.inputs[1]];
         smallvec![
             c.needs(0).then(|| (c.grad / b).sum_to(a.shape())),
@@ -116,8 +194,11 @@ fn div(a: &Tensor, b: &Tensor) -> Tensor {
 
 /// `-a`.
 fn neg(a: &Tensor) -> Tensor {
-    let out = a.map_values(|v| -v);
-    record(out, &[a], |c| smallvec![Some(-c.grad)])
+    let kernel = Map {
+        name: "neg",
+        f: |v: f64| -v,
+    };
+    apply_op(&kernel, &[a], a.shape().clone(), |c| smallvec![Some(-c.grad)])
 }
 
 impl Neg for &Tensor {

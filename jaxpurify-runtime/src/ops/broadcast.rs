@@ -1,12 +1,74 @@
 //! Broadcasting, summing back to a shape, reshaping and summation: the ops
 //! every other derivative rule leans on.
 
-use crate::autodiff::record;
+use crate::autodiff::graph::{apply_op, record_op};
+use crate::compile::kernel::{Copy, Kernel};
 use crate::shape::{
     Shape, broadcast_strides, broadcasts_to, for_each_grouped, for_each_offset, normalize_axis, tiles_into,
 };
+use crate::storage::tile_into;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
+
+/// The kernel of [`Tensor::broadcast_to`].
+#[derive(Clone)]
+struct BroadcastTo {
+    from: Shape,
+    to: Shape,
+}
+
+impl Kernel for BroadcastTo {
+    fn name(&self) -> &'static str {
+        "broadcast_to"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let src = inputs[0];
+        if tiles_into(&self.from, &self.to) {
+            // Whole copies of the values one after another (a scalar
+            // repeated, a bias over a batch): no index arithmetic.
+            tile_into(src, out);
+        } else {
+            let strides = broadcast_strides(&self.from, &self.to);
+            for_each_offset(&self.to, &strides, |i, o| out[i] = src[o]);
+        }
+    }
+}
+
+/// The kernel of [`Tensor::sum_to`].
+#[derive(Clone)]
+struct SumTo {
+    from: Shape,
+    to: Shape,
+}
+
+impl Kernel for SumTo {
+    fn name(&self) -> &'static str {
+        "sum_to"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let src = inputs[0];
+        if out.len() == 1 {
+            // A full reduction (`sum`): the same sequential order as the
+            // general loop below, without its index arithmetic.
+            out[0] = src.iter().fold(0.0, |acc, v| acc + v);
+            return;
+        }
+        out.fill(0.0);
+        if tiles_into(&self.to, &self.from) {
+            // Summing blocks onto one (a bias's gradient over a batch), in
+            // the same order as the general loop below.
+            for block in src.chunks_exact(out.len()) {
+                for (d, v) in out.iter_mut().zip(block) {
+                    *d += v;
+                }
+            }
+        } else {
+            for_each_grouped(&self.from, &self.to, |i, o| out[o] += src[i]);
+        }
+    }
+}
 
 impl Tensor {
     /// The tensor repeated along stretched dimensions to `shape`, by NumPy's
@@ -32,19 +94,12 @@ impl Tensor {
             self.shape(),
             shape
         );
-        let src = self.as_slice();
-        let out = if tiles_into(self.shape(), &shape) {
-            // Whole copies of the values one after another (a scalar
-            // repeated, a bias over a batch): no index arithmetic.
-            Tensor::tile_parts(src, shape)
-        } else {
-            let strides = broadcast_strides(self.shape(), &shape);
-            let mut data = vec![0.0; shape.numel()];
-            for_each_offset(&shape, &strides, |i, o| data[i] = src[o]);
-            Tensor::from_parts(data, shape)
+        let kernel = BroadcastTo {
+            from: self.shape().clone(),
+            to: shape.clone(),
         };
         // d/dx broadcast_to(x) sums the gradient back over stretched dimensions.
-        record(out, &[self], |c| {
+        apply_op(&kernel, &[self], shape, |c| {
             smallvec![Some(c.grad.sum_to(c.inputs[0].shape()))]
         })
     }
@@ -74,27 +129,11 @@ impl Tensor {
             self.shape(),
             shape
         );
-        let src = self.as_slice();
-        let out = if shape.numel() == 1 {
-            // A full reduction (`sum`): the same sequential order as the
-            // general loop below, without its index arithmetic.
-            Tensor::collect_parts(std::iter::once(src.iter().fold(0.0, |acc, v| acc + v)), shape)
-        } else if tiles_into(&shape, self.shape()) {
-            // Summing blocks onto one (a bias's gradient over a batch), in
-            // the same order as the general loop below.
-            let mut data = vec![0.0; shape.numel()];
-            for block in src.chunks_exact(data.len()) {
-                for (d, v) in data.iter_mut().zip(block) {
-                    *d += v;
-                }
-            }
-            Tensor::from_parts(data, shape)
-        } else {
-            let mut data = vec![0.0; shape.numel()];
-            for_each_grouped(self.shape(), &shape, |i, o| data[o] += src[i]);
-            Tensor::from_parts(data, shape)
+        let kernel = SumTo {
+            from: self.shape().clone(),
+            to: shape.clone(),
         };
-        record(out, &[self], |c| {
+        apply_op(&kernel, &[self], shape, |c| {
             smallvec![Some(c.grad.broadcast_to(c.inputs[0].shape()))]
         })
     }
@@ -125,7 +164,7 @@ impl Tensor {
             return self.clone();
         }
         let out = self.with_shape(shape);
-        record(out, &[self], |c| {
+        record_op(out, &[self], &Copy, |c| {
             smallvec![Some(c.grad.reshape(c.inputs[0].shape()))]
         })
     }

@@ -4,7 +4,7 @@
 //! again. Where a derivative reuses the output (`exp`, `sqrt`, `tanh`) the
 //! rule reads it from the context instead of recomputing it.
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_constant;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -14,8 +14,8 @@ macro_rules! unary_op {
     ($(#[$doc:meta])* $name:ident, $f:expr, |$x:ident, $y:ident, $g:ident| $df:expr) => {
         $(#[$doc])*
         pub fn $name(&self) -> Tensor {
-            let out = self.map_values($f);
-            record(out, &[self], |c| {
+            let kernel = $crate::compile::kernel::Map { name: stringify!($name), f: $f };
+            $crate::autodiff::graph::apply_op(&kernel, &[self], self.shape().clone(), |c| {
                 let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
                 let _ = (&$x, &$y);
                 smallvec![Some($df)]
@@ -148,7 +148,7 @@ impl Tensor {
         /// assert_eq!(x.abs().to_vec(), vec![2.0, 0.0, 3.0]);
         /// assert_eq!(grad(|x: &Tensor| x.abs().sum(), &x).to_vec(), vec![-1.0, 0.0, 1.0]);
         /// ```
-        abs, f64::abs, |x, y, g| g * &x.map_values(sign_with_zero)
+        abs, f64::abs, |x, y, g| g * &x.map_constant("sign", sign_with_zero)
     );
     unary_op!(
         /// `1/x`; derivative `-1/x^2 = -y^2`, read from the output.
@@ -159,6 +159,18 @@ impl Tensor {
         /// ```
         recip, f64::recip, |x, y, g| -(g * y * y)
     );
+}
+
+impl Tensor {
+    /// `f` elementwise, for a function whose derivative is zero wherever it
+    /// exists (a sign, a mask): not differentiated, but recorded for traces.
+    pub(crate) fn map_constant(&self, name: &'static str, f: fn(f64) -> f64) -> Tensor {
+        apply_constant(
+            &crate::compile::kernel::Map { name, f },
+            &[self],
+            self.shape().clone(),
+        )
+    }
 }
 
 /// The sign of `v`, 0 at ±0 (`f64::signum` gives ±1 there) and NaN for NaN.

@@ -1,0 +1,62 @@
+//! Kernels: an op's forward computation on plain values, written once and
+//! used both by the op itself and by compiled programs, which run it again
+//! on their own buffers.
+
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use smallvec::SmallVec;
+
+/// An op's forward computation: the output values from the input values,
+/// with every shape it needs fixed when the op was first run.
+///
+/// `run` must write every value of `out`, whose contents are arbitrary
+/// beforehand, and must give the same bits as the op itself: a compiled
+/// program is checked against the function it was traced from.
+pub(crate) trait Kernel: Send + Sync + 'static {
+    /// The op's name, for profiles and messages.
+    fn name(&self) -> &'static str;
+
+    /// Writes the output values into `out`.
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]);
+}
+
+/// Runs `kernel` on the values of `inputs` into a new tensor of `shape`,
+/// for an op that records `kernel` with its output (so reading traced
+/// inputs here is no value read: the program runs the kernel again).
+pub(crate) fn eval_recorded<K: Kernel>(kernel: &K, inputs: &[&Tensor], shape: Shape) -> Tensor {
+    let values: SmallVec<[&[f64]; 4]> = inputs.iter().map(|t| t.data()).collect();
+    Tensor::from_kernel(shape, |out| kernel.run(&values, out))
+}
+
+/// An elementwise function of one input.
+#[derive(Clone)]
+pub(crate) struct Map<F> {
+    pub(crate) name: &'static str,
+    pub(crate) f: F,
+}
+
+impl<F: Fn(f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Map<F> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        for (o, &x) in out.iter_mut().zip(inputs[0]) {
+            *o = (self.f)(x);
+        }
+    }
+}
+
+/// A copy of the one input: reshapes, and views a program must keep apart.
+#[derive(Clone)]
+pub(crate) struct Copy;
+
+impl Kernel for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out.copy_from_slice(inputs[0]);
+    }
+}

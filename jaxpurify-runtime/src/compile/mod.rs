@@ -1,0 +1,282 @@
+//! Compiled functions: a function of tensor trees traced once and then run
+//! as a fixed sequence of kernels on reusable buffers.
+//!
+//! Evaluating a model define-by-run pays, for every op, for an output
+//! allocation, for recording it and for the constants it recomputes; a
+//! small model spends most of its time there. [`compile`] runs the function
+//! once on a tracing tape, keeps the kernels of the ops that depend on its
+//! inputs (everything else is a constant by then), drops the ops no output
+//! needs, and plans one buffer per value, reused as soon as the value is
+//! no longer read. Differentiation inside the function is traced like any
+//! other computation, so compiling `value_and_grad` gives a program for the
+//! value and the gradient, and nested derivatives work the same way.
+//!
+//! A compiled program repeats the traced ops on new values; it cannot
+//! repeat a decision the function took on the values themselves. So
+//! compiling fails, naming the place, when code outside an op read a value
+//! that depends on the inputs (`item`, `as_slice`, `to_vec`), and when an op
+//! without a compiled form (a custom rule) is needed. Before returning, the
+//! program is run at the traced point and at a nearby one and compared with
+//! the function itself.
+
+pub(crate) mod kernel;
+mod program;
+pub(crate) mod trace;
+
+use crate::autodiff::graph::Tape;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use crate::tree::{Path, Tree};
+use program::{Program, Workspace};
+use std::sync::{Mutex, PoisonError};
+use trace::Source;
+
+/// A function of a tree of tensors, traced once by [`compile`] and run as a
+/// fixed program of kernels.
+///
+/// Calls take the same tree type as the traced function, with the same
+/// shapes, and return its output tree; [`call_flat`](Compiled::call_flat)
+/// reads and writes flat vectors instead. It may be called from many
+/// threads at once: each running call uses buffers of its own.
+pub struct Compiled<I, O> {
+    program: Program,
+    input: I,
+    output: O,
+    spare: Mutex<Vec<Workspace>>,
+}
+
+/// Traces `f` at `example` and returns its compiled form.
+///
+/// `f` runs three times here: traced at `example`, then at a point close
+/// to it, where its result is compared with the program's.
+///
+/// ```
+/// use jaxpurify_runtime::{compile, value_and_grad, Tensor};
+/// let f = |x: &Tensor| value_and_grad(|x: &Tensor| (x * x).sin().sum(), x);
+/// let compiled = compile(f, &Tensor::from([0.5, 1.0]))?;
+/// let x = Tensor::from([2.0, -1.0]);
+/// let (value, gradient) = compiled.call(&x)?;
+/// assert_eq!(value, f(&x).0);
+/// assert_eq!(gradient, f(&x).1);
+/// # Ok::<(), jaxpurify_runtime::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Compile`] when `example` carries a running differentiation,
+/// when `f` reads the value of a tensor that depends on its input outside
+/// an op, when it needs an op that has no compiled form, or when the
+/// program does not reproduce `f` near `example`.
+pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Compiled<I, O>> {
+    if example.leaves().iter().any(|t| t.is_tracked()) {
+        return Err(compile_error(
+            "the example input depends on a running differentiation; \
+             compile outside of grad/vjp, or compile the derivative itself",
+        ));
+    }
+    let tape = Tape::open_trace();
+    let traced_input = example.map(|t| t.track_as_leaf(&tape));
+    let traced_output = f(&traced_input);
+    let level = tape.level();
+    let outputs: Vec<Source> = traced_output
+        .leaves()
+        .iter()
+        .map(|t| t.trace_source(level))
+        .collect();
+    let trace = tape.take_trace();
+    drop(traced_input);
+    if let Some(site) = trace.read {
+        return Err(compile_error(&format!(
+            "the value of a tensor that depends on the input was read at {site}; \
+             a compiled program cannot repeat what was decided on it \
+             (call the function without compiling, or express the choice with `where_`)"
+        )));
+    }
+    let compiled = Compiled {
+        program: Program::build(trace, outputs)?,
+        input: example.map(Tensor::without_tracks),
+        output: traced_output.map(Tensor::without_tracks),
+        spare: Mutex::new(Vec::new()),
+    };
+    compiled.check_against(example, &compiled.output)?;
+    let nearby = example.map(nearby_point);
+    compiled.check_against(&nearby, &f(&nearby))?;
+    Ok(compiled)
+}
+
+fn compile_error(reason: &str) -> Error {
+    Error::Compile {
+        reason: reason.to_string(),
+    }
+}
+
+/// A point close to `t`: each value moved by about 1e-4 of itself and at
+/// least by 1e-6, so that a value the trace kept by mistake differs.
+fn nearby_point(t: &Tensor) -> Tensor {
+    t.map_values(|v| v + v * (1.0 / 8192.0) + 1.0 / 1048576.0)
+}
+
+impl<I: Tree, O: Tree> Compiled<I, O> {
+    /// Runs the program on `input`, which must have the traced input's
+    /// shapes.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] naming the first leaf whose shape differs, and
+    /// [`Error::Length`] when the number of leaves differs.
+    pub fn call(&self, input: &I) -> Result<O> {
+        let given = input.leaves();
+        let expected = self.input.leaves();
+        if given.len() != expected.len() {
+            return Err(Error::Length {
+                path: "compiled input leaves".into(),
+                expected: expected.len(),
+                actual: given.len(),
+            });
+        }
+        for (k, (g, e)) in given.iter().zip(&expected).enumerate() {
+            if g.shape() != e.shape() {
+                return Err(Error::Shape {
+                    path: leaf_path(&self.input, k),
+                    expected: e.shape().clone(),
+                    actual: g.shape().clone(),
+                });
+            }
+            if g.is_tracked() {
+                return Err(compile_error(
+                    "a compiled function cannot be differentiated: its input depends on a running \
+                     differentiation (compile the derivative instead)",
+                ));
+            }
+        }
+        let values: Vec<&[f64]> = given.iter().map(|t| t.data()).collect();
+        self.with_workspace(|program, ws| {
+            program.run(ws, &values);
+            let mut k = 0;
+            self.output.try_rebuild(&mut Path::root(), &mut |_, leaf| {
+                let data = program.output(k, ws, &values).to_vec();
+                k += 1;
+                Tensor::from_vec(data, leaf.shape().clone())
+            })
+        })
+    }
+
+    /// Runs the program on a flat input (the leaves of the input tree one
+    /// after another, each row-major, as [`Tree::ravel`] lays them out) and
+    /// writes the flat output into `output`.
+    ///
+    /// # Errors
+    /// [`Error::Length`] when either slice has the wrong length.
+    pub fn call_flat(&self, input: &[f64], output: &mut [f64]) -> Result<()> {
+        check_length("flat input", self.input_len(), input.len())?;
+        check_length("flat output", self.output_len(), output.len())?;
+        let mut values = Vec::with_capacity(self.program.input_lens().len());
+        let mut rest = input;
+        for &len in self.program.input_lens() {
+            let (head, tail) = rest.split_at(len);
+            values.push(head);
+            rest = tail;
+        }
+        self.with_workspace(|program, ws| {
+            program.run(ws, &values);
+            let mut offset = 0;
+            for (k, leaf) in self.output.leaves().iter().enumerate() {
+                let n = leaf.numel();
+                output[offset..offset + n].copy_from_slice(program.output(k, ws, &values));
+                offset += n;
+            }
+        });
+        Ok(())
+    }
+
+    /// The length of the flat input.
+    pub fn input_len(&self) -> usize {
+        self.input.num_elements()
+    }
+
+    /// The length of the flat output.
+    pub fn output_len(&self) -> usize {
+        self.output.num_elements()
+    }
+
+    /// The number of kernel calls a run makes.
+    pub fn num_steps(&self) -> usize {
+        self.program.steps()
+    }
+
+    /// How many kernel calls of each name a run makes, most frequent first:
+    /// what a compiled function spends its steps on.
+    pub fn step_counts(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        for name in self.program.kernel_names() {
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        counts
+    }
+
+    /// Runs `f` with a workspace of this thread's call, kept for later calls.
+    fn with_workspace<R>(&self, f: impl FnOnce(&Program, &mut Workspace) -> R) -> R {
+        let spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut ws = spare.unwrap_or_else(|| self.program.workspace());
+        let out = f(&self.program, &mut ws);
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(ws);
+        out
+    }
+
+    /// Compares the program's output at `input` with `expected`, the
+    /// function's own.
+    fn check_against(&self, input: &I, expected: &O) -> Result<()> {
+        let got = self.call(input)?;
+        let (got, expected) = (got.leaves(), expected.leaves());
+        for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+            let scale = e.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for (i, (&a, &b)) in g.data().iter().zip(e.data()).enumerate() {
+                if !agrees(a, b, scale) {
+                    return Err(compile_error(&format!(
+                        "the compiled program gives {a:e} where the function gives {b:e} \
+                         (output `{}`, value {i}): the function depends on its input in a way \
+                         the trace did not record",
+                        leaf_path(&self.output, k)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Equal bits, both NaN, or equal to within rounding of the largest value.
+fn agrees(a: f64, b: f64, scale: f64) -> bool {
+    a.to_bits() == b.to_bits()
+        || (a.is_nan() && b.is_nan())
+        || (a - b).abs() <= 1e-12 * scale.max(a.abs()).max(b.abs())
+}
+
+fn check_length(what: &str, expected: usize, actual: usize) -> Result<()> {
+    if expected == actual {
+        return Ok(());
+    }
+    Err(Error::Length {
+        path: what.into(),
+        expected,
+        actual,
+    })
+}
+
+/// The path of leaf `k` of `tree`.
+fn leaf_path<T: Tree>(tree: &T, k: usize) -> String {
+    let mut found = String::new();
+    let mut i = 0;
+    tree.visit(&mut Path::root(), &mut |path, _| {
+        if i == k {
+            found = path.to_string();
+        }
+        i += 1;
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Compiled functions against the functions they were traced from.
+
+use super::*;
+use crate::{grad, value_and_grad};
+
+/// Compiles `f` at `at`, then checks that the program gives `f`'s own bits
+/// at each of `points`.
+#[track_caller]
+pub(crate) fn assert_compiles_to_same_bits<I: Tree, O: Tree>(f: impl Fn(&I) -> O, at: &I, points: &[I]) {
+    let compiled = compile(&f, at).unwrap_or_else(|e| panic!("{e}"));
+    for p in points {
+        let (got, want) = (compiled.call(p).expect("a call"), f(p));
+        for (g, w) in got.leaves().iter().zip(want.leaves()) {
+            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(g.shape(), w.shape());
+            assert_eq!(bits(g), bits(w), "compiled {g} against {w}");
+        }
+    }
+}
+
+#[test]
+fn a_gradient_compiles_and_runs_at_other_points() {
+    let f = |x: &Tensor| value_and_grad(|x: &Tensor| (x.square() * 3.0 - x).sum(), x);
+    let points = [Tensor::from([1.0, -2.0, 0.5]), Tensor::from([0.0, 7.0, -3.25])];
+    assert_compiles_to_same_bits(f, &Tensor::from([0.5, 1.0, 1.5]), &points);
+}
+
+#[test]
+fn the_program_keeps_only_what_the_outputs_need() {
+    // The gradient of sum(x^2) needs no sin, nor the value itself.
+    let compiled = compile(
+        |x: &Tensor| {
+            let _unused = x.sin();
+            grad(|x: &Tensor| x.square().sum(), x)
+        },
+        &Tensor::from([1.0, 2.0]),
+    )
+    .unwrap();
+    assert!(compiled.step_counts().iter().all(|(name, _)| *name != "sin"));
+    assert_eq!(
+        compiled.call(&Tensor::from([3.0, -1.0])).unwrap().to_vec(),
+        vec![6.0, -2.0]
+    );
+}
+
+#[test]
+fn reading_a_traced_value_fails_to_compile_and_names_the_place() {
+    let err = compile(
+        |x: &Tensor| if x.sum().item() > 0.0 { x.exp() } else { x.clone() },
+        &Tensor::from([1.0]),
+    )
+    .err()
+    .expect("a value read");
+    let message = err.to_string();
+    assert!(message.contains("was read at"), "{message}");
+    assert!(message.contains(file!()), "{message}");
+}
+
+#[test]
+fn an_op_without_a_kernel_fails_to_compile_only_when_needed() {
+    let custom = |x: &Tensor| {
+        crate::record(x.detach().without_tracks(), &[x], |c| {
+            smallvec::smallvec![Some(c.grad.clone())]
+        })
+    };
+    let unused = compile(
+        |x: &Tensor| {
+            let _ = custom(x);
+            x * 2.0
+        },
+        &Tensor::from([1.0]),
+    );
+    assert!(unused.is_ok());
+    let err = compile(|x: &Tensor| custom(x) * 2.0, &Tensor::from([1.0]))
+        .err()
+        .expect("no kernel");
+    assert!(err.to_string().contains("has no compiled form"), "{err}");
+}
+
+#[test]
+fn calls_check_shapes_and_flat_lengths() {
+    let compiled = compile(
+        |p: &(Tensor, Tensor)| &p.0 * &p.1,
+        &(Tensor::from([1.0, 2.0]), Tensor::scalar(3.0)),
+    )
+    .unwrap();
+    let err = compiled
+        .call(&(Tensor::from([1.0, 2.0]), Tensor::from([3.0])))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "`1`: expected shape [], got [1]");
+    let mut out = [0.0; 2];
+    compiled.call_flat(&[1.0, 2.0, 4.0], &mut out).unwrap();
+    assert_eq!(out, [4.0, 8.0]);
+    let err = compiled.call_flat(&[1.0, 2.0], &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "`flat input`: expected length 3, got 2");
+}

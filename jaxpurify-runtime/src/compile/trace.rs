@@ -1,0 +1,95 @@
+//! What tracing a function records: one node per op that depends on the
+//! function's inputs, with the op's kernel and where each of its inputs
+//! came from (an earlier node, or a constant captured by value).
+
+use super::kernel::Kernel;
+use crate::autodiff::graph::NO_PARENT;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use smallvec::SmallVec;
+use std::panic::Location;
+
+/// The record of one traced function, kept on its tracing tape.
+#[derive(Default)]
+pub(crate) struct Trace {
+    pub(crate) nodes: Vec<Node>,
+    /// The first place where code outside a kernel read a traced value.
+    pub(crate) read: Option<&'static Location<'static>>,
+}
+
+/// How a node's value comes about.
+pub(crate) enum Op {
+    /// The function's input with this position among its leaves.
+    Input(usize),
+    /// An op with a kernel.
+    Kernel(Box<dyn Kernel>),
+    /// An op recorded without a kernel, at this place in the source.
+    Opaque(&'static Location<'static>),
+}
+
+/// Where an op's input comes from.
+pub(crate) enum Source {
+    /// The value of an earlier node.
+    Node(u32),
+    /// A value that does not depend on the function's inputs.
+    Const(Tensor),
+}
+
+/// One traced op.
+pub(crate) struct Node {
+    pub(crate) op: Op,
+    pub(crate) sources: SmallVec<[Source; 2]>,
+    pub(crate) shape: Shape,
+}
+
+impl Trace {
+    /// Adds the function's next input; returns its node.
+    pub(crate) fn push_input(&mut self, shape: Shape) -> u32 {
+        let position = self.nodes.iter().filter(|n| matches!(n.op, Op::Input(_))).count();
+        self.push(Op::Input(position), SmallVec::new(), shape)
+    }
+
+    /// Adds an op with its kernel. `sources` pairs each input's node on this
+    /// trace ([`NO_PARENT`] for a constant) with the input itself.
+    pub(crate) fn push_op<'a>(
+        &mut self,
+        kernel: Box<dyn Kernel>,
+        sources: impl Iterator<Item = (u32, &'a Tensor)>,
+        shape: Shape,
+    ) -> u32 {
+        self.push(Op::Kernel(kernel), collect_sources(sources), shape)
+    }
+
+    /// Adds an op that has no kernel, so that compiling fails only if its
+    /// value is needed.
+    pub(crate) fn push_opaque<'a>(
+        &mut self,
+        site: &'static Location<'static>,
+        sources: impl Iterator<Item = (u32, &'a Tensor)>,
+        shape: Shape,
+    ) -> u32 {
+        self.push(Op::Opaque(site), collect_sources(sources), shape)
+    }
+
+    /// Keeps the first place a traced value was read outside a kernel.
+    pub(crate) fn note_read(&mut self, site: &'static Location<'static>) {
+        self.read.get_or_insert(site);
+    }
+
+    fn push(&mut self, op: Op, sources: SmallVec<[Source; 2]>, shape: Shape) -> u32 {
+        let index = u32::try_from(self.nodes.len()).expect("at most 2^32 traced ops");
+        self.nodes.push(Node { op, sources, shape });
+        index
+    }
+}
+
+/// Constants are kept as plain values: they carry no tracks, so a trace
+/// never keeps another level's tape alive.
+fn collect_sources<'a>(sources: impl Iterator<Item = (u32, &'a Tensor)>) -> SmallVec<[Source; 2]> {
+    sources
+        .map(|(parent, t)| match parent {
+            NO_PARENT => Source::Const(t.without_tracks()),
+            node => Source::Node(node),
+        })
+        .collect()
+}
