@@ -5,9 +5,10 @@
 //! subgradient it returns there. Masks that pick a branch are computed from
 //! the forward values and are constants for every order of differentiation.
 
-use super::arith::zip_broadcast;
+use super::arith::{Zip, record_zip, zip_constant};
 use super::unary::unary_op;
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Map;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -17,8 +18,11 @@ use smallvec::smallvec;
 /// [`where_`](crate::where_). It is linear in `g`, with itself as
 /// derivative; `x` only selects and gets no gradient.
 fn route_where(x: &Tensor, g: &Tensor, keep: impl Fn(f64) -> bool + Clone + Send + Sync + 'static) -> Tensor {
-    let out = zip_broadcast("route_where", x, g, |v, g| if keep(v) { g } else { 0.0 });
-    record(out, &[x, g], move |c| {
+    let select = {
+        let keep = keep.clone();
+        move |v, g| if keep(v) { g } else { 0.0 }
+    };
+    record_zip(Zip::new("route_where", x, g, select), x, g, move |c| {
         smallvec![None, Some(route_where(&c.inputs[0], c.grad, keep.clone()))]
     })
 }
@@ -88,8 +92,11 @@ impl Tensor {
             min <= max,
             "clamp: bounds must be ordered numbers, got min {min} and max {max}"
         );
-        let out = self.map_values(|v| v.clamp(min, max));
-        record(out, &[self], move |c| {
+        let kernel = Map {
+            name: "clamp",
+            f: move |v: f64| v.clamp(min, max),
+        };
+        apply_op(&kernel, &[self], self.shape().clone(), move |c| {
             smallvec![Some(
                 route_where(&c.inputs[0], c.grad, move |v| min <= v && v <= max)
             )]
@@ -151,14 +158,14 @@ fn logistic(v: f64) -> f64 {
 /// goes to the winner, half to each on a tie.
 #[track_caller]
 fn extremum(op: &'static str, a: &Tensor, b: &Tensor, a_wins: fn(f64, f64) -> bool) -> Tensor {
-    let out = zip_broadcast(op, a, b, |p, q| match (p.is_nan() || q.is_nan(), a_wins(p, q)) {
+    let pick = move |p: f64, q: f64| match (p.is_nan() || q.is_nan(), a_wins(p, q)) {
         (true, _) => f64::NAN,
         (false, true) => p,
         (false, false) => q,
-    });
-    record(out, &[a, b], move |c| {
+    };
+    record_zip(Zip::new(op, a, b, pick), a, b, move |c| {
         let [a, b] = [&c.inputs[0], &c.inputs[1]];
-        let share_of_a = zip_broadcast(op, a, b, |p, q| match (a_wins(p, q), p == q) {
+        let share_of_a = zip_constant(op, a, b, move |p, q| match (a_wins(p, q), p == q) {
             (true, _) => 1.0,
             (false, true) => 0.5,
             (false, false) => 0.0,

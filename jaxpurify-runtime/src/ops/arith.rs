@@ -1,7 +1,7 @@
 //! Arithmetic with NumPy broadcasting: `+ - * /`, negation, and the operator
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
-use crate::autodiff::graph::apply_op;
+use crate::autodiff::graph::{apply_constant, apply_op};
 use crate::compile::kernel::{Kernel, Map};
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair, tiles_into};
 use crate::tensor::Tensor;
@@ -141,6 +141,21 @@ pub(crate) fn record_zip<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>
 ) -> Tensor {
     let shape = kernel.shape.clone();
     apply_op(&kernel, &[a, b], shape, rule)
+}
+
+/// `f` over the broadcast of `a` and `b` for a function whose derivative is
+/// zero wherever it exists (a comparison, a mask): not differentiated, but
+/// recorded for traces.
+#[track_caller]
+pub(crate) fn zip_constant<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
+    name: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f: F,
+) -> Tensor {
+    let kernel = Zip::new(name, a, b, f);
+    let shape = kernel.shape.clone();
+    apply_constant(&kernel, &[a, b], shape)
 }
 
 /// `a + b` with broadcasting.

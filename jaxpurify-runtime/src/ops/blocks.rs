@@ -6,8 +6,8 @@
 //! is the selection again, so both differentiate to any order. Padding with
 //! any constant is that adjoint with another fill.
 
-use crate::autodiff::record;
-use crate::buffer_pool;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -50,42 +50,94 @@ fn with_axis_size(shape: &Shape, axis: usize, size: usize) -> Shape {
 /// axes before it, as a tensor of `shape` (the blocks' own shape, or that
 /// with a single position's axis dropped).
 fn take_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape) -> Tensor {
-    let (inner, len) = (inner_size(x.shape(), axis), x.shape()[axis]);
-    let mut data = buffer_pool::with_capacity(shape.numel());
-    if len * inner > 0 {
-        for outer in x.as_slice().chunks_exact(len * inner) {
-            data.extend_from_slice(&outer[range.start * inner..range.end * inner]);
-        }
-    }
-    let out = Tensor::from_parts(data, shape);
+    let kernel = TakeRange {
+        inner: inner_size(x.shape(), axis),
+        len: x.shape()[axis],
+        range: range.clone(),
+    };
     // The adjoint puts the gradient back at those positions, zeros elsewhere.
     let source = x.shape().clone();
-    record(out, &[x], move |c| {
+    apply_op(&kernel, &[x], shape, move |c| {
         smallvec![Some(put_range(c.grad, axis, range.clone(), source.clone(), 0.0))]
     })
+}
+
+/// The kernel of [`take_range`]: positions `range` of an axis of `len`
+/// positions of `inner` values each.
+#[derive(Clone)]
+struct TakeRange {
+    inner: usize,
+    len: usize,
+    range: Range<usize>,
+}
+
+impl Kernel for TakeRange {
+    fn name(&self) -> &'static str {
+        "slice"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (inner, len, range) = (self.inner, self.len, &self.range);
+        let block = range.len() * inner;
+        if len * inner == 0 || block == 0 {
+            return;
+        }
+        for (o, outer) in out
+            .chunks_exact_mut(block)
+            .zip(inputs[0].chunks_exact(len * inner))
+        {
+            o.copy_from_slice(&outer[range.start * inner..range.end * inner]);
+        }
+    }
 }
 
 /// `fill` everywhere in `shape` but the values of `x` at positions `range`
 /// of `axis`; with zeros, the adjoint of [`take_range`], which is its
 /// derivative.
 fn put_range(x: &Tensor, axis: usize, range: Range<usize>, shape: Shape, fill: f64) -> Tensor {
-    let (inner, len) = (inner_size(&shape, axis), shape[axis]);
-    let block = range.len() * inner;
-    let mut data = buffer_pool::with_capacity(shape.numel());
-    if block > 0 {
-        for values in x.as_slice().chunks_exact(block) {
-            data.extend(std::iter::repeat_n(fill, range.start * inner));
-            data.extend_from_slice(values);
-            data.extend(std::iter::repeat_n(fill, (len - range.end) * inner));
-        }
-    } else {
-        data.resize(shape.numel(), fill);
-    }
-    let out = Tensor::from_parts(data, shape);
+    let kernel = PutRange {
+        inner: inner_size(&shape, axis),
+        len: shape[axis],
+        range: range.clone(),
+        fill,
+    };
     let taken = x.shape().clone();
-    record(out, &[x], move |c| {
+    apply_op(&kernel, &[x], shape, move |c| {
         smallvec![Some(take_range(c.grad, axis, range.clone(), taken.clone()))]
     })
+}
+
+/// The kernel of [`put_range`].
+#[derive(Clone)]
+struct PutRange {
+    inner: usize,
+    len: usize,
+    range: Range<usize>,
+    fill: f64,
+}
+
+impl Kernel for PutRange {
+    fn name(&self) -> &'static str {
+        "pad"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (inner, range) = (self.inner, &self.range);
+        let block = range.len() * inner;
+        if block == 0 {
+            out.fill(self.fill);
+            return;
+        }
+        let (before, after) = (range.start * inner, (self.len - range.end) * inner);
+        for (o, values) in out
+            .chunks_exact_mut(before + block + after)
+            .zip(inputs[0].chunks_exact(block))
+        {
+            o[..before].fill(self.fill);
+            o[before..before + block].copy_from_slice(values);
+            o[before + block..].fill(self.fill);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,15 +23,21 @@ impl Kernel for BroadcastTo {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let src = inputs[0];
-        if tiles_into(&self.from, &self.to) {
-            // Whole copies of the values one after another (a scalar
-            // repeated, a bias over a batch): no index arithmetic.
-            tile_into(src, out);
-        } else {
-            let strides = broadcast_strides(&self.from, &self.to);
-            for_each_offset(&self.to, &strides, |i, o| out[i] = src[o]);
-        }
+        broadcast_into(inputs[0], &self.from, &self.to, out);
+    }
+}
+
+/// Writes `src`, of shape `from`, broadcast to shape `to` into `out`.
+pub(crate) fn broadcast_into(src: &[f64], from: &[usize], to: &[usize], out: &mut [f64]) {
+    if from == to {
+        out.copy_from_slice(src);
+    } else if tiles_into(from, to) {
+        // Whole copies of the values one after another (a scalar repeated,
+        // a bias over a batch): no index arithmetic.
+        tile_into(src, out);
+    } else {
+        let strides = broadcast_strides(from, to);
+        for_each_offset(to, &strides, |i, o| out[i] = src[o]);
     }
 }
 

@@ -11,9 +11,11 @@
 //! The inherent `eq` and `ne` return masks and take precedence over
 //! [`PartialEq`] in method calls; whole-tensor equality stays `a == b`.
 
-use super::arith::zip_broadcast;
-use crate::autodiff::record;
-use crate::shape::broadcast_shapes;
+use super::arith::zip_constant;
+use super::broadcast::broadcast_into;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
+use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -26,7 +28,7 @@ macro_rules! comparison {
         /// When the shapes do not broadcast.
         #[track_caller]
         pub fn $name(&self, other: impl Into<Tensor>) -> Tensor {
-            zip_broadcast(stringify!($name), self, &other.into(), |p, q| f64::from(p $op q))
+            zip_constant(stringify!($name), self, &other.into(), |p, q| f64::from(p $op q))
         }
     };
 }
@@ -123,18 +125,12 @@ pub fn where_(cond: &Tensor, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tens
                 b.shape()
             )
         });
-    // Pooled copies: a scalar spread over a large output is one fill, and
-    // three slices of equal length zip into a loop that vectorises.
-    let spread = |t: &Tensor| t.detach().broadcast_to(shape.clone());
-    let (mask, on, off) = (spread(cond), spread(&a), spread(&b));
-    let values = mask
-        .as_slice()
-        .iter()
-        .zip(on.as_slice().iter().zip(off.as_slice()))
-        .map(|(&m, (&p, &q))| if m != 0.0 { p } else { q });
-    let out = Tensor::collect_parts(values, shape);
+    let kernel = Select {
+        shapes: [cond.shape().clone(), a.shape().clone(), b.shape().clone()],
+        shape: shape.clone(),
+    };
     // d where(c, a, b) = where(c, da, db), each summed back to its input.
-    record(out, &[cond, &a, &b], |c| {
+    apply_op(&kernel, &[cond, &a, &b], shape, |c| {
         let (cond, g) = (&c.inputs[0], c.grad);
         smallvec![
             None,
@@ -144,6 +140,42 @@ pub fn where_(cond: &Tensor, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tens
                 .then(|| where_(cond, 0.0, g).sum_to(c.inputs[2].shape())),
         ]
     })
+}
+
+/// The kernel of [`where_`]: the mask and both branches, of `shapes`,
+/// broadcast to `shape`.
+#[derive(Clone)]
+struct Select {
+    shapes: [Shape; 3],
+    shape: Shape,
+}
+
+impl Kernel for Select {
+    fn name(&self) -> &'static str {
+        "where"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        // Inputs of another shape are spread first (a scalar is one fill),
+        // so that three slices of equal length zip into a loop that
+        // vectorises.
+        let spread: Vec<std::borrow::Cow<[f64]>> = inputs
+            .iter()
+            .zip(&self.shapes)
+            .map(|(values, from)| match from == &self.shape {
+                true => std::borrow::Cow::Borrowed(*values),
+                false => {
+                    let mut full = vec![0.0; out.len()];
+                    broadcast_into(values, from, &self.shape, &mut full);
+                    std::borrow::Cow::Owned(full)
+                }
+            })
+            .collect();
+        let (mask, on, off) = (&spread[0], &spread[1], &spread[2]);
+        for (o, (&m, (&p, &q))) in out.iter_mut().zip(mask.iter().zip(on.iter().zip(off.iter()))) {
+            *o = if m != 0.0 { p } else { q };
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! reached through the private [`pack`] and [`component`] ops, which are each
 //! other's adjoints.
 
-use crate::autodiff::record;
+use super::arith::{Zip, record_zip};
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -128,19 +130,14 @@ impl Complex {
     /// assert_eq!(g.to_vec(), vec![0.0, -1.0]);
     /// ```
     pub fn abs(&self) -> Tensor {
-        let modulus: Vec<f64> = self
-            .re
-            .as_slice()
-            .iter()
-            .zip(self.im.as_slice())
-            .map(|(&a, &b)| a.hypot(b))
-            .collect();
-        let out = Tensor::from_parts(modulus, self.shape().clone());
-        // Adding 1 where |z| = 0 makes re / |z| = 0 / 1 there: the zero
-        // subgradient, with no NaN; elsewhere the offset is 0.
-        let zero_offset = out.map_values(|m| if m == 0.0 { 1.0 } else { 0.0 });
+        let kernel = Zip::new("complex_abs", &self.re, &self.im, f64::hypot);
         // d|z| = (re d re + im d im) / |z|
-        record(out, &[&self.re, &self.im], move |c| {
+        record_zip(kernel, &self.re, &self.im, move |c| {
+            // Adding 1 where |z| = 0 makes re / |z| = 0 / 1 there: the zero
+            // subgradient, with no NaN; elsewhere the offset is 0.
+            let zero_offset = c
+                .output
+                .map_constant("modulus_zero", |m| if m == 0.0 { 1.0 } else { 0.0 });
             let safe_modulus = c.output + &zero_offset;
             smallvec![
                 c.needs(0).then(|| c.grad * &c.inputs[0] / &safe_modulus),
@@ -195,9 +192,9 @@ impl Complex {
 /// the same shape.
 fn pack(re: &Tensor, im: &Tensor) -> Tensor {
     debug_assert_eq!(re.shape(), im.shape());
-    let out = stacked([Some(re), Some(im)]);
+    let kernel = Stacked { given: [true, true] };
     // Packing only moves values, so its adjoint splits the gradient back.
-    record(out, &[re, im], |c| {
+    apply_op(&kernel, &[re, im], packed_shape(re.shape()), |c| {
         smallvec![
             c.needs(0).then(|| component(c.grad, 0)),
             c.needs(1).then(|| component(c.grad, 1)),
@@ -205,40 +202,73 @@ fn pack(re: &Tensor, im: &Tensor) -> Tensor {
     })
 }
 
-/// The two parts stacked along a new leading axis of size 2, zeros for a
-/// missing one, not recorded. The parts given have one shape.
-fn stacked(parts: [Option<&Tensor>; 2]) -> Tensor {
-    let given = parts.iter().flatten().next().expect("at least one part");
-    let numel = given.numel();
-    let mut data = Vec::with_capacity(2 * numel);
-    for part in parts {
-        match part {
-            Some(t) => data.extend_from_slice(t.as_slice()),
-            None => data.resize(data.len() + numel, 0.0),
+/// The shape `[2, ...shape]` of a packed tensor.
+fn packed_shape(shape: &Shape) -> Shape {
+    let mut packed = Shape::from(2);
+    for &d in shape.iter() {
+        packed.push(d);
+    }
+    packed
+}
+
+/// The kernel of [`pack`] and [`embed`]: the two parts stacked along a new
+/// leading axis of size 2, zeros for a part not `given`. The inputs are the
+/// parts given, of one shape.
+#[derive(Clone)]
+struct Stacked {
+    given: [bool; 2],
+}
+
+impl Kernel for Stacked {
+    fn name(&self) -> &'static str {
+        "pack"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let mut parts = inputs.iter();
+        for (half, given) in out.chunks_exact_mut(out.len() / 2).zip(self.given) {
+            match given {
+                true => half.copy_from_slice(parts.next().expect("a given part")),
+                false => half.fill(0.0),
+            }
         }
     }
-    let mut shape = Shape::from(2);
-    for &d in given.shape().iter() {
-        shape.push(d);
+}
+
+/// The kernel of [`component`]: half `k` of a packed tensor.
+#[derive(Clone)]
+struct Component {
+    k: usize,
+}
+
+impl Kernel for Component {
+    fn name(&self) -> &'static str {
+        "unpack"
     }
-    Tensor::from_parts(data, shape)
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let numel = out.len();
+        out.copy_from_slice(&inputs[0][self.k * numel..(self.k + 1) * numel]);
+    }
 }
 
 /// Part `k` (0 real, 1 imaginary) of a packed `[2, ...]` tensor.
 fn component(packed: &Tensor, k: usize) -> Tensor {
-    let numel = packed.numel() / 2;
-    let data = packed.as_slice()[k * numel..(k + 1) * numel].to_vec();
-    let out = Tensor::from_parts(data, Shape::from(&packed.shape()[1..]));
-    record(out, &[packed], move |c| smallvec![Some(embed(c.grad, k))])
+    let shape = Shape::from(&packed.shape()[1..]);
+    apply_op(&Component { k }, &[packed], shape, move |c| {
+        smallvec![Some(embed(c.grad, k))]
+    })
 }
 
 /// `t` as part `k` of a packed `[2, ...]` tensor whose other part is zero:
 /// the adjoint of [`component`], and `component` is its adjoint.
 fn embed(t: &Tensor, k: usize) -> Tensor {
-    let mut parts = [None, None];
-    parts[k] = Some(t);
-    let out = stacked(parts);
-    record(out, &[t], move |c| smallvec![Some(component(c.grad, k))])
+    let kernel = Stacked {
+        given: [k == 0, k == 1],
+    };
+    apply_op(&kernel, &[t], packed_shape(t.shape()), move |c| {
+        smallvec![Some(component(c.grad, k))]
+    })
 }
 
 impl From<Tensor> for Complex {

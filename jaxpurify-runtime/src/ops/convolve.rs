@@ -15,7 +15,8 @@
 
 use super::convolve_fft::{ChooseSummation, Summation, correlate_valid_fft, faster_summation};
 use super::gemm::dot;
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -163,16 +164,12 @@ fn correlate_valid(x: &Tensor, kernel: &Tensor, choose: ChooseSummation) -> Tens
     debug_assert!(n >= m && m >= 1, "correlate_valid: lengths {n} and {m}");
     // The rule below is written with `correlate_valid` itself, so the
     // derivative's correlations (of other lengths) choose their own kernels.
-    let data = match choose(n, m) {
-        Summation::Direct => correlate_valid_direct(x.as_slice(), kernel.as_slice()),
-        Summation::Fft => correlate_valid_fft(x.as_slice(), kernel.as_slice()),
-    };
-    let out = Tensor::from_parts(data, Shape::from(n - m + 1));
+    let summation = ValidCorrelation(choose(n, m));
     // With L = <g, y>: dL/dx[p] = sum_i g[i] k[p - i], the full convolution
     // of g with k (the valid correlation of g padded by m - 1 on both sides
     // with k reversed); dL/dk[j] = sum_i g[i] x[i + j], the valid
     // correlation of x with g.
-    record(out, &[x, kernel], move |c| {
+    apply_op(&summation, &[x, kernel], Shape::from(n - m + 1), move |c| {
         let [x, kernel] = [&c.inputs[0], &c.inputs[1]];
         smallvec![
             c.needs(0)
@@ -182,26 +179,42 @@ fn correlate_valid(x: &Tensor, kernel: &Tensor, choose: ChooseSummation) -> Tens
     })
 }
 
-/// The valid correlation by direct summation. With more outputs than kernel
-/// taps (a short kernel sliding along a long signal) it adds each tap's
-/// scaled, shifted copy of `x` to the output, a contiguous pass per tap that
-/// vectorises; otherwise (few long windows, as in a kernel's gradient) it
-/// takes one dot product per output.
-fn correlate_valid_direct(x: &[f64], kernel: &[f64]) -> Vec<f64> {
-    let len = x.len() - kernel.len() + 1;
-    if len <= kernel.len() {
-        return x
-            .windows(kernel.len())
-            .map(|window| dot(window, kernel))
-            .collect();
+/// The kernel of [`correlate_valid`], summing as chosen for its lengths.
+#[derive(Clone)]
+struct ValidCorrelation(Summation);
+
+impl Kernel for ValidCorrelation {
+    fn name(&self) -> &'static str {
+        "correlate_valid"
     }
-    let mut out = vec![0.0; len];
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        match self.0 {
+            Summation::Direct => correlate_valid_direct(inputs[0], inputs[1], out),
+            Summation::Fft => out.copy_from_slice(&correlate_valid_fft(inputs[0], inputs[1])),
+        }
+    }
+}
+
+/// The valid correlation by direct summation, into `out`. With more outputs
+/// than kernel taps (a short kernel sliding along a long signal) it adds
+/// each tap's scaled, shifted copy of `x` to the output, a contiguous pass
+/// per tap that vectorises; otherwise (few long windows, as in a kernel's
+/// gradient) it takes one dot product per output.
+fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) {
+    let len = out.len();
+    if len <= kernel.len() {
+        for (o, window) in out.iter_mut().zip(x.windows(kernel.len())) {
+            *o = dot(window, kernel);
+        }
+        return;
+    }
+    out.fill(0.0);
     for (j, &k) in kernel.iter().enumerate() {
         for (o, &v) in out.iter_mut().zip(&x[j..j + len]) {
             *o += k * v;
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! exact, and `cumprod`'s never divide by `x`, so zeros are no special case.
 
 use super::reduce::split_at_axis;
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -94,12 +95,14 @@ impl Tensor {
 /// the last position. `a` and `b` have one shape.
 fn linear_recurrence(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Tensor {
     debug_assert_eq!(a.shape(), b.shape());
-    let data = recurrence_values(a, b, axis, reverse);
-    let out = Tensor::from_parts(data, b.shape().clone());
+    let kernel = Recurrence {
+        split: split_at_axis(b.shape(), axis),
+        reverse,
+    };
     // With L = <g, h>: lambda = dL/db solves the recurrence run the other way
     // with the coefficients shifted one step (lambda[i] = g[i] + a[i + 1]
     // lambda[i + 1] going forward), and dL/da[i] = lambda[i] h[i - 1].
-    record(out, &[a, b], move |c| {
+    apply_op(&kernel, &[a, b], b.shape().clone(), move |c| {
         let [a, h] = [&c.inputs[0], c.output];
         let step = if reverse { -1 } else { 1 };
         let lambda = linear_recurrence(&shifted(a, axis, -step), c.grad, axis, !reverse);
@@ -108,61 +111,113 @@ fn linear_recurrence(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Tens
     })
 }
 
-/// The values of [`linear_recurrence`], not recorded. The innermost loop
-/// runs over the contiguous elements after `axis`.
-fn recurrence_values(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Vec<f64> {
-    let (before, n, after) = split_at_axis(b.shape(), axis);
-    let (a, b) = (a.as_slice(), b.as_slice());
-    let mut h = b.to_vec();
-    for block in 0..before {
-        for step in 1..n {
-            let (i, previous) = if reverse {
-                (n - 1 - step, n - step)
-            } else {
-                (step, step - 1)
-            };
-            let (row, prev_row) = ((block * n + i) * after, (block * n + previous) * after);
-            for k in 0..after {
-                h[row + k] = a[row + k] * h[prev_row + k] + b[row + k];
+/// The kernel of [`linear_recurrence`] along the middle axis of a
+/// `before x n x after` array. The innermost loop runs over the contiguous
+/// elements after the axis.
+#[derive(Clone)]
+struct Recurrence {
+    split: (usize, usize, usize),
+    reverse: bool,
+}
+
+impl Kernel for Recurrence {
+    fn name(&self) -> &'static str {
+        "linear_recurrence"
+    }
+
+    fn run(&self, inputs: &[&[f64]], h: &mut [f64]) {
+        let (before, n, after) = self.split;
+        let (a, b) = (inputs[0], inputs[1]);
+        h.copy_from_slice(b);
+        for block in 0..before {
+            for step in 1..n {
+                let (i, previous) = if self.reverse {
+                    (n - 1 - step, n - step)
+                } else {
+                    (step, step - 1)
+                };
+                let (row, prev_row) = ((block * n + i) * after, (block * n + previous) * after);
+                for k in 0..after {
+                    h[row + k] = a[row + k] * h[prev_row + k] + b[row + k];
+                }
             }
         }
     }
-    h
 }
 
 /// `x` at position 0 along `axis` and zeros elsewhere; a projection, so its
 /// own adjoint. (Zeros are written, not multiplied in by a mask, so an
 /// infinite `x` does not turn into NaN.)
 fn first_along(x: &Tensor, axis: usize) -> Tensor {
-    let (before, n, after) = split_at_axis(x.shape(), axis);
-    let src = x.as_slice();
-    let mut data = vec![0.0; x.numel()];
-    let blocks = if n == 0 { 0 } else { before };
-    for block in 0..blocks {
-        let start = block * n * after;
-        data[start..start + after].copy_from_slice(&src[start..start + after]);
+    let kernel = FirstAlong {
+        split: split_at_axis(x.shape(), axis),
+    };
+    apply_op(&kernel, &[x], x.shape().clone(), move |c| {
+        smallvec![Some(first_along(c.grad, axis))]
+    })
+}
+
+/// The kernel of [`first_along`] on a `before x n x after` array.
+#[derive(Clone)]
+struct FirstAlong {
+    split: (usize, usize, usize),
+}
+
+impl Kernel for FirstAlong {
+    fn name(&self) -> &'static str {
+        "first_along"
     }
-    let out = Tensor::from_parts(data, x.shape().clone());
-    record(out, &[x], move |c| smallvec![Some(first_along(c.grad, axis))])
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (before, n, after) = self.split;
+        let src = inputs[0];
+        out.fill(0.0);
+        let blocks = if n == 0 { 0 } else { before };
+        for block in 0..blocks {
+            let start = block * n * after;
+            out[start..start + after].copy_from_slice(&src[start..start + after]);
+        }
+    }
 }
 
 /// `out[i] = x[i - by]` along `axis`, zero where `i - by` falls outside:
 /// the elements move `by` places towards the end (towards the start when
 /// negative). Its adjoint is the shift by `-by`.
 fn shifted(x: &Tensor, axis: usize, by: isize) -> Tensor {
-    let (before, n, after) = split_at_axis(x.shape(), axis);
-    let src = x.as_slice();
-    let mut data = vec![0.0; x.numel()];
-    let moved = n.saturating_sub(by.unsigned_abs());
-    let (from, to) = if by >= 0 { (0, n - moved) } else { (n - moved, 0) };
-    for block in 0..before {
-        let base = block * n * after;
-        let (src_start, dst_start) = (base + from * after, base + to * after);
-        data[dst_start..dst_start + moved * after]
-            .copy_from_slice(&src[src_start..src_start + moved * after]);
+    let kernel = Shift {
+        split: split_at_axis(x.shape(), axis),
+        by,
+    };
+    apply_op(&kernel, &[x], x.shape().clone(), move |c| {
+        smallvec![Some(shifted(c.grad, axis, -by))]
+    })
+}
+
+/// The kernel of [`shifted`] on a `before x n x after` array.
+#[derive(Clone)]
+struct Shift {
+    split: (usize, usize, usize),
+    by: isize,
+}
+
+impl Kernel for Shift {
+    fn name(&self) -> &'static str {
+        "shift"
     }
-    let out = Tensor::from_parts(data, x.shape().clone());
-    record(out, &[x], move |c| smallvec![Some(shifted(c.grad, axis, -by))])
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let ((before, n, after), by) = (self.split, self.by);
+        let src = inputs[0];
+        out.fill(0.0);
+        let moved = n.saturating_sub(by.unsigned_abs());
+        let (from, to) = if by >= 0 { (0, n - moved) } else { (n - moved, 0) };
+        for block in 0..before {
+            let base = block * n * after;
+            let (src_start, dst_start) = (base + from * after, base + to * after);
+            out[dst_start..dst_start + moved * after]
+                .copy_from_slice(&src[src_start..src_start + moved * after]);
+        }
+    }
 }
 
 #[cfg(test)]

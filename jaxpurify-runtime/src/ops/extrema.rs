@@ -3,7 +3,8 @@
 
 use super::broadcast::reduced_shapes;
 use super::reduce::{all_axes, fold_groups, split_at_axis};
-use crate::autodiff::record;
+use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, for_each_grouped, normalize_axis};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -155,7 +156,7 @@ impl Tensor {
         arg_extremum(self, axis, keepdim, "argmin_axis", beats_for_min)
     }
 
-    /// The values as a 1-d tensor, not recorded (for the index-valued ops).
+    /// The values as a 1-d tensor (for the index-valued ops).
     fn flattened(&self) -> Tensor {
         self.with_shape(Shape::from(self.numel()))
     }
@@ -179,7 +180,7 @@ fn extremum(
     x: &Tensor,
     axes: &[isize],
     keepdim: bool,
-    op: &str,
+    op: &'static str,
     beats: fn(f64, f64) -> bool,
     identity: f64,
 ) -> Tensor {
@@ -189,44 +190,92 @@ fn extremum(
         "{op}: cannot reduce an axis of length 0 in shape {}",
         x.shape()
     );
-    let values = fold_groups(
-        x,
-        &kept,
+    let kernel = Extremum {
+        name: op,
+        shape: x.shape().clone(),
+        kept: kept.clone(),
+        beats,
         identity,
-        |best, v| if beats(v, best) { v } else { best },
-    );
-    let out = Tensor::from_parts(values, if keepdim { kept.clone() } else { dropped });
+    };
+    let shape = if keepdim { kept.clone() } else { dropped };
     // d max / dx_i = 1/k for each of the k elements equal to the max, else 0.
-    record(out, &[x], move |c| {
-        let shares = tie_shares(&c.inputs[0], c.output.as_slice(), &kept);
+    apply_op(&kernel, &[x], shape, move |c| {
+        let ties = TieShares {
+            shape: c.inputs[0].shape().clone(),
+            kept: kept.clone(),
+        };
+        let shares = apply_constant(&ties, &[&c.inputs[0], c.output], c.inputs[0].shape().clone());
         smallvec![Some(c.grad.reshape(&kept) * shares)]
     })
 }
 
-/// A constant with `x`'s shape: `1/k` where an element equals its group's
-/// `extreme` value (NaN matching NaN), `k` being how many do, and 0 elsewhere.
-fn tie_shares(x: &Tensor, extreme: &[f64], kept: &Shape) -> Tensor {
-    let src = x.as_slice();
-    let is_extreme = |v: f64, e: f64| v == e || (v.is_nan() && e.is_nan());
-    let mut ties = vec![0.0; kept.numel()];
-    for_each_grouped(x.shape(), kept, |i, o| {
-        if is_extreme(src[i], extreme[o]) {
-            ties[o] += 1.0;
-        }
-    });
-    let mut shares = vec![0.0; x.numel()];
-    for_each_grouped(x.shape(), kept, |i, o| {
-        if is_extreme(src[i], extreme[o]) {
-            shares[i] = 1.0 / ties[o];
-        }
-    });
-    Tensor::from_parts(shares, x.shape().clone())
+/// The kernel of max and min over the groups of `kept`: the value that
+/// `beats` every other of its group, starting from `identity`.
+#[derive(Clone)]
+struct Extremum {
+    name: &'static str,
+    shape: Shape,
+    kept: Shape,
+    beats: fn(f64, f64) -> bool,
+    identity: f64,
+}
+
+impl Kernel for Extremum {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let beats = self.beats;
+        let values = fold_groups(inputs[0], &self.shape, &self.kept, self.identity, |best, v| {
+            if beats(v, best) { v } else { best }
+        });
+        out.copy_from_slice(&values);
+    }
+}
+
+/// The kernel of the gradient's constant shares: given the input and each
+/// group's extreme value, `1/k` where an element equals its group's extreme
+/// (NaN matching NaN), `k` being how many do, and 0 elsewhere.
+#[derive(Clone)]
+struct TieShares {
+    shape: Shape,
+    kept: Shape,
+}
+
+impl Kernel for TieShares {
+    fn name(&self) -> &'static str {
+        "tie_shares"
+    }
+
+    fn run(&self, inputs: &[&[f64]], shares: &mut [f64]) {
+        let (src, extreme) = (inputs[0], inputs[1]);
+        let is_extreme = |v: f64, e: f64| v == e || (v.is_nan() && e.is_nan());
+        let mut ties = vec![0.0; self.kept.numel()];
+        for_each_grouped(&self.shape, &self.kept, |i, o| {
+            if is_extreme(src[i], extreme[o]) {
+                ties[o] += 1.0;
+            }
+        });
+        shares.fill(0.0);
+        for_each_grouped(&self.shape, &self.kept, |i, o| {
+            if is_extreme(src[i], extreme[o]) {
+                shares[i] = 1.0 / ties[o];
+            }
+        });
+    }
 }
 
 /// The index along `axis` of the first element that no later one `beats`,
-/// for every position of the other axes; plain values.
+/// for every position of the other axes, as values that carry no gradient.
 #[track_caller]
-fn arg_extremum(x: &Tensor, axis: isize, keepdim: bool, op: &str, beats: fn(f64, f64) -> bool) -> Tensor {
+fn arg_extremum(
+    x: &Tensor,
+    axis: isize,
+    keepdim: bool,
+    op: &'static str,
+    beats: fn(f64, f64) -> bool,
+) -> Tensor {
     let (kept, dropped) = reduced_shapes(x.shape(), &[axis], op);
     let (before, n, after) = split_at_axis(x.shape(), normalize_axis(axis, x.ndim(), op));
     assert!(
@@ -234,16 +283,45 @@ fn arg_extremum(x: &Tensor, axis: isize, keepdim: bool, op: &str, beats: fn(f64,
         "{op}: cannot reduce an axis of length 0 in shape {}",
         x.shape()
     );
-    let src = x.as_slice();
-    let mut indices = Vec::with_capacity(before * after);
-    for b in 0..before {
-        for a in 0..after {
-            let at = |k: usize| src[(b * n + k) * after + a];
-            let best = (1..n).fold(0, |best, k| if beats(at(k), at(best)) { k } else { best });
-            indices.push(best as f64);
+    let kernel = ArgExtremum {
+        name: op,
+        before,
+        n,
+        after,
+        beats,
+    };
+    apply_constant(&kernel, &[x], if keepdim { kept } else { dropped })
+}
+
+/// The kernel of arg-max and arg-min along the middle axis of a
+/// `before x n x after` array.
+#[derive(Clone)]
+struct ArgExtremum {
+    name: &'static str,
+    before: usize,
+    n: usize,
+    after: usize,
+    beats: fn(f64, f64) -> bool,
+}
+
+impl Kernel for ArgExtremum {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (src, n, after) = (inputs[0], self.n, self.after);
+        let mut indices = out.iter_mut();
+        for b in 0..self.before {
+            for a in 0..after {
+                let at = |k: usize| src[(b * n + k) * after + a];
+                let best = (1..n).fold(0, |best, k| if (self.beats)(at(k), at(best)) { k } else { best });
+                if let Some(slot) = indices.next() {
+                    *slot = best as f64;
+                }
+            }
         }
     }
-    Tensor::from_parts(indices, if keepdim { kept } else { dropped })
 }
 
 #[cfg(test)]

@@ -33,10 +33,11 @@
 //! transforming. A plan's algorithm depends on the length and the CPU only, so
 //! results do not depend on which thread asks first.
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::ops::complex::Complex;
 use crate::ops::fft_real::packed_real_dft;
-use crate::shape::normalize_axis;
+use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex64;
@@ -217,52 +218,65 @@ fn transform_in_place(buffer: &mut [Complex64], len: usize, direction: FftDirect
     });
 }
 
-/// `scale` times the unnormalised DFT in `direction` along `axis` of every
-/// lane of a packed complex array with (unpacked) dimensions `dims`. All
-/// lanes are gathered into one buffer and transformed in one call.
-fn packed_lanes_dft(
-    packed: &[f64],
-    dims: &[usize],
+/// The kernel of [`packed_dft`]: `scale` times the unnormalised DFT in
+/// `direction` along `axis` of every lane of a packed complex array with
+/// (unpacked) dimensions `dims`. All lanes are gathered into one buffer and
+/// transformed in one call.
+#[derive(Clone)]
+struct PackedDft {
+    dims: Shape,
     axis: usize,
     direction: FftDirection,
     scale: f64,
-) -> Vec<f64> {
-    let numel = packed.len() / 2;
-    let (re, im) = packed.split_at(numel);
-    let lanes = Lanes::new(dims, axis);
-    if lanes.stride == 1 {
-        // Lanes follow each other in memory: no gathering, and the output
-        // is written in order instead of into a zeroed buffer.
-        let mut buffer: Vec<Complex64> = re.iter().zip(im).map(|(&a, &b)| Complex64::new(a, b)).collect();
-        transform_in_place(&mut buffer, lanes.len, direction);
-        let mut out = Vec::with_capacity(2 * numel);
-        out.extend(buffer.iter().map(|v| v.re * scale));
-        out.extend(buffer.iter().map(|v| v.im * scale));
-        return out;
+}
+
+impl Kernel for PackedDft {
+    fn name(&self) -> &'static str {
+        "fft"
     }
-    let mut buffer: Vec<Complex64> = Vec::with_capacity(numel);
-    for lane in 0..lanes.count {
-        buffer.extend(lanes.offsets(lane).map(|o| Complex64::new(re[o], im[o])));
-    }
-    transform_in_place(&mut buffer, lanes.len, direction);
-    let mut out = vec![0.0; 2 * numel];
-    let mut values = buffer.iter();
-    for lane in 0..lanes.count {
-        for (o, v) in lanes.offsets(lane).zip(values.by_ref()) {
-            out[o] = v.re * scale;
-            out[numel + o] = v.im * scale;
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let numel = out.len() / 2;
+        let (re, im) = inputs[0].split_at(numel);
+        let (out_re, out_im) = out.split_at_mut(numel);
+        let lanes = Lanes::new(&self.dims, self.axis);
+        let scale = self.scale;
+        if lanes.stride == 1 {
+            // Lanes follow each other in memory: no gathering, and the
+            // output is written in order.
+            let mut buffer: Vec<Complex64> = re.iter().zip(im).map(|(&a, &b)| Complex64::new(a, b)).collect();
+            transform_in_place(&mut buffer, lanes.len, self.direction);
+            for ((r, i), v) in out_re.iter_mut().zip(out_im.iter_mut()).zip(&buffer) {
+                (*r, *i) = (v.re * scale, v.im * scale);
+            }
+            return;
+        }
+        let mut buffer: Vec<Complex64> = Vec::with_capacity(numel);
+        for lane in 0..lanes.count {
+            buffer.extend(lanes.offsets(lane).map(|o| Complex64::new(re[o], im[o])));
+        }
+        transform_in_place(&mut buffer, lanes.len, self.direction);
+        let mut values = buffer.iter();
+        for lane in 0..lanes.count {
+            for (o, v) in lanes.offsets(lane).zip(values.by_ref()) {
+                out_re[o] = v.re * scale;
+                out_im[o] = v.im * scale;
+            }
         }
     }
-    out
 }
 
 /// `scale` times the unnormalised DFT along `axis` of a packed `[2, ...]`
 /// tensor, recorded.
 pub(crate) fn packed_dft(packed: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
-    let values = packed_lanes_dft(packed.as_slice(), &packed.shape()[1..], axis, direction, scale);
-    let out = Tensor::from_parts(values, packed.shape().clone());
+    let kernel = PackedDft {
+        dims: Shape::from(&packed.shape()[1..]),
+        axis,
+        direction,
+        scale,
+    };
     // (scale F)^H = scale conj(F): the same scale, the opposite direction.
-    record(out, &[packed], move |c| {
+    apply_op(&kernel, &[packed], packed.shape().clone(), move |c| {
         smallvec![Some(packed_dft(
             c.grad,
             axis,

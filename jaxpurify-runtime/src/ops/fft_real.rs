@@ -12,7 +12,8 @@
 //! `H`: `c2r(H)_j = Re H_0 + 2 sum_{inner k} Re(H_k e^{2 pi i jk/n})
 //! [+ Re H_{n/2} (-1)^j]`, which ignores `Im H_0` and `Im H_{n/2}`.
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::ops::complex::Complex;
 use crate::ops::fft::{
     Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_real_buffers,
@@ -78,38 +79,87 @@ fn for_each_half_spectrum(
 /// `[2, ...]` with `n/2 + 1` bins on `axis`, recorded.
 fn packed_rdft(x: &Tensor, axis: usize) -> Tensor {
     let n = x.shape()[axis];
+    let kernel = HalfSpectrum {
+        dims: x.shape().clone(),
+        axis,
+    };
     let shape = packed_shape(x.shape(), axis, n / 2 + 1);
-    let out_lanes = Lanes::new(&shape[1..], axis);
-    let numel = shape.numel() / 2;
-    let mut values = vec![0.0; 2 * numel];
-    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, spectrum| {
-        for (o, v) in out_lanes.offsets(lane).zip(spectrum) {
-            values[o] = v.re;
-            values[numel + o] = v.im;
-        }
-    });
-    let out = Tensor::from_parts(values, shape);
     // X_k = sum_j x_j e^{-2 pi i jk/n} for k < m, so for a gradient G on the
     // kept bins, dL/dx_j = Re sum_{k<m} G_k e^{2 pi i jk/n}. Comparing with
     // c2r above, which counts each inner bin twice: dL/dx = c2r(W G) with
     // W = 1 at the edge bins and 1/2 at inner ones (Im G at the edges is
     // dropped either way).
     let halve_inner_bins = bin_weights(n, axis, x.ndim(), 1.0, 0.5);
-    record(out, &[x], move |c| {
+    apply_op(&kernel, &[x], shape, move |c| {
         smallvec![Some(packed_irdft(&(c.grad * &halve_inner_bins), axis, n, 1.0))]
     })
+}
+
+/// The kernel of [`packed_rdft`] for a real input of shape `dims`.
+#[derive(Clone)]
+struct HalfSpectrum {
+    dims: Shape,
+    axis: usize,
+}
+
+impl Kernel for HalfSpectrum {
+    fn name(&self) -> &'static str {
+        "rfft"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let n = self.dims[self.axis];
+        let out_lanes = Lanes::new(&packed_shape(&self.dims, self.axis, n / 2 + 1)[1..], self.axis);
+        let numel = out.len() / 2;
+        for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, spectrum| {
+            for (o, v) in out_lanes.offsets(lane).zip(spectrum) {
+                out[o] = v.re;
+                out[numel + o] = v.im;
+            }
+        });
+    }
 }
 
 /// `scale * c2r` along `axis` of a packed half spectrum, giving `n` real
 /// points on `axis`, recorded.
 fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
-    let dims = &packed.shape()[1..];
-    let (re, im) = packed.as_slice().split_at(packed.numel() / 2);
-    let in_lanes = Lanes::new(dims, axis);
-    let out_shape = Shape::from(&packed_shape(dims, axis, n)[1..]);
-    let out_lanes = Lanes::new(&out_shape, axis);
-    let mut values = vec![0.0; out_shape.numel()];
-    if in_lanes.count > 0 {
+    let dims = Shape::from(&packed.shape()[1..]);
+    let out_shape = Shape::from(&packed_shape(&dims, axis, n)[1..]);
+    // x_j = scale c2r(H)_j. A term c Re(H_k e^{i t}) has gradient c e^{-i t}
+    // in H_k, so for an upstream g, dL/dH_k = scale c_k sum_j g_j
+    // e^{-2 pi i jk/n} = scale c_k rfft(g)_k, with c = 1 at the edge bins and
+    // 2 at inner ones, and no gradient for the ignored Im H at the edges.
+    let double_inner_bins = bin_weights(n, axis, dims.len(), scale, 2.0 * scale);
+    let kernel = HalfSpectrumInverse { dims, axis, n, scale };
+    apply_op(&kernel, &[packed], out_shape, move |c| {
+        smallvec![Some(packed_rdft(c.grad, axis) * &double_inner_bins)]
+    })
+}
+
+/// The kernel of [`packed_irdft`] for a packed input with unpacked
+/// dimensions `dims`.
+#[derive(Clone)]
+struct HalfSpectrumInverse {
+    dims: Shape,
+    axis: usize,
+    n: usize,
+    scale: f64,
+}
+
+impl Kernel for HalfSpectrumInverse {
+    fn name(&self) -> &'static str {
+        "irfft"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (n, scale) = (self.n, self.scale);
+        let (re, im) = inputs[0].split_at(inputs[0].len() / 2);
+        let in_lanes = Lanes::new(&self.dims, self.axis);
+        let out_lanes = Lanes::new(&packed_shape(&self.dims, self.axis, n)[1..], self.axis);
+        if in_lanes.count == 0 {
+            out.fill(0.0);
+            return;
+        }
         let plan = real_inverse_plan(n);
         with_real_buffers(
             n,
@@ -128,21 +178,12 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
                     plan.process_with_scratch(spectrum, signal, scratch)
                         .expect("buffers are sized by the plan and the ignored parts are zero");
                     for (o, v) in out_lanes.offsets(lane).zip(signal.iter()) {
-                        values[o] = v * scale;
+                        out[o] = v * scale;
                     }
                 }
             },
         );
     }
-    let out = Tensor::from_parts(values, out_shape);
-    // x_j = scale c2r(H)_j. A term c Re(H_k e^{i t}) has gradient c e^{-i t}
-    // in H_k, so for an upstream g, dL/dH_k = scale c_k sum_j g_j
-    // e^{-2 pi i jk/n} = scale c_k rfft(g)_k, with c = 1 at the edge bins and
-    // 2 at inner ones, and no gradient for the ignored Im H at the edges.
-    let double_inner_bins = bin_weights(n, axis, dims.len(), scale, 2.0 * scale);
-    record(out, &[packed], move |c| {
-        smallvec![Some(packed_rdft(c.grad, axis) * &double_inner_bins)]
-    })
 }
 
 /// `scale` times the full `n`-bin spectrum in `direction` along `axis` of a
@@ -151,36 +192,59 @@ fn packed_irdft(packed: &Tensor, axis: usize, n: usize, scale: f64) -> Tensor {
 /// half spectrum is mirrored, `X_{n-k} = conj(X_k)`. The inverse direction's
 /// spectrum of a real signal is the conjugate of the forward one.
 pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
-    let (n, numel) = (x.shape()[axis], x.numel());
-    let lanes = Lanes::new(x.shape(), axis);
-    let im_scale = match direction {
-        FftDirection::Forward => scale,
-        FftDirection::Inverse => -scale,
+    let kernel = RealDft {
+        dims: x.shape().clone(),
+        axis,
+        direction,
+        scale,
     };
-    let mut values = vec![0.0; 2 * numel];
-    let (re, im) = values.split_at_mut(numel);
-    let (mut lane_re, mut lane_im) = (vec![0.0; n], vec![0.0; n]);
-    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, half| {
-        let m = half.len();
-        let (lower_re, upper_re) = lane_re.split_at_mut(m);
-        let (lower_im, upper_im) = lane_im.split_at_mut(m);
-        for ((r, i), v) in lower_re.iter_mut().zip(lower_im.iter_mut()).zip(half) {
-            (*r, *i) = (v.re * scale, v.im * im_scale);
-        }
-        // Bins m..n mirror bins n-m..1.
-        for (r, mirror) in upper_re.iter_mut().zip(lower_re[1..n + 1 - m].iter().rev()) {
-            *r = *mirror;
-        }
-        for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
-            *i = -*mirror;
-        }
-        lanes.write(re, lane, &lane_re);
-        lanes.write(im, lane, &lane_im);
-    });
-    let out = Tensor::from_parts(values, packed_shape(x.shape(), axis, n));
-    record(out, &[x], move |c| {
+    let shape = packed_shape(x.shape(), axis, x.shape()[axis]);
+    apply_op(&kernel, &[x], shape, move |c| {
         smallvec![Some(packed_real_dft_adjoint(c.grad, axis, direction, scale))]
     })
+}
+
+/// The kernel of [`packed_real_dft`] for a real input of shape `dims`.
+#[derive(Clone)]
+struct RealDft {
+    dims: Shape,
+    axis: usize,
+    direction: FftDirection,
+    scale: f64,
+}
+
+impl Kernel for RealDft {
+    fn name(&self) -> &'static str {
+        "real_fft"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (n, scale) = (self.dims[self.axis], self.scale);
+        let lanes = Lanes::new(&self.dims, self.axis);
+        let im_scale = match self.direction {
+            FftDirection::Forward => scale,
+            FftDirection::Inverse => -scale,
+        };
+        let (re, im) = out.split_at_mut(out.len() / 2);
+        let (mut lane_re, mut lane_im) = (vec![0.0; n], vec![0.0; n]);
+        for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, half| {
+            let m = half.len();
+            let (lower_re, upper_re) = lane_re.split_at_mut(m);
+            let (lower_im, upper_im) = lane_im.split_at_mut(m);
+            for ((r, i), v) in lower_re.iter_mut().zip(lower_im.iter_mut()).zip(half) {
+                (*r, *i) = (v.re * scale, v.im * im_scale);
+            }
+            // Bins m..n mirror bins n-m..1.
+            for (r, mirror) in upper_re.iter_mut().zip(lower_re[1..n + 1 - m].iter().rev()) {
+                *r = *mirror;
+            }
+            for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
+                *i = -*mirror;
+            }
+            lanes.write(re, lane, &lane_re);
+            lanes.write(im, lane, &lane_im);
+        });
+    }
 }
 
 /// The adjoint of [`packed_real_dft`], real-valued: `scale Re(conj(F) G)`
@@ -194,15 +258,44 @@ pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, 
 /// inverse direction), or of their conjugates (the forward direction).
 fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
     let dims = Shape::from(&packed.shape()[1..]);
-    let n = dims[axis];
-    let (re, im) = packed.as_slice().split_at(packed.numel() / 2);
-    let lanes = Lanes::new(&dims, axis);
-    let conjugate = match direction {
-        FftDirection::Forward => 0.5,
-        FftDirection::Inverse => -0.5,
+    let kernel = RealDftAdjoint {
+        dims: dims.clone(),
+        axis,
+        direction,
+        scale,
     };
-    let mut values = vec![0.0; dims.numel()];
-    if lanes.count > 0 {
+    apply_op(&kernel, &[packed], dims, move |c| {
+        smallvec![Some(packed_real_dft(c.grad, axis, direction, scale))]
+    })
+}
+
+/// The kernel of [`packed_real_dft_adjoint`] for a packed input with
+/// unpacked dimensions `dims`.
+#[derive(Clone)]
+struct RealDftAdjoint {
+    dims: Shape,
+    axis: usize,
+    direction: FftDirection,
+    scale: f64,
+}
+
+impl Kernel for RealDftAdjoint {
+    fn name(&self) -> &'static str {
+        "real_fft_adjoint"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (n, scale) = (self.dims[self.axis], self.scale);
+        let (re, im) = inputs[0].split_at(inputs[0].len() / 2);
+        let lanes = Lanes::new(&self.dims, self.axis);
+        let conjugate = match self.direction {
+            FftDirection::Forward => 0.5,
+            FftDirection::Inverse => -0.5,
+        };
+        if lanes.count == 0 {
+            out.fill(0.0);
+            return;
+        }
         let plan = real_inverse_plan(n);
         let (mut g_re, mut g_im) = (vec![0.0; n], vec![0.0; n]);
         with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |signal, half, scratch| {
@@ -222,14 +315,10 @@ fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection
                 plan.process_with_scratch(half, signal, scratch)
                     .expect("buffers are sized by the plan and the edge bins are real");
                 signal.iter_mut().for_each(|v| *v *= scale);
-                lanes.write(&mut values, lane, signal);
+                lanes.write(out, lane, signal);
             }
         });
     }
-    let out = Tensor::from_parts(values, dims);
-    record(out, &[packed], move |c| {
-        smallvec![Some(packed_real_dft(c.grad, axis, direction, scale))]
-    })
 }
 
 /// Checks that `axis` of `dims` holds the `n/2 + 1` bins of a real signal of
@@ -359,23 +448,43 @@ pub fn irfftn(x: impl Into<Complex>, n: usize) -> Tensor {
 /// The discrete Hartley transform along `axis`, real to real:
 /// `H_k = sum_j x_j (cos + sin)(2 pi jk/n) = Re X_k - Im X_k` for the DFT `X`.
 fn hartley_op(x: &Tensor, axis: usize) -> Tensor {
-    let n = x.shape()[axis];
-    let lanes = Lanes::new(x.shape(), axis);
-    let mut values = vec![0.0; x.numel()];
-    for_each_half_spectrum(x.as_slice(), x.shape(), axis, |lane, half| {
-        for (k, o) in lanes.offsets(lane).enumerate() {
-            // The upper bins mirror the lower ones: X_k = conj(X_{n-k}).
-            let f = if k < half.len() {
-                half[k]
-            } else {
-                half[n - k].conj()
-            };
-            values[o] = f.re - f.im;
-        }
-    });
-    let out = Tensor::from_parts(values, x.shape().clone());
+    let kernel = Hartley {
+        dims: x.shape().clone(),
+        axis,
+    };
     // The Hartley matrix cas(2 pi jk/n) is symmetric, so it is its own adjoint.
-    record(out, &[x], move |c| smallvec![Some(hartley_op(c.grad, axis))])
+    apply_op(&kernel, &[x], x.shape().clone(), move |c| {
+        smallvec![Some(hartley_op(c.grad, axis))]
+    })
+}
+
+/// The kernel of [`hartley_op`] for an input of shape `dims`.
+#[derive(Clone)]
+struct Hartley {
+    dims: Shape,
+    axis: usize,
+}
+
+impl Kernel for Hartley {
+    fn name(&self) -> &'static str {
+        "hartley"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let n = self.dims[self.axis];
+        let lanes = Lanes::new(&self.dims, self.axis);
+        for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, half| {
+            for (k, o) in lanes.offsets(lane).enumerate() {
+                // The upper bins mirror the lower ones: X_k = conj(X_{n-k}).
+                let f = if k < half.len() {
+                    half[k]
+                } else {
+                    half[n - k].conj()
+                };
+                out[o] = f.re - f.im;
+            }
+        });
+    }
 }
 
 /// The discrete Hartley transform along the last axis, real to real:

@@ -11,7 +11,8 @@
 //! selections (a row, a range with step 1) copy blocks instead
 //! (`ops/blocks.rs`).
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::ops::blocks::{select_row, slice_range};
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -290,10 +291,8 @@ fn checked_range(
 /// gradient back at the offsets it read (repeated offsets accumulate).
 pub(crate) fn gather_offsets(x: &Tensor, offsets: Arc<[usize]>, shape: Shape) -> Tensor {
     debug_assert_eq!(offsets.len(), shape.numel());
-    let src = x.as_slice();
-    let data = offsets.iter().map(|&o| src[o]).collect();
-    let out = Tensor::from_parts(data, shape);
-    record(out, &[x], move |c| {
+    let kernel = Gather(offsets.clone());
+    apply_op(&kernel, &[x], shape, move |c| {
         let dx = scatter_add_offsets(c.grad, offsets.clone(), c.inputs[0].shape().clone());
         smallvec![Some(dx)]
     })
@@ -303,15 +302,45 @@ pub(crate) fn gather_offsets(x: &Tensor, offsets: Arc<[usize]>, shape: Shape) ->
 /// reads the gradient at the offsets, the adjoint of adding into them.
 pub(crate) fn scatter_add_offsets(v: &Tensor, offsets: Arc<[usize]>, shape: Shape) -> Tensor {
     debug_assert_eq!(offsets.len(), v.numel());
-    let mut data = vec![0.0; shape.numel()];
-    for (&o, &value) in offsets.iter().zip(v.as_slice()) {
-        data[o] += value;
-    }
-    let out = Tensor::from_parts(data, shape);
-    record(out, &[v], move |c| {
+    let kernel = ScatterAdd(offsets.clone());
+    apply_op(&kernel, &[v], shape, move |c| {
         let dv = gather_offsets(c.grad, offsets.clone(), c.inputs[0].shape().clone());
         smallvec![Some(dv)]
     })
+}
+
+/// The kernel of [`gather_offsets`].
+#[derive(Clone)]
+struct Gather(Arc<[usize]>);
+
+impl Kernel for Gather {
+    fn name(&self) -> &'static str {
+        "gather"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let src = inputs[0];
+        for (o, &offset) in out.iter_mut().zip(self.0.iter()) {
+            *o = src[offset];
+        }
+    }
+}
+
+/// The kernel of [`scatter_add_offsets`].
+#[derive(Clone)]
+struct ScatterAdd(Arc<[usize]>);
+
+impl Kernel for ScatterAdd {
+    fn name(&self) -> &'static str {
+        "scatter_add"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out.fill(0.0);
+        for (&o, &value) in self.0.iter().zip(inputs[0]) {
+            out[o] += value;
+        }
+    }
 }
 
 /// Gathers the selection of one pick per axis.

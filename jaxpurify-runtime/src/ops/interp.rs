@@ -6,7 +6,8 @@
 //! sorted (an unsorted grid would silently give nonsense, as it does in
 //! NumPy, so it is rejected instead).
 
-use crate::autodiff::record;
+use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::compile::kernel::Kernel;
 use crate::ops::compare::where_;
 use crate::ops::layout::concatenate;
 use crate::tensor::Tensor;
@@ -67,11 +68,30 @@ pub fn searchsorted(sorted: &Tensor, values: &Tensor, side: Side) -> Tensor {
             sorted.shape()
         );
     }
-    let index = |v: f64| match side {
-        Side::Left => s.partition_point(|&x| nan_last_less(x, v)),
-        Side::Right => s.partition_point(|&x| !nan_last_less(v, x)),
-    };
-    values.detach().map_values(|v| index(v) as f64)
+    apply_constant(&Search { side }, &[sorted, values], values.shape().clone())
+}
+
+/// The kernel of [`searchsorted`]: the sorted array, then the values.
+#[derive(Clone)]
+struct Search {
+    side: Side,
+}
+
+impl Kernel for Search {
+    fn name(&self) -> &'static str {
+        "searchsorted"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let s = inputs[0];
+        for (o, &v) in out.iter_mut().zip(inputs[1]) {
+            let index = match self.side {
+                Side::Left => s.partition_point(|&x| nan_last_less(x, v)),
+                Side::Right => s.partition_point(|&x| !nan_last_less(v, x)),
+            };
+            *o = index as f64;
+        }
+    }
 }
 
 /// `a < b` in NumPy's sort order, where NaN comes after every number.
@@ -115,19 +135,36 @@ fn nan_last_less(a: f64, b: f64) -> bool {
 /// # Panics
 /// When `xp` and `fp` are not 1-d of one non-zero length, or `xp` is not
 /// sorted (or holds NaN).
+///
+/// A [`compile`](crate::compile())d function may interpolate values `fp`
+/// that depend on its inputs; queries and knots that do cannot be compiled
+/// (the derivative rule keeps each query's piece).
 #[track_caller]
 pub fn interp(x: &Tensor, xp: &Tensor, fp: &Tensor) -> Tensor {
     check_grid(xp, fp);
-    let (knots, values) = (xp.as_slice(), fp.as_slice());
+    let knots = xp.as_slice();
     let pieces: Vec<Piece> = x.as_slice().iter().map(|&q| Piece::locate(knots, q)).collect();
-    let data = pieces
-        .iter()
-        .zip(x.as_slice())
-        .map(|(piece, &q)| piece.value(knots, values, q))
-        .collect();
-    let out = Tensor::from_parts(data, x.shape().clone());
     let brackets = Brackets::of(&pieces);
-    record(out, &[x, xp, fp], move |c| interp_grads(c, &brackets))
+    apply_op(&Interp, &[x, xp, fp], x.shape().clone(), move |c| {
+        interp_grads(c, &brackets)
+    })
+}
+
+/// The kernel of [`interp`]: queries, knots, values.
+#[derive(Clone)]
+struct Interp;
+
+impl Kernel for Interp {
+    fn name(&self) -> &'static str {
+        "interp"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (queries, knots, values) = (inputs[0], inputs[1], inputs[2]);
+        for (o, &q) in out.iter_mut().zip(queries) {
+            *o = Piece::locate(knots, q).value(knots, values, q);
+        }
+    }
 }
 
 /// Rejects grids NumPy would raise on or silently misuse.
@@ -308,27 +345,49 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
 /// both give the same bits.
 fn spread_onto_knots(g: &Tensor, x: &Tensor, xp: &Tensor, b: &Brackets) -> Tensor {
     let knots = xp.as_slice();
-    let mut values = vec![0.0; knots.len()];
     let pieces = b.lower.iter().zip(&b.upper).zip(b.inside.as_slice());
-    let upper_weights: Vec<f64> = (pieces.zip(x.as_slice()).zip(g.as_slice()))
-        .map(|((((&j, &k), &inside), &q), &g)| {
-            let t = if inside == 1.0 {
-                (q - knots[j]) / (knots[k] - knots[j])
-            } else {
-                0.0
-            };
-            g * t
+    let upper_shares: Vec<f64> = pieces
+        .zip(x.as_slice())
+        .map(|(((&j, &k), &inside), &q)| match inside == 1.0 {
+            true => (q - knots[j]) / (knots[k] - knots[j]),
+            false => 0.0,
         })
         .collect();
-    for ((&j, &g), &w) in b.lower.iter().zip(g.as_slice()).zip(&upper_weights) {
-        values[j] += g - w;
-    }
-    for (&k, &w) in b.upper.iter().zip(&upper_weights) {
-        values[k] += w;
-    }
-    let out = Tensor::from_parts(values, xp.shape().clone());
+    let kernel = SpreadOntoKnots {
+        lower: b.lower.clone().into(),
+        upper: b.upper.clone().into(),
+        upper_shares: upper_shares.into(),
+    };
     let (x, xp) = (x.reshape([x.numel()]), xp.clone());
-    record(out, &[g], move |c| smallvec![Some(interp(&x, &xp, c.grad))])
+    apply_op(&kernel, &[g], xp.shape().clone(), move |c| {
+        smallvec![Some(interp(&x, &xp, c.grad))]
+    })
+}
+
+/// The kernel of [`spread_onto_knots`]: each query's piece and the share
+/// `t` of its weight that goes to the upper knot.
+#[derive(Clone)]
+struct SpreadOntoKnots {
+    lower: std::sync::Arc<[usize]>,
+    upper: std::sync::Arc<[usize]>,
+    upper_shares: std::sync::Arc<[f64]>,
+}
+
+impl Kernel for SpreadOntoKnots {
+    fn name(&self) -> &'static str {
+        "interp_adjoint"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let g = inputs[0];
+        out.fill(0.0);
+        for ((&j, &g), &t) in self.lower.iter().zip(g).zip(self.upper_shares.iter()) {
+            out[j] += g - g * t;
+        }
+        for ((&k, &g), &t) in self.upper.iter().zip(g).zip(self.upper_shares.iter()) {
+            out[k] += g * t;
+        }
+    }
 }
 
 #[cfg(test)]

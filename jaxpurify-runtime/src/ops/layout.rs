@@ -4,8 +4,9 @@
 
 use super::blocks::pad_axis;
 use super::index::{AxisPick, gather_picks};
-use crate::autodiff::{Grads, record};
-use crate::buffer_pool;
+use crate::autodiff::Grads;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, for_each_offset, normalize_axis};
 use crate::tensor::Tensor;
 use smallvec::{SmallVec, smallvec};
@@ -21,15 +22,15 @@ fn swaps_last_two(axes: &[usize]) -> bool {
         && axes[n - 1] == n - 2
 }
 
-/// Every matrix (last two dimensions of `shape`) of `src` transposed, in
-/// square tiles so that both the reads and the writes stay in cache (a
-/// plain loop strides through one of them a whole row apart each step).
-fn transpose_matrices(src: &[f64], shape: &Shape) -> Vec<f64> {
+/// Every matrix (last two dimensions of `shape`) of `src` transposed into
+/// `out`, in square tiles so that both the reads and the writes stay in
+/// cache (a plain loop strides through one of them a whole row apart each
+/// step).
+fn transpose_matrices(src: &[f64], shape: &Shape, out: &mut [f64]) {
     const TILE: usize = 32;
     let (rows, cols) = (shape[shape.ndim() - 2], shape[shape.ndim() - 1]);
-    let mut out = buffer_pool::for_overwrite(src.len());
     if src.is_empty() {
-        return out;
+        return;
     }
     for (from, to) in src
         .chunks_exact(rows * cols)
@@ -45,7 +46,31 @@ fn transpose_matrices(src: &[f64], shape: &Shape) -> Vec<f64> {
             }
         }
     }
-    out
+}
+
+/// The kernel of [`Tensor::permute`]: the input's axes reordered by `axes`.
+#[derive(Clone)]
+struct Permute {
+    source: Shape,
+    axes: SmallVec<[usize; 4]>,
+    shape: Shape,
+}
+
+impl Kernel for Permute {
+    fn name(&self) -> &'static str {
+        "permute"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let src = inputs[0];
+        if swaps_last_two(&self.axes) {
+            transpose_matrices(src, &self.source, out);
+            return;
+        }
+        let in_strides = self.source.strides();
+        let strides: SmallVec<[usize; 4]> = self.axes.iter().map(|&a| in_strides[a]).collect();
+        for_each_offset(&self.shape, &strides, |i, o| out[i] = src[o]);
+    }
 }
 
 impl Tensor {
@@ -79,17 +104,14 @@ impl Tensor {
             return self.clone();
         }
         let shape = Shape::from(axes.iter().map(|&a| self.shape()[a]).collect::<Vec<_>>());
-        if swaps_last_two(axes) {
-            let out = Tensor::from_parts(transpose_matrices(self.as_slice(), self.shape()), shape);
-            return record(out, &[self], move |c| smallvec![Some(c.grad.permute(&inverse))]);
-        }
-        let in_strides = self.shape().strides();
-        let strides: SmallVec<[usize; 4]> = axes.iter().map(|&a| in_strides[a]).collect();
-        let src = self.as_slice();
-        let mut data = Vec::with_capacity(shape.numel());
-        for_each_offset(&shape, &strides, |_, o| data.push(src[o]));
-        let out = Tensor::from_parts(data, shape);
-        record(out, &[self], move |c| smallvec![Some(c.grad.permute(&inverse))])
+        let kernel = Permute {
+            source: self.shape().clone(),
+            axes: SmallVec::from_slice(axes),
+            shape: shape.clone(),
+        };
+        apply_op(&kernel, &[self], shape, move |c| {
+            smallvec![Some(c.grad.permute(&inverse))]
+        })
     }
 
     /// The tensor with two axes swapped (negative counts from the end).
@@ -274,8 +296,14 @@ pub fn concatenate<T: Borrow<Tensor>>(tensors: &[T], axis: isize) -> Tensor {
     }
     let mut dims = first.to_vec();
     dims[axis] = joined_length;
-    let out = Tensor::from_parts(concatenated_values(&inputs, axis), Shape::from(dims));
-    record(out, &inputs, move |c| {
+    let kernel = Concatenate {
+        outer: first[..axis].iter().product(),
+        blocks: inputs
+            .iter()
+            .map(|t| t.shape()[axis..].iter().product())
+            .collect(),
+    };
+    apply_op(&kernel, &inputs, Shape::from(dims), move |c| {
         bounds
             .iter()
             .enumerate()
@@ -284,21 +312,30 @@ pub fn concatenate<T: Borrow<Tensor>>(tensors: &[T], axis: isize) -> Tensor {
     })
 }
 
-/// The values of `inputs` joined along `axis`: for each position of the
-/// axes before it, one contiguous block from each input in turn.
-fn concatenated_values(inputs: &[&Tensor], axis: usize) -> Vec<f64> {
-    let outer: usize = inputs[0].shape()[..axis].iter().product();
-    let blocks: Vec<usize> = inputs
-        .iter()
-        .map(|t| t.shape()[axis..].iter().product())
-        .collect();
-    let mut data = Vec::with_capacity(blocks.iter().sum::<usize>() * outer);
-    for o in 0..outer {
-        for (t, &block) in inputs.iter().zip(&blocks) {
-            data.extend_from_slice(&t.as_slice()[o * block..(o + 1) * block]);
+/// The kernel of [`concatenate`]: for each of `outer` positions of the
+/// axes before the joined one, one contiguous block from each input in
+/// turn, of the input's size in `blocks`.
+#[derive(Clone)]
+struct Concatenate {
+    outer: usize,
+    blocks: SmallVec<[usize; 4]>,
+}
+
+impl Kernel for Concatenate {
+    fn name(&self) -> &'static str {
+        "concatenate"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let mut rest = out;
+        for o in 0..self.outer {
+            for (t, &block) in inputs.iter().zip(&self.blocks) {
+                let (head, tail) = rest.split_at_mut(block);
+                head.copy_from_slice(&t[o * block..(o + 1) * block]);
+                rest = tail;
+            }
         }
     }
-    data
 }
 
 /// The tensors, which must share one shape, joined along a new `axis` of the

@@ -7,24 +7,25 @@
 //! never copy a transpose and this family needs no separate transpose op.
 
 use super::gemm::{DGEMM_MIN_WORK, Operand, dot, gemm};
-use crate::autodiff::record;
-use crate::buffer_pool;
-use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset};
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
+use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair};
 use crate::tensor::Tensor;
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
 
 /// `op(a) @ op(b)` over broadcast batch dimensions, where `op` transposes the
 /// last two dimensions of an operand whose flag is set. Both operands have at
 /// least two dimensions.
 #[track_caller]
-fn matmul_t(op: &str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
-    let out = product_values(op, a, b, Operand::of(a, transpose_a), Operand::of(b, transpose_b));
+fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
+    let kernel = Product::new(op, a, b, transpose_a, transpose_b);
+    let shape = kernel.shape.clone();
     // C = op(A) op(B), G = dL/dC:  d op(A) = G op(B)^T  and  d op(B) = op(A)^T G.
     // Undoing op on the left-hand sides (X^T Y^T = (Y X)^T) gives, per flag:
     //   dA = G op(B)^T         or, when A is read transposed, op(B) G^T
     //   dB = op(A)^T G         or, when B is read transposed, G^T op(A)
     // Each is matmul_t again; operands whose batch was broadcast sum it back.
-    record(out, &[a, b], move |c| {
+    apply_op(&kernel, &[a, b], shape, move |c| {
         let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
         let grad_a = || match transpose_a {
             false => matmul_t("matmul", g, b, false, !transpose_b),
@@ -41,88 +42,172 @@ fn matmul_t(op: &str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bo
     })
 }
 
-/// The values of [`matmul_t`], not recorded: one matrix product per position
-/// of the broadcast batch.
-#[track_caller]
-fn product_values(op: &str, a: &Tensor, b: &Tensor, la: Operand, lb: Operand) -> Tensor {
-    let ((m, k), (k_b, n)) = (la.dims(), lb.dims());
-    assert!(
-        k == k_b,
-        "{op}: shapes {} and {} do not align",
-        a.shape(),
-        b.shape()
-    );
-    let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
-    let mut shape = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
-        panic!(
-            "{op}: batch dimensions of shapes {} and {} do not broadcast",
+/// The kernel of [`matmul_t`]: one matrix product per position of the
+/// broadcast batch.
+#[derive(Clone)]
+struct Product {
+    name: &'static str,
+    la: Operand,
+    lb: Operand,
+    batch: Shape,
+    batch_strides: [SmallVec<[usize; 4]>; 2],
+    shape: Shape,
+}
+
+impl Product {
+    #[track_caller]
+    fn new(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Product {
+        let (la, lb) = (Operand::of(a, transpose_a), Operand::of(b, transpose_b));
+        let ((m, k), (k_b, n)) = (la.dims(), lb.dims());
+        assert!(
+            k == k_b,
+            "{op}: shapes {} and {} do not align",
             a.shape(),
             b.shape()
-        )
-    });
-    let batch = shape.clone();
-    shape.push(m);
-    shape.push(n);
-    if shape.numel() == 0 || k == 0 {
-        return Tensor::from_parts(buffer_pool::zeroed(shape.numel()), shape);
+        );
+        let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
+        let batch = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
+            panic!(
+                "{op}: batch dimensions of shapes {} and {} do not broadcast",
+                a.shape(),
+                b.shape()
+            )
+        });
+        let mut shape = batch.clone();
+        shape.push(m);
+        shape.push(n);
+        Product {
+            name: op,
+            la,
+            lb,
+            batch_strides: [
+                broadcast_strides(batch_a, &batch),
+                broadcast_strides(batch_b, &batch),
+            ],
+            batch,
+            shape,
+        }
     }
-    // dgemm writes every output value without reading it; the small loop adds.
-    let mut data = match m * k * n >= DGEMM_MIN_WORK {
-        true => buffer_pool::for_overwrite(shape.numel()),
-        false => buffer_pool::zeroed(shape.numel()),
-    };
-    let (sa, sb) = (
-        broadcast_strides(batch_a, &batch),
-        broadcast_strides(batch_b, &batch),
-    );
-    let mut offsets_a = Vec::with_capacity(batch.numel());
-    for_each_offset(&batch, &sa, |_, o| offsets_a.push(o * la.numel()));
-    let (x, y) = (a.as_slice(), b.as_slice());
-    for_each_offset(&batch, &sb, |i, o| {
-        let a_matrix = &x[offsets_a[i]..offsets_a[i] + la.numel()];
-        let b_matrix = &y[o * lb.numel()..(o + 1) * lb.numel()];
-        gemm(&mut data[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
-    });
-    Tensor::from_parts(data, shape)
+}
+
+impl Kernel for Product {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (la, lb) = (self.la, self.lb);
+        let ((m, k), (_, n)) = (la.dims(), lb.dims());
+        // dgemm writes every output value without reading it; the small
+        // loop adds to zeros.
+        if out.is_empty() || k == 0 || m * k * n < DGEMM_MIN_WORK {
+            out.fill(0.0);
+        }
+        if out.is_empty() || k == 0 {
+            return;
+        }
+        let (x, y) = (inputs[0], inputs[1]);
+        let [sa, sb] = &self.batch_strides;
+        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+            let a_matrix = &x[p * la.numel()..(p + 1) * la.numel()];
+            let b_matrix = &y[q * lb.numel()..(q + 1) * lb.numel()];
+            gemm(&mut out[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
+        });
+    }
+}
+
+/// The kernel of [`matvec`]: `m` rows of `k` values, each dotted with the
+/// vector.
+#[derive(Clone)]
+struct MatVec {
+    k: usize,
+}
+
+impl Kernel for MatVec {
+    fn name(&self) -> &'static str {
+        "matvec"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        if self.k == 0 {
+            out.fill(0.0);
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(inputs[0].chunks_exact(self.k)) {
+            *o = dot(row, inputs[1]);
+        }
+    }
 }
 
 /// `a @ x` for a matrix and a vector, the layer of a small network: one
 /// recorded op and one pass over the matrix, without promoting `x` to a
 /// column and reshaping the product back.
 fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
-    let k = x.numel();
-    let (m, values, vector) = (a.shape()[0], a.as_slice(), x.as_slice());
-    let product = if k == 0 {
-        Tensor::zeros([m])
-    } else {
-        let rows = values.chunks_exact(k).map(|row| dot(row, vector));
-        Tensor::collect_parts(rows, Shape::from(m))
-    };
+    let kernel = MatVec { k: x.numel() };
     // y = A x: dA = g x^T (an outer product), dx = A^T g = g @ A.
-    record(product, &[a, x], |c| {
+    apply_op(&kernel, &[a, x], Shape::from(a.shape()[0]), |c| {
         let (a, x, g) = (&c.inputs[0], &c.inputs[1], c.grad);
         smallvec![c.needs(0).then(|| g.outer(x)), c.needs(1).then(|| g.matmul(a))]
     })
 }
 
-/// `x @ a` for a vector and a matrix (the transpose of [`matvec`], as in its
-/// rule): the rows of `a` scaled by `x` and summed, one contiguous pass each.
-fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
-    let n = a.shape()[1];
-    let mut out = vec![0.0; n];
-    if n > 0 {
-        for (&scale, row) in x.as_slice().iter().zip(a.as_slice().chunks_exact(n)) {
+/// The kernel of [`vecmat`]: the rows of the matrix, `n` values each,
+/// scaled by the vector and summed, one contiguous pass each.
+#[derive(Clone)]
+struct VecMat {
+    n: usize,
+}
+
+impl Kernel for VecMat {
+    fn name(&self) -> &'static str {
+        "vecmat"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out.fill(0.0);
+        if self.n == 0 {
+            return;
+        }
+        for (&scale, row) in inputs[0].iter().zip(inputs[1].chunks_exact(self.n)) {
             for (o, v) in out.iter_mut().zip(row) {
                 *o += scale * v;
             }
         }
     }
-    let product = Tensor::from_parts(out, Shape::from(n));
+}
+
+/// `x @ a` for a vector and a matrix (the transpose of [`matvec`], as in its
+/// rule).
+fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
+    let n = a.shape()[1];
     // y = x A: dx = A g, dA = x g^T.
-    record(product, &[x, a], |c| {
+    apply_op(&VecMat { n }, &[x, a], Shape::from(n), |c| {
         let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
         smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
     })
+}
+
+/// The kernel of [`Tensor::outer`]: each value of the first vector times
+/// the second.
+#[derive(Clone)]
+struct Outer;
+
+impl Kernel for Outer {
+    fn name(&self) -> &'static str {
+        "outer"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (a, b) = (inputs[0], inputs[1]);
+        if b.is_empty() {
+            return;
+        }
+        for (row, &p) in out.chunks_exact_mut(b.len()).zip(a) {
+            for (o, &q) in row.iter_mut().zip(b) {
+                *o = p * q;
+            }
+        }
+    }
 }
 
 /// Panics unless `a` and `b` are vectors of one length; `op` names the caller.
@@ -242,14 +327,9 @@ impl Tensor {
             self.shape(),
             other.shape()
         );
-        let (a, b) = (self.as_slice(), other.as_slice());
-        let mut values = Vec::with_capacity(a.len() * b.len());
-        for &p in a {
-            values.extend(b.iter().map(|&q| p * q));
-        }
-        let product = Tensor::from_parts(values, Shape::from([a.len(), b.len()]));
+        let shape = Shape::from([self.numel(), other.numel()]);
         // O = a b^T: da = G b, db = G^T a = a G.
-        record(product, &[self, other], |c| {
+        apply_op(&Outer, &[self, other], shape, |c| {
             let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
             smallvec![c.needs(0).then(|| g.matmul(b)), c.needs(1).then(|| a.matmul(g))]
         })

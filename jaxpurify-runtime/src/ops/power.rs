@@ -6,9 +6,10 @@
 //! the rules below pick the right value there (each choice is documented
 //! beside it) and keep every higher derivative finite as well.
 
-use super::arith::zip_broadcast;
+use super::arith::{Zip, record_zip, zip_constant};
 use super::compare::where_;
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::{Kernel, Map};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -34,11 +35,7 @@ impl Tensor {
     /// assert_eq!(grad(|x: &Tensor| x.powf(1.5).sum(), &x).to_vec(), vec![3.0, 0.0]);
     /// ```
     pub fn powf(&self, exponent: f64) -> Tensor {
-        let out = match small_integer(exponent) {
-            Some(n) => small_integer_powers(self, n),
-            None => self.map_values(|v| v.powf(exponent)),
-        };
-        record(out, &[self], move |c| {
+        apply_op(&Powf { exponent }, &[self], self.shape().clone(), move |c| {
             let x = &c.inputs[0];
             if exponent == 0.0 {
                 return smallvec![Some(x.zeros_like())];
@@ -58,8 +55,11 @@ impl Tensor {
     /// assert_eq!(grad(|x: &Tensor| x.powi(3).sum(), &x).to_vec(), vec![12.0, 0.0]);
     /// ```
     pub fn powi(&self, exponent: i32) -> Tensor {
-        let out = self.map_values(|v| v.powi(exponent));
-        record(out, &[self], move |c| {
+        let kernel = Map {
+            name: "powi",
+            f: move |v: f64| v.powi(exponent),
+        };
+        apply_op(&kernel, &[self], self.shape().clone(), move |c| {
             let x = &c.inputs[0];
             if exponent == 0 {
                 return smallvec![Some(x.zeros_like())];
@@ -96,8 +96,7 @@ impl Tensor {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn pow(&self, exponent: &Tensor) -> Tensor {
-        let out = zip_broadcast("pow", self, exponent, f64::powf);
-        record(out, &[self, exponent], |c| {
+        record_zip(Zip::new("pow", self, exponent, f64::powf), self, exponent, |c| {
             let [x, a] = [&c.inputs[0], &c.inputs[1]];
             smallvec![
                 c.needs(0)
@@ -133,22 +132,48 @@ fn small_integer_power(v: f64, n: i32) -> f64 {
     }
 }
 
+/// The kernel of [`Tensor::powf`].
+#[derive(Clone)]
+struct Powf {
+    exponent: f64,
+}
+
+impl Kernel for Powf {
+    fn name(&self) -> &'static str {
+        "powf"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let x = inputs[0];
+        match small_integer(self.exponent) {
+            Some(n) => small_integer_powers(x, n, out),
+            None => map_into(x, out, |v| v.powf(self.exponent)),
+        }
+    }
+}
+
+fn map_into(x: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
 /// `x^n` elementwise for `0 < |n| <= 4`, one loop per exponent so that each
 /// vectorises without a branch per element (a third of the instructions of
 /// a loop that matches on `n` for every value).
-fn small_integer_powers(x: &Tensor, n: i32) -> Tensor {
+fn small_integer_powers(x: &[f64], n: i32, out: &mut [f64]) {
     fn power<const N: i32>(v: f64) -> f64 {
         small_integer_power(v, N)
     }
     match n {
-        -4 => x.map_values(power::<-4>),
-        -3 => x.map_values(power::<-3>),
-        -2 => x.map_values(power::<-2>),
-        -1 => x.map_values(power::<-1>),
-        1 => x.map_values(power::<1>),
-        2 => x.map_values(power::<2>),
-        3 => x.map_values(power::<3>),
-        _ => x.map_values(power::<4>),
+        -4 => map_into(x, out, power::<-4>),
+        -3 => map_into(x, out, power::<-3>),
+        -2 => map_into(x, out, power::<-2>),
+        -1 => map_into(x, out, power::<-1>),
+        1 => map_into(x, out, power::<1>),
+        2 => map_into(x, out, power::<2>),
+        3 => map_into(x, out, power::<3>),
+        _ => map_into(x, out, power::<4>),
     }
 }
 
@@ -157,7 +182,7 @@ fn small_integer_powers(x: &Tensor, n: i32) -> Tensor {
 /// this expression stay finite too (a plain select would still pass
 /// `0 * inf` back through the discarded branch).
 fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
-    let singular = zip_broadcast("pow", x, a, |p, q| f64::from(p == 0.0 && q == 0.0));
+    let singular = zip_constant("pow_singular", x, a, |p, q| f64::from(p == 0.0 && q == 0.0));
     a * replace_where(&singular, 1.0, x).pow(&(a - 1.0))
 }
 
@@ -170,10 +195,7 @@ fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
 /// Its derivatives are those of `mask g (x^a ln x_1)` with the constant
 /// mask of `x^a != 0` and `x_1` the base with 1 where `x^a = 0`.
 fn gradient_in_exponent(g: &Tensor, x: &Tensor, power: &Tensor) -> Tensor {
-    let values = (g.as_slice().iter().zip(x.as_slice()).zip(power.as_slice()))
-        .map(|((&g, &x), &p)| if p == 0.0 { 0.0 } else { g * (p * x.ln()) });
-    let out = Tensor::collect_parts(values, power.shape().clone());
-    record(out, &[g, x, power], |c| {
+    apply_op(&ExponentGradient, &[g, x, power], power.shape().clone(), |c| {
         let [g, x, power] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
         let vanishes = power.eq(0.0);
         let base = replace_where(&vanishes, 1.0, x);
@@ -187,10 +209,29 @@ fn gradient_in_exponent(g: &Tensor, x: &Tensor, power: &Tensor) -> Tensor {
     })
 }
 
+/// The kernel of [`gradient_in_exponent`].
+#[derive(Clone)]
+struct ExponentGradient;
+
+impl Kernel for ExponentGradient {
+    fn name(&self) -> &'static str {
+        "pow_exponent_gradient"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (g, x, power) = (inputs[0], inputs[1], inputs[2]);
+        for (o, ((&g, &x), &p)) in out.iter_mut().zip(g.iter().zip(x).zip(power)) {
+            *o = if p == 0.0 { 0.0 } else { g * (p * x.ln()) };
+        }
+    }
+}
+
 /// `t` with `value` wherever `mask` is set (broadcast to the mask's shape),
-/// or `t` itself when the mask is empty, which keeps the common case cheap.
+/// or `t` itself when the mask is a constant with nothing set, which keeps
+/// the common case cheap. (A mask that depends on a traced function's
+/// inputs could be set at other points, so it is always applied.)
 fn replace_where(mask: &Tensor, value: f64, t: &Tensor) -> Tensor {
-    if mask.as_slice().iter().all(|&m| m == 0.0) {
+    if !mask.is_tracked() && mask.as_slice().iter().all(|&m| m == 0.0) {
         t.clone()
     } else {
         where_(mask, value, t)

@@ -167,12 +167,17 @@ fn group_size(shape: &Shape, kept: &Shape) -> usize {
         .product()
 }
 
-/// Folds every element of `x` into the slot of its group in `kept`, each
-/// slot starting from `init`; plain values, not recorded.
-pub(super) fn fold_groups(x: &Tensor, kept: &Shape, init: f64, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
-    let src = x.as_slice();
+/// Folds every value of `src` (of shape `shape`) into the slot of its group
+/// in `kept`, each slot starting from `init`; plain values, not recorded.
+pub(super) fn fold_groups(
+    src: &[f64],
+    shape: &Shape,
+    kept: &Shape,
+    init: f64,
+    f: impl Fn(f64, f64) -> f64,
+) -> Vec<f64> {
     let mut acc = vec![init; kept.numel()];
-    for_each_grouped(x.shape(), kept, |i, o| acc[o] = f(acc[o], src[i]));
+    for_each_grouped(shape, kept, |i, o| acc[o] = f(acc[o], src[i]));
     acc
 }
 

@@ -4,10 +4,66 @@
 
 use super::broadcast::reduced_shapes;
 use super::reduce::{all_axes, fold_groups};
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, for_each_grouped};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
+
+/// What a [`Shifted`] kernel computes from each group's shift `m` and
+/// `sum(exp(x - m))`.
+#[derive(Clone, Copy)]
+enum ShiftedKind {
+    /// `m + ln(sum)`, one value per group.
+    LogSumExp,
+    /// `exp(x - m) / sum`.
+    Softmax,
+    /// `x - m - ln(sum)`.
+    LogSoftmax,
+}
+
+/// The kernel of the ops that subtract each group's maximum before
+/// exponentiating: the groups are those of `kept`, the input's shape with
+/// its reduced axes set to 1.
+#[derive(Clone)]
+struct Shifted {
+    kind: ShiftedKind,
+    shape: Shape,
+    kept: Shape,
+}
+
+impl Kernel for Shifted {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            ShiftedKind::LogSumExp => "logsumexp",
+            ShiftedKind::Softmax => "softmax",
+            ShiftedKind::LogSoftmax => "log_softmax",
+        }
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let src = inputs[0];
+        let (shifts, sums) = shifted_exp_sums(src, &self.shape, &self.kept);
+        match self.kind {
+            ShiftedKind::LogSumExp => {
+                for ((o, m), s) in out.iter_mut().zip(&shifts).zip(&sums) {
+                    *o = m + s.ln();
+                }
+            }
+            ShiftedKind::Softmax => {
+                for_each_grouped(&self.shape, &self.kept, |i, o| {
+                    out[i] = (src[i] - shifts[o]).exp() / sums[o]
+                });
+            }
+            ShiftedKind::LogSoftmax => {
+                let log_sums: Vec<f64> = sums.iter().map(|s| s.ln()).collect();
+                for_each_grouped(&self.shape, &self.kept, |i, o| {
+                    out[i] = src[i] - shifts[o] - log_sums[o]
+                });
+            }
+        }
+    }
+}
 
 impl Tensor {
     /// `ln(sum(exp(x)))` over all elements, as a scalar; see
@@ -38,12 +94,15 @@ impl Tensor {
     #[track_caller]
     pub fn logsumexp_axes(&self, axes: &[isize], keepdim: bool) -> Tensor {
         let (kept, dropped) = reduced_shapes(self.shape(), axes, "logsumexp_axes");
-        let (shifts, sums) = shifted_exp_sums(self, &kept);
-        let values = shifts.iter().zip(&sums).map(|(m, s)| m + s.ln()).collect();
-        let out = Tensor::from_parts(values, if keepdim { kept.clone() } else { dropped });
+        let kernel = Shifted {
+            kind: ShiftedKind::LogSumExp,
+            shape: self.shape().clone(),
+            kept: kept.clone(),
+        };
+        let shape = if keepdim { kept.clone() } else { dropped };
         // d lse / dx_i = exp(x_i - lse), the softmax of the group, computed
         // from shifted inputs: exp(x - lse) would lose digits when |x| is large.
-        record(out, &[self], move |c| {
+        apply_op(&kernel, &[self], shape, move |c| {
             let softmax = softmax_over_groups(&c.inputs[0], kept.clone());
             smallvec![Some(c.grad.reshape(&kept) * softmax)]
         })
@@ -85,10 +144,13 @@ impl Tensor {
     #[track_caller]
     pub fn log_softmax(&self, axis: isize) -> Tensor {
         let (kept, _) = reduced_shapes(self.shape(), &[axis], "log_softmax");
-        let values = map_shifted(self, &kept, f64::ln, |shifted, log_sum| shifted - log_sum);
-        let out = Tensor::from_parts(values, self.shape().clone());
+        let kernel = Shifted {
+            kind: ShiftedKind::LogSoftmax,
+            shape: self.shape().clone(),
+            kept: kept.clone(),
+        };
         // For y = log_softmax(x): dx = g - exp(y) * sum(g), summed along the axis.
-        record(out, &[self], move |c| {
+        apply_op(&kernel, &[self], self.shape().clone(), move |c| {
             smallvec![Some(c.grad - c.output.exp() * c.grad.sum_to(&kept))]
         })
     }
@@ -97,10 +159,13 @@ impl Tensor {
 /// The softmax over each group of `kept` (`x`'s shape with the reduced axes
 /// set to 1).
 fn softmax_over_groups(x: &Tensor, kept: Shape) -> Tensor {
-    let values = map_shifted(x, &kept, |sum| sum, |shifted, sum| shifted.exp() / sum);
-    let out = Tensor::from_parts(values, x.shape().clone());
+    let kernel = Shifted {
+        kind: ShiftedKind::Softmax,
+        shape: x.shape().clone(),
+        kept: kept.clone(),
+    };
     // For y = softmax(x): dx = y * (g - sum(g * y)), summing over each group.
-    record(out, &[x], move |c| {
+    apply_op(&kernel, &[x], x.shape().clone(), move |c| {
         let y = c.output;
         smallvec![Some(y * (c.grad - (c.grad * y).sum_to(&kept)))]
     })
@@ -108,35 +173,16 @@ fn softmax_over_groups(x: &Tensor, kept: Shape) -> Tensor {
 
 /// For each group of `kept`: the shift `m` (the group's maximum, or 0 when
 /// that is infinite) and `sum(exp(x - m))`. With the maximum subtracted no
-/// exponent is positive, so large inputs cannot overflow; plain values.
-fn shifted_exp_sums(x: &Tensor, kept: &Shape) -> (Vec<f64>, Vec<f64>) {
-    let shifts: Vec<f64> = fold_groups(x, kept, f64::NEG_INFINITY, f64::max)
+/// exponent is positive, so large inputs cannot overflow. Working with
+/// `x - m` rather than `x - logsumexp` keeps full precision for large inputs.
+fn shifted_exp_sums(src: &[f64], shape: &Shape, kept: &Shape) -> (Vec<f64>, Vec<f64>) {
+    let shifts: Vec<f64> = fold_groups(src, shape, kept, f64::NEG_INFINITY, f64::max)
         .into_iter()
         .map(|m| if m.is_finite() { m } else { 0.0 })
         .collect();
-    let src = x.as_slice();
     let mut sums = vec![0.0; kept.numel()];
-    for_each_grouped(x.shape(), kept, |i, o| sums[o] += (src[i] - shifts[o]).exp());
+    for_each_grouped(shape, kept, |i, o| sums[o] += (src[i] - shifts[o]).exp());
     (shifts, sums)
-}
-
-/// `f(x - m, per_group(sum(exp(x - m))))` for every element, with `m` and
-/// the sum those of its group of `kept`; plain values. Working with `x - m`
-/// rather than `x - logsumexp` keeps full precision for large inputs.
-fn map_shifted(
-    x: &Tensor,
-    kept: &Shape,
-    per_group: impl Fn(f64) -> f64,
-    f: impl Fn(f64, f64) -> f64,
-) -> Vec<f64> {
-    let (shifts, sums) = shifted_exp_sums(x, kept);
-    let group_terms: Vec<f64> = sums.into_iter().map(per_group).collect();
-    let src = x.as_slice();
-    let mut values = vec![0.0; x.numel()];
-    for_each_grouped(x.shape(), kept, |i, o| {
-        values[i] = f(src[i] - shifts[o], group_terms[o])
-    });
-    values
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! trigamma -> polygamma(2) -> polygamma(3) -> ...`. Scalar kernels and their
 //! accuracy are documented in `special_scalar.rs`.
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Map;
 use crate::ops::special_scalar;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -16,14 +17,16 @@ const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 /// `ln(sqrt(2 pi))`, the log normaliser of the standard normal density.
 pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// Applies `f` to every element and records `rule(x, y, g) -> dx` as the
-/// derivative (input, output, upstream gradient).
+/// Applies `f`, named `name`, to every element and records
+/// `rule(x, y, g) -> dx` as the derivative (input, output, upstream
+/// gradient).
 fn elementwise(
     x: &Tensor,
-    f: impl Fn(f64) -> f64,
+    name: &'static str,
+    f: impl Fn(f64) -> f64 + Clone + Send + Sync + 'static,
     rule: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor + Clone + Send + Sync + 'static,
 ) -> Tensor {
-    record(x.map_values(f), &[x], move |c| {
+    apply_op(&Map { name, f }, &[x], x.shape().clone(), move |c| {
         smallvec![Some(rule(&c.inputs[0], c.output, c.grad))]
     })
 }
@@ -43,7 +46,9 @@ impl Tensor {
     /// ```
     pub fn erf(&self) -> Tensor {
         // erf'(x) = 2/sqrt(pi) exp(-x^2)
-        elementwise(self, libm::erf, |x, _, g| g * (-(x * x)).exp() * TWO_OVER_SQRT_PI)
+        elementwise(self, "erf", libm::erf, |x, _, g| {
+            g * (-(x * x)).exp() * TWO_OVER_SQRT_PI
+        })
     }
 
     /// The complementary error function `1 - erf(x)`, accurate in relative
@@ -55,7 +60,7 @@ impl Tensor {
     /// ```
     pub fn erfc(&self) -> Tensor {
         // erfc'(x) = -2/sqrt(pi) exp(-x^2)
-        elementwise(self, libm::erfc, |x, _, g| {
+        elementwise(self, "erfc", libm::erfc, |x, _, g| {
             g * (-(x * x)).exp() * -TWO_OVER_SQRT_PI
         })
     }
@@ -70,7 +75,7 @@ impl Tensor {
     /// ```
     pub fn erfinv(&self) -> Tensor {
         // erfinv'(x) = 1 / erf'(y) = sqrt(pi)/2 exp(y^2), y = erfinv(x)
-        elementwise(self, special::Error::inv_error, |_, y, g| {
+        elementwise(self, "erfinv", special::Error::inv_error, |_, y, g| {
             g * (y * y).exp() / TWO_OVER_SQRT_PI
         })
     }
@@ -85,7 +90,7 @@ impl Tensor {
     /// ```
     pub fn lgamma(&self) -> Tensor {
         // d/dx ln|Gamma(x)| = psi(x), also for negative non-integer x.
-        elementwise(self, libm::lgamma, |x, _, g| g * x.digamma())
+        elementwise(self, "lgamma", libm::lgamma, |x, _, g| g * x.digamma())
     }
 
     /// The digamma function `psi(x) = d/dx ln|Gamma(x)|`: `special` for
@@ -99,7 +104,9 @@ impl Tensor {
     /// ```
     pub fn digamma(&self) -> Tensor {
         // psi'(x) = psi_1(x)
-        elementwise(self, special_scalar::digamma, |x, _, g| g * x.trigamma())
+        elementwise(self, "digamma", special_scalar::digamma, |x, _, g| {
+            g * x.trigamma()
+        })
     }
 
     /// The trigamma function `psi_1(x) = psi'(x)`, the same as
@@ -136,6 +143,7 @@ impl Tensor {
         // psi_n'(x) = psi_(n+1)(x)
         elementwise(
             self,
+            "polygamma",
             move |x| special_scalar::polygamma(n, x),
             move |x, _, g| g * x.polygamma(n + 1),
         )
@@ -151,7 +159,9 @@ impl Tensor {
     /// ```
     pub fn ndtr(&self) -> Tensor {
         // Phi'(x) = exp(-x^2/2) / sqrt(2 pi)
-        elementwise(self, special_scalar::ndtr, |x, _, g| g * normal_density(x))
+        elementwise(self, "ndtr", special_scalar::ndtr, |x, _, g| {
+            g * normal_density(x)
+        })
     }
 
     /// The standard normal quantile `Phi^{-1}(p)` (Wichura's AS 241, about
@@ -164,7 +174,7 @@ impl Tensor {
     /// ```
     pub fn ndtri(&self) -> Tensor {
         // (Phi^{-1})'(p) = 1 / Phi'(y) = sqrt(2 pi) exp(y^2/2), y = Phi^{-1}(p)
-        elementwise(self, special_scalar::ndtri, |_, y, g| {
+        elementwise(self, "ndtri", special_scalar::ndtri, |_, y, g| {
             g * (y * y * 0.5 + LN_SQRT_2PI).exp()
         })
     }
