@@ -12,9 +12,9 @@
 //! The pool is per thread (no locks, and nothing shared between threads, so
 //! results never depend on which thread ran what) and bounded in count and
 //! bytes, so memory stays bounded: what does not fit is freed as usual.
-//! [`zeroed`] fills its buffer and [`with_capacity`] returns an empty `Vec`;
-//! only [`for_overwrite`] leaves old values in place, for kernels that write
-//! every value before anything reads it.
+//! [`with_capacity`] returns an empty `Vec`; only [`for_overwrite`] leaves
+//! old values in place, for kernels that write every value before anything
+//! reads it.
 
 use std::cell::RefCell;
 
@@ -42,18 +42,6 @@ pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
             buffer
         }
         None => Vec::with_capacity(len),
-    }
-}
-
-/// `len` zeros, in a pooled buffer when one fits.
-pub(crate) fn zeroed(len: usize) -> Vec<f64> {
-    match take_fitting(len) {
-        Some(mut buffer) => {
-            buffer.clear();
-            buffer.resize(len, 0.0);
-            buffer
-        }
-        None => vec![0.0; len],
     }
 }
 
@@ -127,13 +115,9 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_buffer_is_zeroed_or_empty_never_stale() {
+    fn a_reused_buffer_is_empty_or_handed_out_for_overwriting() {
         clear();
         give_back(vec![f64::NAN; MIN_POOLED * 2]);
-        let zeros = zeroed(MIN_POOLED * 2 - 3);
-        assert!(zeros.iter().all(|&v| v == 0.0));
-        assert_eq!(zeros.capacity(), MIN_POOLED * 2, "the kept buffer was reused");
-        give_back(zeros);
         let empty = with_capacity(MIN_POOLED + 1);
         assert!(empty.is_empty() && empty.capacity() == MIN_POOLED * 2);
         give_back(empty);

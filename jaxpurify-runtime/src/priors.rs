@@ -21,7 +21,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::ops::arith::zip_broadcast;
+use crate::ops::arith::zip_constant;
 use crate::ops::incomplete_gamma::{gamma_to_normal, normal_to_gamma};
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
@@ -71,10 +71,10 @@ fn require_broadcast(op: &'static str, (a, x): (&str, &Tensor), (b, y): (&str, &
     })
 }
 
-/// `-1` where `t < 0`, else `1`: the side of a symmetric quantile, as plain
-/// data (constant under differentiation).
+/// `-1` where `t < 0`, else `1`: the side of a symmetric quantile, constant
+/// under differentiation.
 fn side(t: &Tensor) -> Tensor {
-    t.map_values(|v| if v < 0.0 { -1.0 } else { 1.0 })
+    t.map_constant("side", |v| if v < 0.0 { -1.0 } else { 1.0 })
 }
 
 /// Normal prior: `value = mean + sigma xi`.
@@ -149,10 +149,16 @@ impl LogNormal {
             // Constant hyperparameters, as `log_normal_variable!` declares
             // them on every call of a model: the same arithmetic per element
             // without a tensor op for each step (4k instructions a prior).
+            // A constant op records nothing for untracked inputs, so its
+            // missing derivative cannot matter.
             let log_variance = |m: f64, s: f64| ((s / m) * (s / m)).ln_1p();
             return Ok(LogNormal {
-                log_mean: zip_broadcast(OP, &mean, &sigma, |m, s| m.ln() - log_variance(m, s) * 0.5),
-                log_sigma: zip_broadcast(OP, &mean, &sigma, |m, s| (log_variance(m, s).ln() * 0.5).exp()),
+                log_mean: zip_constant("log_normal_mu", &mean, &sigma, move |m, s| {
+                    m.ln() - log_variance(m, s) * 0.5
+                }),
+                log_sigma: zip_constant("log_normal_s", &mean, &sigma, move |m, s| {
+                    (log_variance(m, s).ln() * 0.5).exp()
+                }),
             });
         }
         let ratio = &sigma / &mean;
@@ -349,8 +355,8 @@ impl_prior!(Normal, LogNormal, Uniform, Laplace, InverseGamma);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{grad, value_and_grad};
 
     type Map = Box<dyn Fn(&Tensor) -> Tensor>;
 
@@ -522,6 +528,24 @@ mod tests {
         let prior = Laplace::new(0.0, 2.0).unwrap();
         let slope = crate::grad(|x: &Tensor| prior.forward(x).sum(), &Tensor::scalar(0.0)).item();
         assert!((slope - 2.0 * (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn maps_compile_with_their_gradients_on_both_sides_of_the_median() {
+        // Traced at negative draws only; the points cross zero, where the
+        // side of the Laplace quantile flips.
+        let w = Tensor::from([1.0, -0.5, 2.0, 0.3]);
+        for c in cases() {
+            let f = |xi: &Tensor| {
+                let (value, gradient) = value_and_grad(|xi: &Tensor| ((c.forward)(xi) * &w).sum(), xi);
+                (value, gradient, (c.inverse)(&(c.forward)(xi)))
+            };
+            let points = [
+                Tensor::from([0.7, -0.3, 0.0, 2.2]),
+                Tensor::from([-0.0, 1.9, -2.5, 0.05]),
+            ];
+            assert_compiles_exactly(f, &Tensor::from([-1.5, -0.2, -0.9, -3.0]), &points);
+        }
     }
 
     fn message(result: Result<impl std::fmt::Debug>) -> String {

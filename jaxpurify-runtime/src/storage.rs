@@ -135,6 +135,7 @@ mod tests {
         let reused = Storage::from_values(values.iter().copied(), values.len());
         assert_eq!(reused.as_slice(), &values[..]);
         drop(reused);
-        assert!(buffer_pool::zeroed(n).iter().all(|&v| v == 0.0));
+        let written = Storage::written(n, |out| out.fill(2.0));
+        assert!(written.as_slice().iter().all(|&v| v == 2.0));
     }
 }

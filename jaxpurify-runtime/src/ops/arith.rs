@@ -119,19 +119,6 @@ fn zip_into(out: &mut [f64], x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64) 
     }
 }
 
-/// Applies `f` elementwise over the broadcast of `a` and `b`, not recorded
-/// (a read of traced values, see [`Tensor::as_slice`]).
-///
-/// # Panics
-/// When the shapes do not broadcast, naming `op` and both shapes.
-#[track_caller]
-pub(crate) fn zip_broadcast(op: &'static str, a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Tensor {
-    a.note_read();
-    b.note_read();
-    let zip = Zip::new(op, a, b, f);
-    Tensor::from_kernel(zip.shape.clone(), |out| zip.zip(a.data(), b.data(), out))
-}
-
 /// Computes a binary op with `kernel` and records it with `rule`.
 pub(crate) fn record_zip<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
     kernel: Zip<F>,
@@ -354,18 +341,22 @@ mod tests {
         Tensor::from_vec(data, shape).unwrap()
     }
 
+    /// Input shapes covering every way two shapes broadcast: equal, a
+    /// trailing part, both stretched, a scalar on either side, and ranks that
+    /// differ with stretching on both.
+    const BROADCAST_PAIRS: [(&[usize], &[usize]); 6] = [
+        (&[3], &[3]),
+        (&[2, 3], &[3]),
+        (&[2, 1], &[1, 4]),
+        (&[], &[2, 2]),
+        (&[4, 1, 3], &[2, 1]),
+        (&[2, 3], &[]),
+    ];
+
     #[test]
     fn every_binary_op_broadcasts_and_its_gradients_keep_input_shapes() {
-        let pairs: [(&[usize], &[usize]); 6] = [
-            (&[3], &[3]),
-            (&[2, 3], &[3]),
-            (&[2, 1], &[1, 4]),
-            (&[], &[2, 2]),
-            (&[4, 1, 3], &[2, 1]),
-            (&[2, 3], &[]),
-        ];
         for (name, op) in binary_ops() {
-            for (sa, sb) in pairs {
+            for (sa, sb) in BROADCAST_PAIRS {
                 let (a, b) = (sample(sa, 0.0), sample(sb, 0.5));
                 let (y, pullback) = vjp(|ab: &(Tensor, Tensor)| op(&ab.0, &ab.1), &(a.clone(), b.clone()));
                 let cot = sample(y.shape(), 0.1);
@@ -428,6 +419,27 @@ mod tests {
     #[should_panic(expected = "add: shapes [2] and [3] do not broadcast")]
     fn mismatched_shapes_name_the_op() {
         let _ = Tensor::zeros([2]) + Tensor::zeros([3]);
+    }
+
+    #[test]
+    fn compiled_values_and_two_derivatives_match_over_every_broadcast() {
+        // The first point swaps the inputs' shifts, so that maximum and
+        // minimum change winner; the second makes every value equal, so that
+        // they split the gradient.
+        for (_, op) in binary_ops() {
+            for (sa, sb) in BROADCAST_PAIRS {
+                let loss = move |p: &(Tensor, Tensor)| op(&p.0, &p.1).sin().sum();
+                let direction = (sample(sa, -0.6), sample(sb, 0.3));
+                let f = |p: &(Tensor, Tensor)| {
+                    let (value, gradient) = crate::value_and_grad(loss, p);
+                    (value, gradient, crate::hvp(loss, p, &direction))
+                };
+                let at = (sample(sa, 0.0), sample(sb, 0.5));
+                let swapped = (sample(sa, 0.5), sample(sb, 0.0));
+                let ties = (Tensor::full(sa, 2.0), Tensor::full(sb, 2.0));
+                crate::testing::assert_compiles_exactly(f, &at, &[swapped, ties]);
+            }
+        }
     }
 
     #[test]

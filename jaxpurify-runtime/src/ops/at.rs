@@ -2,7 +2,8 @@
 //! tensor equal to `x` except at the selected elements.
 
 use super::index::{Index, gather_offsets, resolve_index, scatter_add_offsets};
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, broadcasts_to};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -57,16 +58,12 @@ impl At<'_> {
         let x = self.tensor;
         let selection = resolve_index(&self.index, x.shape(), "at.set");
         let value = broadcast_value(&value.into(), &selection.shape, x.shape(), "at.set");
-        let mut data = x.to_vec();
-        for (&o, &v) in selection.offsets.iter().zip(value.as_slice()) {
-            data[o] = v;
-        }
-        let out = Tensor::from_parts(data, x.shape().clone());
         let (offsets, region) = (selection.offsets, selection.shape);
+        let kernel = SetAt(offsets.clone());
         // The replaced elements no longer depend on x; the value's gradient
         // is the output gradient at the positions it was written to. The mask
         // is built in the rule so that untracked updates never pay for it.
-        record(out, &[x, &value], move |c| {
+        apply_op(&kernel, &[x, &value], x.shape().clone(), move |c| {
             smallvec![
                 c.needs(0).then(|| c.grad * &kept_mask(&offsets, c.grad.shape())),
                 c.needs(1)
@@ -125,10 +122,28 @@ fn kept_mask(offsets: &Arc<[usize]>, shape: &Shape) -> Tensor {
     Tensor::from_parts(data, shape.clone())
 }
 
+/// The kernel of [`At::set`]: the tensor, then the value (already
+/// broadcast to the selection) written at the selected offsets.
+#[derive(Clone)]
+struct SetAt(Arc<[usize]>);
+
+impl Kernel for SetAt {
+    fn name(&self) -> &'static str {
+        "set_at"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out.copy_from_slice(inputs[0]);
+        for (&o, &v) in self.0.iter().zip(inputs[1]) {
+            out[o] = v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::testing::check_grad;
-    use crate::{Tensor, grad, s};
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{Tensor, grad, s, value_and_grad};
 
     #[test]
     fn set_replaces_and_cuts_the_gradient_of_x() {
@@ -190,6 +205,26 @@ mod tests {
             (&z * &z * &z).sum()
         };
         check_grad(|x| grad(f, &x[0]), &[Tensor::from([0.3, -0.8, 1.1])]).assert_ok_for("at''");
+    }
+
+    #[test]
+    fn updates_compile_with_their_gradients() {
+        // The value, one row, is broadcast over the rows of the selected
+        // columns, then added to part of the second row.
+        let w = Tensor::from([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]);
+        let f = |p: &(Tensor, Tensor)| {
+            let updated = |p: &(Tensor, Tensor)| p.0.at(s![.., 1..]).set(&p.1).at(s![1, ..2]).add(&p.1);
+            value_and_grad(|p: &(Tensor, Tensor)| (updated(p).square() * &w).sum(), p)
+        };
+        let at = (
+            Tensor::linspace(-1.0, 1.5, 6).reshape([2, 3]),
+            Tensor::from([0.5, -0.7]),
+        );
+        let points = [(
+            Tensor::linspace(2.0, -3.0, 6).reshape([2, 3]),
+            Tensor::from([-4.0, 1.25]),
+        )];
+        assert_compiles_exactly(f, &at, &points);
     }
 
     #[test]

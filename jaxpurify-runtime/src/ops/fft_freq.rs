@@ -2,7 +2,8 @@
 //! frequencies (`fftfreq`, `rfftfreq`) and moving the zero frequency to the
 //! centre (`fftshift`, `ifftshift`).
 
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::ops::fft::Lanes;
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -48,19 +49,40 @@ pub fn rfftfreq(n: usize, d: f64) -> Tensor {
 /// The values moved `shift` places forward (cyclically) along `axis`, for
 /// `0 < shift < len`.
 fn roll(x: &Tensor, axis: usize, shift: usize) -> Tensor {
-    let lanes = Lanes::new(x.shape(), axis);
-    let src = x.as_slice();
-    let mut values = vec![0.0; x.numel()];
-    for lane in 0..lanes.count {
-        let offsets: Vec<usize> = lanes.offsets(lane).collect();
-        for (j, &o) in offsets.iter().enumerate() {
-            values[offsets[(j + shift) % lanes.len]] = src[o];
+    let kernel = Roll {
+        shape: x.shape().clone(),
+        axis,
+        shift,
+    };
+    // A permutation's adjoint is its inverse: the roll back.
+    let back = x.shape()[axis] - shift;
+    apply_op(&kernel, &[x], x.shape().clone(), move |c| {
+        smallvec![Some(roll(c.grad, axis, back))]
+    })
+}
+
+/// The kernel of [`roll`].
+#[derive(Clone)]
+struct Roll {
+    shape: Shape,
+    axis: usize,
+    shift: usize,
+}
+
+impl Kernel for Roll {
+    fn name(&self) -> &'static str {
+        "roll"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (src, lanes) = (inputs[0], Lanes::new(&self.shape, self.axis));
+        for lane in 0..lanes.count {
+            let offsets: Vec<usize> = lanes.offsets(lane).collect();
+            for (j, &o) in offsets.iter().enumerate() {
+                out[offsets[(j + self.shift) % lanes.len]] = src[o];
+            }
         }
     }
-    let out = Tensor::from_parts(values, x.shape().clone());
-    // A permutation's adjoint is its inverse: the roll back.
-    let back = lanes.len - shift;
-    record(out, &[x], move |c| smallvec![Some(roll(c.grad, axis, back))])
 }
 
 /// Rolls each of `axes` (every axis when `None`) by the shift `shift_of`
@@ -138,8 +160,8 @@ pub fn ifftshift_axes(x: &Tensor, axes: &[isize]) -> Tensor {
 mod tests {
     use super::*;
     use crate::ops::fft::test_signal;
-    use crate::testing::check_grad;
-    use crate::{Complex, fft, grad};
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{Complex, fft, grad, value_and_grad};
 
     #[test]
     fn frequencies_equal_numpys_values() {
@@ -216,6 +238,19 @@ mod tests {
         let x = test_signal(&[3, 4], 0.2);
         check_grad(|x| fftshift(&x[0]), std::slice::from_ref(&x)).assert_ok_for("fftshift");
         check_grad(|x| ifftshift_axes(&x[0], &[0]), std::slice::from_ref(&x)).assert_ok_for("ifftshift");
+    }
+
+    #[test]
+    fn shifts_compile_with_their_gradients() {
+        let w = test_signal(&[3, 4], 0.7);
+        let f = |x: &Tensor| {
+            value_and_grad(
+                |x: &Tensor| ((fftshift(x) + ifftshift_axes(x, &[0])) * &w).sum(),
+                x,
+            )
+        };
+        let points = [test_signal(&[3, 4], -1.3), Tensor::ones([3, 4])];
+        assert_compiles_exactly(f, &test_signal(&[3, 4], 0.2), &points);
     }
 
     #[test]

@@ -11,8 +11,7 @@
 //! shapes lose about `a` ulp). Each map uses whichever of `P` and `Q` is the
 //! smaller, so both tails keep relative accuracy.
 
-use crate::autodiff::record;
-use crate::ops::arith::zip_broadcast;
+use crate::ops::arith::{Zip, record_zip};
 use crate::ops::special::LN_SQRT_2PI;
 use crate::ops::special_scalar::{ndtr, ndtri};
 use crate::tensor::Tensor;
@@ -149,15 +148,15 @@ fn wilson_hilferty_log(a: f64, z: f64) -> f64 {
 /// broadcast of `xi` and the constant shape `a`.
 pub(crate) fn normal_to_gamma(xi: &Tensor, a: &Tensor) -> Tensor {
     let a = a.detach();
-    let out = zip_broadcast("normal_to_gamma", xi, &a, |x, a| {
+    let kernel = Zip::new("normal_to_gamma", xi, &a, |x, a| {
         gamma_quantile(a, ndtr(x), ndtr(-x))
     });
     // dy/dxi = phi(xi) / gamma_density(y)
     //        = exp(-xi^2/2 - ln sqrt(2 pi) + lgamma(a) + y - (a - 1) ln y)
-    record(out, &[xi], move |c| {
-        let (xi, y) = (&c.inputs[0], c.output);
-        let log_ratio = -(xi * xi) * 0.5 - LN_SQRT_2PI + a.lgamma() + y - (&a - 1.0) * y.ln();
-        smallvec![Some((c.grad * log_ratio.exp()).sum_to(xi.shape().clone()))]
+    record_zip(kernel, xi, &a, |c| {
+        let (xi, a, y) = (&c.inputs[0], &c.inputs[1], c.output);
+        let log_ratio = -(xi * xi) * 0.5 - LN_SQRT_2PI + a.lgamma() + y - (a - 1.0) * y.ln();
+        smallvec![Some((c.grad * log_ratio.exp()).sum_to(xi.shape().clone())), None]
     })
 }
 
@@ -165,7 +164,7 @@ pub(crate) fn normal_to_gamma(xi: &Tensor, a: &Tensor) -> Tensor {
 /// [`normal_to_gamma`].
 pub(crate) fn gamma_to_normal(y: &Tensor, a: &Tensor) -> Tensor {
     let a = a.detach();
-    let out = zip_broadcast("gamma_to_normal", y, &a, |y, a| {
+    let kernel = Zip::new("gamma_to_normal", y, &a, |y, a| {
         let (ln_p, ln_q) = log_gamma_cdfs(a, y.ln());
         if ln_p <= ln_q {
             ndtri(ln_p.exp())
@@ -174,18 +173,18 @@ pub(crate) fn gamma_to_normal(y: &Tensor, a: &Tensor) -> Tensor {
         }
     });
     // dxi/dy = gamma_density(y) / phi(xi)
-    record(out, &[y], move |c| {
-        let (y, xi) = (&c.inputs[0], c.output);
-        let log_ratio = xi * xi * 0.5 + LN_SQRT_2PI - a.lgamma() - y + (&a - 1.0) * y.ln();
-        smallvec![Some((c.grad * log_ratio.exp()).sum_to(y.shape().clone()))]
+    record_zip(kernel, y, &a, |c| {
+        let (y, a, xi) = (&c.inputs[0], &c.inputs[1], c.output);
+        let log_ratio = xi * xi * 0.5 + LN_SQRT_2PI - a.lgamma() - y + (a - 1.0) * y.ln();
+        smallvec![Some((c.grad * log_ratio.exp()).sum_to(y.shape().clone())), None]
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{grad, value_and_grad};
 
     #[test]
     fn cdfs_match_closed_forms() {
@@ -250,5 +249,27 @@ mod tests {
         assert!((g.item() - (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-14);
         let second = |v: &[Tensor]| grad(|x: &Tensor| normal_to_gamma(x, &Tensor::scalar(2.5)).sum(), &v[0]);
         check_grad(second, &[Tensor::from([-0.8, 0.3, 1.9])]).assert_ok_for("normal_to_gamma'");
+    }
+
+    #[test]
+    fn both_maps_compile_with_their_gradients() {
+        // The shape is traced too (a constant under differentiation); the
+        // points move both maps from one tail (P or Q the smaller) to the
+        // other and change which of series and continued fraction computes
+        // the cdfs.
+        let w = Tensor::from([1.0, -0.5, 2.0]);
+        let f = |p: &(Tensor, Tensor)| {
+            let a = &p.1;
+            let (value, d_xi) = value_and_grad(|xi: &Tensor| (normal_to_gamma(xi, a) * &w).sum(), &p.0);
+            let y = normal_to_gamma(&p.0, a).detach();
+            let (back, d_y) = value_and_grad(|y: &Tensor| (gamma_to_normal(y, a) * &w).sum(), &y);
+            (value, d_xi, back, d_y)
+        };
+        let at = (Tensor::from([-1.2, 0.3, 1.9]), Tensor::scalar(2.5));
+        let points = [
+            (Tensor::from([1.5, -0.4, -2.2]), Tensor::scalar(2.5)),
+            (Tensor::from([0.1, 3.0, -5.0]), Tensor::scalar(0.4)),
+        ];
+        assert_compiles_exactly(f, &at, &points);
     }
 }

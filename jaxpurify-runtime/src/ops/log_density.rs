@@ -19,8 +19,9 @@
 //! assert!(total.item() < 0.0);
 //! ```
 
-use crate::autodiff::record;
-use crate::ops::arith::zip_broadcast;
+use crate::autodiff::graph::apply_constant;
+use crate::compile::kernel::Map;
+use crate::ops::arith::{Zip, record_zip};
 use crate::ops::special::LN_SQRT_2PI;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -30,20 +31,32 @@ pub use crate::ops::mvn::multivariate_normal_chol;
 /// `ln(pi)`, for the Student-t normaliser.
 const LN_PI: f64 = 1.144_729_885_849_400_2;
 
-/// 1 where `x` lies in the support and 0 where `outside(x)`; plain data.
-fn support(x: &Tensor, outside: impl Fn(f64) -> bool) -> Option<Tensor> {
-    let inside = x.map_values(|v| if outside(v) { 0.0 } else { 1.0 });
-    inside.as_slice().contains(&0.0).then_some(inside)
+/// 1 where `x` lies in the support and 0 where `outside(x)`, or `None` for
+/// a constant `x` entirely inside. (Where `x` depends on a traced
+/// function's inputs it could lie outside at other points, so the mask is
+/// always kept.)
+fn support(x: &Tensor, outside: fn(f64) -> bool) -> Option<Tensor> {
+    let kernel = Map {
+        name: "support",
+        f: move |v| if outside(v) { 0.0 } else { 1.0 },
+    };
+    let inside = apply_constant(&kernel, &[x], x.shape().clone());
+    (inside.is_tracked() || inside.as_slice().contains(&0.0)).then_some(inside)
 }
 
 /// `t` where `inside` is 1 and `fill` where it is 0, with the gradient
-/// flowing only through the kept elements (`inside` is untracked data).
+/// flowing only through the kept elements (`inside` is a constant mask).
 fn keep_inside(t: &Tensor, inside: &Tensor, fill: f64) -> Tensor {
-    let out = zip_broadcast("keep_inside", t, inside, |v, m| if m == 1.0 { v } else { fill });
-    let inside = inside.clone();
+    let kernel = Zip::new(
+        "keep_inside",
+        t,
+        inside,
+        move |v, m| if m == 1.0 { v } else { fill },
+    );
     // d/dt = inside (0 or 1)
-    record(out, &[t], move |c| {
-        smallvec![Some((c.grad * &inside).sum_to(c.inputs[0].shape()))]
+    record_zip(kernel, t, inside, |c| {
+        let (t, inside) = (&c.inputs[0], &c.inputs[1]);
+        smallvec![Some((c.grad * inside).sum_to(t.shape())), None]
     })
 }
 
@@ -51,7 +64,7 @@ fn keep_inside(t: &Tensor, inside: &Tensor, fill: f64) -> Tensor {
 /// gives `-inf` there.
 fn with_support(
     x: Tensor,
-    outside: impl Fn(f64) -> bool,
+    outside: fn(f64) -> bool,
     safe: f64,
     log_density: impl FnOnce(&Tensor) -> Tensor,
 ) -> Tensor {
@@ -184,8 +197,8 @@ pub fn poisson(k: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{grad, value_and_grad};
     use std::f64::consts::PI;
 
     fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
@@ -370,5 +383,26 @@ mod tests {
             &[Tensor::scalar(4.0)],
         )
         .assert_ok_for("d/dnu student_t");
+    }
+
+    #[test]
+    fn densities_with_a_support_compile_with_their_gradients_outside_it() {
+        // Traced with every point inside the supports; the points put some
+        // outside (negative, zero, fractional counts), where the value is
+        // -inf and the gradient 0.
+        let w = Tensor::from([1.0, 2.0, -0.5]);
+        let f = |p: &(Tensor, Tensor)| {
+            let logp = |p: &(Tensor, Tensor)| {
+                let (x, rate) = (&p.0, &p.1);
+                gamma(x, 2.5, rate) + log_normal(x, 0.2, rate) + exponential(x, rate) + poisson(x, rate)
+            };
+            value_and_grad(|p: &(Tensor, Tensor)| (logp(p) * &w).sum(), p)
+        };
+        let at = (Tensor::from([1.0, 2.0, 4.0]), Tensor::scalar(1.3));
+        let points = [
+            (Tensor::from([-1.0, 0.0, 3.0]), Tensor::scalar(0.7)),
+            (Tensor::from([2.5, 5.0, -0.25]), Tensor::scalar(2.0)),
+        ];
+        assert_compiles_exactly(f, &at, &points);
     }
 }

@@ -1,6 +1,6 @@
 //! The multivariate normal log density from a Cholesky factor.
 
-use crate::ops::linalg::{self, Transpose, Triangle};
+use crate::ops::linalg;
 use crate::ops::special::LN_SQRT_2PI;
 use crate::tensor::Tensor;
 
@@ -23,7 +23,9 @@ use crate::tensor::Tensor;
 ///
 /// # Panics
 /// When `l` is not square or its size is not the last dimension of `x`, and
-/// when `l` has a zero on its diagonal (the covariance is singular).
+/// when `l` has a zero on its diagonal (the covariance is singular). A
+/// compiled function checks the diagonal on every call, so it compiles
+/// for a factor that depends on its inputs, and panics as this does.
 #[track_caller]
 pub fn multivariate_normal_chol(x: impl Into<Tensor>, mean: impl Into<Tensor>, l: &Tensor) -> Tensor {
     let x = x.into();
@@ -38,12 +40,7 @@ pub fn multivariate_normal_chol(x: impl Into<Tensor>, mean: impl Into<Tensor>, l
     let n = l.shape()[0];
     // One solve for every row: L Z^T = R^T with the rows of R as columns.
     let columns = residual.reshape([residual.numel() / n.max(1), n]).t();
-    let z = linalg::solve_triangular(l, &columns, Triangle::Lower, Transpose::No).unwrap_or_else(|_| {
-        panic!(
-            "multivariate_normal_chol: factor of shape {} has a zero on its diagonal",
-            l.shape()
-        )
-    });
+    let z = linalg::solve_lower_or_panic("multivariate_normal_chol", l, &columns);
     -(&z * &z)
         .sum_axes(&[0], false)
         .reshape(&residual.shape()[..residual.ndim() - 1])
@@ -55,8 +52,8 @@ pub fn multivariate_normal_chol(x: impl Into<Tensor>, mean: impl Into<Tensor>, l
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::check_grad;
-    use crate::{grad, log_density};
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{compile, grad, log_density, value_and_grad};
 
     fn factor() -> Tensor {
         Tensor::from([[1.5, 0.0, 0.0], [0.4, 0.8, 0.0], [-0.3, 0.2, 1.1]])
@@ -120,5 +117,31 @@ mod tests {
             &[factor()],
         )
         .assert_ok_for("d/dL of d/dx");
+    }
+
+    #[test]
+    fn compiles_with_its_gradients_for_a_traced_factor() {
+        let f = |p: &(Tensor, Tensor)| {
+            value_and_grad(
+                |p: &(Tensor, Tensor)| {
+                    multivariate_normal_chol(&p.0, Tensor::from([0.1, 0.2, -0.3]), &p.1).sum()
+                },
+                p,
+            )
+        };
+        let x = Tensor::from([[0.5, -1.0, 2.0], [1.5, 0.2, -0.7]]);
+        let other = (
+            Tensor::from([[-2.0, 0.3, 0.0], [0.0, 1.0, 4.0]]),
+            Tensor::from([[0.5, 0.0, 0.0], [-1.0, 2.0, 0.0], [0.3, 0.7, 0.9]]),
+        );
+        assert_compiles_exactly(f, &(x, factor()), &[other]);
+    }
+
+    #[test]
+    #[should_panic(expected = "multivariate_normal_chol: factor of shape [3, 3] has a zero on its diagonal")]
+    fn a_compiled_density_checks_the_diagonal_on_every_call() {
+        let x = Tensor::from([0.5, -1.0, 2.0]);
+        let compiled = compile(|l: &Tensor| multivariate_normal_chol(&x, 0.0, l), &factor()).unwrap();
+        let _ = compiled.call(&factor().at([1, 1]).set(0.0));
     }
 }

@@ -7,11 +7,10 @@
 //! an empty list reduces nothing, like NumPy's `axis=()`) and `keepdim`, which
 //! keeps the reduced axes as size-1 dimensions.
 
+use super::blocks::{pad_axis, slice_range};
 use super::broadcast::reduced_shapes;
-use crate::autodiff::record;
 use crate::shape::{Shape, for_each_grouped};
 use crate::tensor::Tensor;
-use smallvec::smallvec;
 
 impl Tensor {
     /// The mean over `axes`.
@@ -121,7 +120,7 @@ impl Tensor {
     /// assert_eq!(Tensor::from([1.0, 3.0]).std().item(), 1.0);
     /// ```
     pub fn std(&self) -> Tensor {
-        sqrt(&variance(self, &all_axes(self.ndim()), false, 0, "std"))
+        variance(self, &all_axes(self.ndim()), false, 0, "std").sqrt()
     }
 
     /// The population standard deviation (`ddof = 0`) over `axes`.
@@ -133,7 +132,7 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn std_axes(&self, axes: &[isize], keepdim: bool) -> Tensor {
-        sqrt(&variance(self, axes, keepdim, 0, "std_axes"))
+        variance(self, axes, keepdim, 0, "std_axes").sqrt()
     }
 
     /// The square root of [`var_axes_ddof`](Tensor::var_axes_ddof). Its
@@ -147,7 +146,7 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn std_axes_ddof(&self, axes: &[isize], keepdim: bool, ddof: usize) -> Tensor {
-        sqrt(&variance(self, axes, keepdim, ddof, "std_axes_ddof"))
+        variance(self, axes, keepdim, ddof, "std_axes_ddof").sqrt()
     }
 }
 
@@ -191,14 +190,6 @@ fn variance(x: &Tensor, axes: &[isize], keepdim: bool, ddof: usize, op: &str) ->
     (&deviation * &deviation).sum_axes(axes, keepdim) / n.saturating_sub(ddof) as f64
 }
 
-/// Square root, for the standard deviation; derivative `1 / (2 sqrt x)`,
-/// read from the output. Private because elementwise math is its own family.
-fn sqrt(x: &Tensor) -> Tensor {
-    record(x.map_values(f64::sqrt), &[x], |c| {
-        smallvec![Some(c.grad / (c.output * 2.0))]
-    })
-}
-
 /// The product along `axis`, kept as size 1: the axis is padded with ones to
 /// a power of two, then its halves are multiplied elementwise until one
 /// element is left. Only differentiable ops are used, so derivatives of
@@ -209,13 +200,12 @@ fn prod_along(x: &Tensor, axis: usize) -> Tensor {
     let mut product = if width == n {
         x.clone()
     } else {
-        let ones_in_padding = pad_axis(&Tensor::ones(x.shape()), axis, 0, width).map_values(|v| 1.0 - v);
-        pad_axis(x, axis, 0, width) + ones_in_padding
+        pad_axis(x, axis, 0, width - n, 1.0)
     };
     let mut len = width;
     while len > 1 {
         len /= 2;
-        product = slice_axis(&product, axis, 0, len) * slice_axis(&product, axis, len, len);
+        product = slice_range(&product, axis, 0, len) * slice_range(&product, axis, len, 2 * len);
     }
     product
 }
@@ -227,52 +217,10 @@ pub(super) fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize)
     (before, shape[axis], after)
 }
 
-/// `shape` with the length of `axis` replaced by `len`.
-fn with_axis_len(shape: &Shape, axis: usize, len: usize) -> Shape {
-    let mut dims = shape.to_vec();
-    dims[axis] = len;
-    Shape::from(dims)
-}
-
-/// Elements `start..start + len` along `axis`. Private: slicing belongs to
-/// the shape family; the product tree needs only this and its adjoint,
-/// [`pad_axis`].
-fn slice_axis(x: &Tensor, axis: usize, start: usize, len: usize) -> Tensor {
-    let (before, n, after) = split_at_axis(x.shape(), axis);
-    let src = x.as_slice();
-    let mut data = Vec::with_capacity(before * len * after);
-    for b in 0..before {
-        let from = (b * n + start) * after;
-        data.extend_from_slice(&src[from..from + len * after]);
-    }
-    let out = Tensor::from_parts(data, with_axis_len(x.shape(), axis, len));
-    // Slicing is linear; its adjoint puts the gradient back among zeros.
-    record(out, &[x], move |c| {
-        smallvec![Some(pad_axis(c.grad, axis, start, n))]
-    })
-}
-
-/// `x` placed at `start` along `axis` in zeros of length `width` there; the
-/// adjoint of [`slice_axis`].
-fn pad_axis(x: &Tensor, axis: usize, start: usize, width: usize) -> Tensor {
-    let (before, len, after) = split_at_axis(x.shape(), axis);
-    let src = x.as_slice();
-    let mut data = vec![0.0; before * width * after];
-    let block = len * after;
-    for b in 0..before {
-        let to = (b * width + start) * after;
-        data[to..to + block].copy_from_slice(&src[b * block..(b + 1) * block]);
-    }
-    let out = Tensor::from_parts(data, with_axis_len(x.shape(), axis, width));
-    record(out, &[x], move |c| {
-        smallvec![Some(slice_axis(c.grad, axis, start, len))]
-    })
-}
-
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::testing::{check_grad, jvp_vjp_pair};
-    use crate::{Tensor, grad, hvp};
+    use crate::testing::{assert_compiles_exactly, check_grad, jvp_vjp_pair};
+    use crate::{Tensor, grad, hvp, value_and_grad};
 
     /// Distinct values from -1.1 to 2.8 in a scrambled order (`7 i mod 31`),
     /// so that maxima fall at different positions in different groups and
@@ -448,6 +396,29 @@ pub(super) mod tests {
         check_second_derivatives("var_axes", |x| x.var_axes(&[-1], false), &x);
         check_second_derivatives("var_axes_ddof", |x| x.var_axes_ddof(&[0], true, 1), &x);
         check_second_derivatives("std", |x| x.std(), &x);
+    }
+
+    #[test]
+    fn products_and_standard_deviations_compile_with_their_gradients() {
+        // Three elements pad to four; the points put zeros (one, then two in
+        // a row) and negative factors where the traced point has none, and
+        // a -0.0 whose sign the product keeps.
+        let w = Tensor::from([1.5, -2.0]);
+        let f = |x: &Tensor| {
+            value_and_grad(
+                |x: &Tensor| ((x.prod_axes(&[-1], false) + x.std_axes(&[1], false)) * &w).sum(),
+                x,
+            )
+        };
+        let points = [
+            Tensor::from([[0.0, 1.5, -2.0], [3.0, 0.0, 0.0]]),
+            Tensor::from([[-0.0, 2.0, 3.0], [-1.0, -4.0, 0.5]]),
+        ];
+        assert_compiles_exactly(f, &scrambled(&[2, 3]), &points);
+        assert_eq!(
+            Tensor::from([-0.0, 2.0, 3.0]).prod().item().to_bits(),
+            (-0.0f64).to_bits()
+        );
     }
 
     #[test]

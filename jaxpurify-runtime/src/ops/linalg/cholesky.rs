@@ -5,7 +5,8 @@ use super::dense::cholesky_in_place;
 use super::diag::diagonal;
 use super::triangular::{Transpose, Triangle, check_diagonal, read_of, triangular_solve};
 use super::{assert_square, assert_system};
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -30,7 +31,9 @@ use smallvec::smallvec;
 ///
 /// # Errors
 /// [`Error::NotPositiveDefinite`] when a pivot is not positive and finite
-/// (also for NaN or infinite entries): the factor never holds NaN.
+/// (also for NaN or infinite entries): the factor never holds NaN. Decided
+/// on the values, so a function being [`compile`](crate::compile())d fails
+/// to compile when `a` depends on its inputs.
 ///
 /// # Panics
 /// When `a` is not a square matrix.
@@ -43,22 +46,49 @@ pub fn cholesky(a: &Tensor) -> Result<Tensor> {
 #[track_caller]
 fn cholesky_for(op: &'static str, a: &Tensor) -> Result<Tensor> {
     let n = assert_square(op, a);
-    let (values, mut lower) = (a.as_slice(), vec![0.0; n * n]);
-    for i in 0..n {
-        for j in 0..=i {
-            lower[i * n + j] = 0.5 * (values[i * n + j] + values[j * n + i]);
-        }
-    }
-    if !cholesky_in_place(&mut lower, n) {
+    let l = apply_op(&Cholesky { n }, &[a], a.shape().clone(), |c| {
+        smallvec![Some(cholesky_adjoint(c.output, c.grad))]
+    });
+    // A read: whether the error is returned depends on the values, which a
+    // compiled program could not repeat, so a traced `a` does not compile.
+    let factor = l.as_slice();
+    if (0..n).any(|i| factor[i * n + i].is_nan()) {
         return Err(Error::NotPositiveDefinite {
             op,
             shape: a.shape().clone(),
         });
     }
-    let out = Tensor::from_parts(lower, a.shape().clone());
-    Ok(record(out, &[a], |c| {
-        smallvec![Some(cholesky_adjoint(c.output, c.grad))]
-    }))
+    Ok(l)
+}
+
+/// The kernel of [`cholesky`]: the factor of the symmetrised input, or NaN
+/// everywhere when it is not positive definite (a factor that succeeds
+/// has a positive diagonal).
+#[derive(Clone)]
+struct Cholesky {
+    n: usize,
+}
+
+impl Kernel for Cholesky {
+    fn name(&self) -> &'static str {
+        "cholesky"
+    }
+
+    fn run(&self, inputs: &[&[f64]], lower: &mut [f64]) {
+        let (a, n) = (inputs[0], self.n);
+        for i in 0..n {
+            for j in 0..n {
+                lower[i * n + j] = if j <= i {
+                    0.5 * (a[i * n + j] + a[j * n + i])
+                } else {
+                    0.0
+                };
+            }
+        }
+        if !cholesky_in_place(lower, n) {
+            lower.fill(f64::NAN);
+        }
+    }
 }
 
 /// Murray (2016): from `dA = dL L^T + L dL^T`, `L^{-1} dL = Phi(L^{-1} dA L^{-T})`
@@ -100,7 +130,9 @@ fn phi_mask(n: usize) -> Tensor {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when `l` has a zero on its diagonal.
+/// [`Error::Singular`] when `l` has a zero on its diagonal. Decided on the
+/// values, so a function being [`compile`](crate::compile())d fails to
+/// compile when `l` depends on its inputs (`b` may).
 ///
 /// # Panics
 /// When `l` is not square or `b` does not have `n` rows.
@@ -131,7 +163,9 @@ pub fn cho_solve(l: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// # Errors
-/// [`Error::NotPositiveDefinite`] naming `logdet`.
+/// [`Error::NotPositiveDefinite`] naming `logdet`; compiles only for an
+/// `a` that does not depend on the compiled function's inputs, as
+/// [`cholesky`].
 ///
 /// # Panics
 /// When `a` is not a square matrix.
@@ -143,9 +177,9 @@ pub fn logdet(a: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
     use crate::ops::linalg::properties::spd;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{compile, grad, value_and_grad};
 
     #[test]
     fn hand_derived_two_by_two_factor_and_gradient() {
@@ -234,5 +268,36 @@ mod tests {
     #[should_panic(expected = "cholesky: expected a square matrix, got shape [2, 3]")]
     fn non_square_panics() {
         let _ = cholesky(&Tensor::zeros([2, 3]));
+    }
+
+    #[test]
+    fn solves_with_a_constant_factor_compile_with_their_gradients() {
+        let l = cholesky(&spd(3, 0.4)).unwrap();
+        let w = Tensor::from([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]]);
+        let f = |b: &Tensor| value_and_grad(|b: &Tensor| (cho_solve(&l, b).unwrap() * &w).sum(), b);
+        let b = Tensor::from([[1.0, -0.5], [0.2, 2.0], [0.0, 1.0]]);
+        assert_compiles_exactly(f, &b, &[-&b * 3.0 + 1.0]);
+    }
+
+    #[test]
+    fn a_factorisation_of_a_traced_matrix_refuses_to_compile() {
+        // Whether it fails depends on the values, which a compiled program
+        // could not repeat; so does the check of a traced factor.
+        type Fallible = fn(&Tensor) -> Result<Tensor>;
+        let failing: [Fallible; 3] = [
+            |a| cholesky(a),
+            |a| logdet(a),
+            |l| cho_solve(l, &Tensor::ones([3])),
+        ];
+        for f in failing {
+            let err = compile(|a: &Tensor| f(a).unwrap(), &spd(3, 0.4))
+                .err()
+                .expect("a value read");
+            let message = err.to_string();
+            assert!(
+                message.contains("was read at") && message.contains(file!()),
+                "{message}"
+            );
+        }
     }
 }

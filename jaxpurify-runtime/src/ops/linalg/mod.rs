@@ -11,6 +11,12 @@
 //! positive definite for [`cholesky`], singular for [`solve`]) is a property
 //! of the values, so those functions return a [`Result`](crate::Result)
 //! whose error names the op and the shape; they never return NaN for it.
+//! Whether they fail is decided on the values, which a compiled program
+//! could not repeat: inside a function being [`compile`](crate::compile())d,
+//! the matrix they check must not depend on the function's inputs (a
+//! constant matrix with traced right-hand sides compiles), or compiling
+//! fails naming the call. [`slogdet`] and [`det`] have no error and compile
+//! for any matrix.
 //!
 //! ```
 //! use jaxpurify_runtime::{linalg, Tensor};
@@ -32,6 +38,7 @@ mod triangular;
 pub use cholesky::{cho_solve, cholesky, logdet};
 pub use diag::{diag, diagonal, trace};
 pub use solve::{det, inv, slogdet, solve};
+pub(crate) use triangular::solve_lower_or_panic;
 pub use triangular::{Transpose, Triangle, solve_triangular};
 
 use crate::shape::Shape;

@@ -3,8 +3,10 @@
 
 use super::dense::Lu;
 use super::{assert_square, assert_system, times_transpose};
-use crate::autodiff::record;
+use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use std::sync::Arc;
 /// # Errors
 /// [`Error::Singular`] when a pivot of the factorisation is exactly zero. A
 /// nearly singular matrix is not detected and gives large values, as in NumPy.
+/// Decided on the values, so a function being [`compile`](crate::compile())d
+/// fails to compile when `a` depends on its inputs (`b` may).
 ///
 /// # Panics
 /// When `a` is not square or `b` does not have `n` rows.
@@ -47,7 +51,8 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when a pivot is exactly zero.
+/// [`Error::Singular`] when a pivot is exactly zero; compiles only for an
+/// `a` that does not depend on the compiled function's inputs, as [`solve`].
 ///
 /// # Panics
 /// When `a` is not square.
@@ -74,22 +79,17 @@ pub fn inv(a: &Tensor) -> Result<Tensor> {
 /// where the log has no derivative.
 #[track_caller]
 pub fn slogdet(a: &Tensor) -> (Tensor, Tensor) {
-    let n = assert_square("slogdet", a);
-    let lu = Lu::new(a.as_slice(), n);
-    let sign = lu.pivots().fold(lu.permutation_sign(), |s, p| s * sign_of(p));
-    let logabsdet: f64 = lu.pivots().map(|p| p.abs().ln()).sum();
-    let (lu, shape) = (Arc::new(lu), a.shape().clone());
+    assert_square("slogdet", a);
+    let factors = Factors::new(a, || Lu::new(a.data(), a.shape()[0]));
+    let sign = apply_constant(&DeterminantSign(factors.clone()), &[a], Shape::scalar());
     // d ln|det A| = tr(A^{-1} dA), so Abar = g A^{-T}: a transposed solve
-    // against the identity with the factorisation of the forward pass.
-    let out = record(Tensor::scalar(logabsdet), &[a], move |c| {
-        assert!(
-            !lu.is_singular(),
-            "slogdet: the log-determinant of the singular matrix of shape {shape} has no derivative"
-        );
-        let inverse_transposed = lu_solve(lu.clone(), &c.inputs[0], &Tensor::eye(n), true);
+    // against the identity, with the forward pass's factorisation if kept.
+    let logabsdet = apply_op(&LogAbsDet(factors.clone()), &[a], Shape::scalar(), move |c| {
+        let n = factors.n;
+        let inverse_transposed = lu_solve(factors.clone(), &c.inputs[0], &Tensor::eye(n), true);
         smallvec![Some(inverse_transposed * c.grad)]
     });
-    (Tensor::scalar(sign), out)
+    (sign, logabsdet)
 }
 
 /// The sign of a pivot, with 0 for 0 (`f64::signum` gives 1 for +0).
@@ -116,8 +116,10 @@ pub fn det(a: &Tensor) -> Tensor {
     logabsdet.exp() * sign
 }
 
-/// The factorisation of `a`, or `Singular` naming `op`.
-fn factor(op: &'static str, a: &Tensor) -> Result<Arc<Lu>> {
+/// The factorisation of `a`, or `Singular` naming `op`. A read of the
+/// values: a compiled program could not return the error.
+#[track_caller]
+fn factor(op: &'static str, a: &Tensor) -> Result<Factors> {
     let lu = Lu::new(a.as_slice(), a.shape()[0]);
     if lu.is_singular() {
         return Err(Error::Singular {
@@ -125,19 +127,81 @@ fn factor(op: &'static str, a: &Tensor) -> Result<Arc<Lu>> {
             shape: a.shape().clone(),
         });
     }
-    Ok(Arc::new(lu))
+    Ok(Factors::new(a, || lu))
+}
+
+/// The LU factorisation of the matrix a kernel solves with (its first
+/// input). Computed once and shared by the op and every derivative that
+/// solves with the same matrix, unless the matrix depends on a traced
+/// function's inputs: then each kernel factorises its input on every run.
+#[derive(Clone)]
+struct Factors {
+    n: usize,
+    fixed: Option<Arc<Lu>>,
+}
+
+impl Factors {
+    /// The factors of the square `a`, which `lu` computes, kept unless `a`
+    /// is traced.
+    fn new(a: &Tensor, lu: impl FnOnce() -> Lu) -> Factors {
+        let traced = !a.trace_tracks().is_empty();
+        Factors {
+            n: a.shape()[0],
+            fixed: (!traced).then(|| Arc::new(lu())),
+        }
+    }
+
+    /// The factorisation of the matrix with the values `a`: the one kept,
+    /// or a new one.
+    fn of_values(&self, a: &[f64]) -> Arc<Lu> {
+        match &self.fixed {
+            Some(lu) => lu.clone(),
+            None => Arc::new(Lu::new(a, self.n)),
+        }
+    }
+}
+
+/// The kernel of the sign of [`slogdet`].
+#[derive(Clone)]
+struct DeterminantSign(Factors);
+
+impl Kernel for DeterminantSign {
+    fn name(&self) -> &'static str {
+        "determinant_sign"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let lu = self.0.of_values(inputs[0]);
+        out[0] = lu.pivots().fold(lu.permutation_sign(), |s, p| s * sign_of(p));
+    }
+}
+
+/// The kernel of the log of [`slogdet`].
+#[derive(Clone)]
+struct LogAbsDet(Factors);
+
+impl Kernel for LogAbsDet {
+    fn name(&self) -> &'static str {
+        "log_abs_determinant"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out[0] = self.0.of_values(inputs[0]).pivots().map(|p| p.abs().ln()).sum();
+    }
 }
 
 /// The recorded solve `op(A)^{-1} b`, `op(A) = A^T` when `transposed`, with
-/// `lu` the factorisation of `a`'s values (plain data shared with every
-/// derivative, which solves with the same matrix).
-fn lu_solve(lu: Arc<Lu>, a: &Tensor, b: &Tensor, transposed: bool) -> Tensor {
-    let k = if b.ndim() == 1 { 1 } else { b.shape()[1] };
-    let out = Tensor::from_parts(lu.solve(b.as_slice(), k, transposed), b.shape().clone());
+/// `factors` those of `a`.
+fn lu_solve(factors: Factors, a: &Tensor, b: &Tensor, transposed: bool) -> Tensor {
+    let kernel = LuSolve {
+        factors: factors.clone(),
+        k: if b.ndim() == 1 { 1 } else { b.shape()[1] },
+        transposed,
+    };
     // X = op(A)^{-1} B:  dB = op(A)^{-T} G  and  d op(A) = -dB X^T, so
     // dA = -dB X^T, or -X dB^T when op(A) = A^T.
-    record(out, &[a, b], move |c| {
-        let db = lu_solve(lu.clone(), &c.inputs[0], c.grad, !transposed);
+    apply_op(&kernel, &[a, b], b.shape().clone(), move |c| {
+        let db = lu_solve(factors.clone(), &c.inputs[0], c.grad, !transposed);
         let da = c.needs(0).then(|| {
             if transposed {
                 -times_transpose(c.output, &db)
@@ -149,11 +213,39 @@ fn lu_solve(lu: Arc<Lu>, a: &Tensor, b: &Tensor, transposed: bool) -> Tensor {
     })
 }
 
+/// The kernel of [`lu_solve`].
+#[derive(Clone)]
+struct LuSolve {
+    factors: Factors,
+    k: usize,
+    transposed: bool,
+}
+
+impl Kernel for LuSolve {
+    fn name(&self) -> &'static str {
+        "lu_solve"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let lu = self.factors.of_values(inputs[0]);
+        // `solve` and `inv` return an error for a singular matrix before
+        // solving, so only the derivative of `slogdet` meets one here, in a
+        // compiled program as well as directly.
+        let n = self.factors.n;
+        assert!(
+            !lu.is_singular(),
+            "slogdet: the log-determinant of the singular matrix of shape {} has no derivative",
+            Shape::from([n, n])
+        );
+        out.copy_from_slice(&lu.solve(inputs[1], self.k, self.transposed));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{compile, grad, value_and_grad};
 
     fn general() -> Tensor {
         // Needs row exchanges: the first pivot is zero.
@@ -229,5 +321,47 @@ mod tests {
     )]
     fn gradient_at_a_singular_matrix_panics() {
         grad(|a: &Tensor| slogdet(a).1, &Tensor::from([[1.0, 2.0], [2.0, 4.0]]));
+    }
+
+    #[test]
+    fn determinants_compile_with_their_gradients_for_any_matrix() {
+        // The points change the pivot rows, the sign of the determinant and
+        // whether a row exchange is needed at all.
+        let f = |a: &Tensor| {
+            let (sign, logabsdet) = slogdet(a);
+            let (value, gradient) = value_and_grad(|a: &Tensor| det(a) + slogdet(a).1, a);
+            (sign, logabsdet, value, gradient)
+        };
+        let points = [
+            general().t(),
+            Tensor::from([[3.0, 0.5, 0.0], [0.2, -2.0, 1.0], [1.0, 1.0, 4.0]]),
+        ];
+        assert_compiles_exactly(f, &general(), &points);
+    }
+
+    #[test]
+    fn solves_compile_for_a_constant_matrix_only() {
+        let w = Tensor::from([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]]);
+        let f = |b: &Tensor| {
+            let loss =
+                |b: &Tensor| (solve(&general(), b).unwrap() * &w).sum() + inv(&general()).unwrap().sum();
+            value_and_grad(loss, b)
+        };
+        let b = Tensor::from([[1.0, -2.0], [0.3, 0.0], [0.5, 2.0]]);
+        assert_compiles_exactly(f, &b, &[-&b * 2.0 + 0.5]);
+        let err = compile(|a: &Tensor| solve(a, &Tensor::ones([3])).unwrap(), &general())
+            .err()
+            .expect("a value read");
+        assert!(err.to_string().contains("was read at"), "{err}");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "slogdet: the log-determinant of the singular matrix of shape [2, 2] has no derivative"
+    )]
+    fn a_compiled_gradient_at_a_singular_matrix_panics() {
+        let f = |a: &Tensor| grad(|a: &Tensor| slogdet(a).1, a);
+        let compiled = compile(f, &Tensor::from([[1.0, 2.0], [3.0, 4.0]])).unwrap();
+        let _ = compiled.call(&Tensor::from([[1.0, 2.0], [2.0, 4.0]]));
     }
 }

@@ -2,8 +2,10 @@
 
 use super::dense::{TriangularRead, solve_triangular_in_place};
 use super::{assert_system, times_transpose, triangle_mask};
-use crate::autodiff::record;
+use crate::autodiff::graph::apply_op;
+use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -47,7 +49,9 @@ pub enum Transpose {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when a diagonal entry is zero.
+/// [`Error::Singular`] when a diagonal entry is zero. Decided on the
+/// values, so a function being [`compile`](crate::compile())d fails to
+/// compile when `t` depends on its inputs (`b` may).
 ///
 /// # Panics
 /// When `t` is not square or `b` does not have `n` rows.
@@ -59,9 +63,11 @@ pub fn solve_triangular(t: &Tensor, b: &Tensor, triangle: Triangle, transpose: T
 }
 
 /// `Err(Singular)` naming `op` when the square `t` has a zero on its diagonal.
+/// A read of the values: a compiled program could not return the error.
+#[track_caller]
 pub(super) fn check_diagonal(op: &'static str, t: &Tensor) -> Result<()> {
-    let n = t.shape()[0];
-    if (0..n).any(|i| t.as_slice()[i * n + i] == 0.0) {
+    let (n, values) = (t.shape()[0], t.as_slice());
+    if (0..n).any(|i| values[i * n + i] == 0.0) {
         return Err(Error::Singular {
             op,
             shape: t.shape().clone(),
@@ -84,15 +90,31 @@ pub(super) fn read_of(n: usize, triangle: Triangle, transpose: Transpose) -> Tri
 /// The recorded solve `M^{-1} b` for `M` read from `t` as `read` says; the
 /// diagonal is known to be non-zero.
 pub(super) fn triangular_solve(t: &Tensor, b: &Tensor, read: TriangularRead) -> Tensor {
-    let k = if b.ndim() == 1 { 1 } else { b.shape()[1] };
-    let mut x = b.to_vec();
-    solve_triangular_in_place(t.as_slice(), read, &mut x, k);
-    let out = Tensor::from_parts(x, b.shape().clone());
+    solve_with(t, b, read, None)
+}
+
+/// `L^{-1} b` for the lower triangle of `l`, panicking with a message naming
+/// `op` when `l` has a zero on its diagonal. The check is made by the kernel,
+/// so a compiled program makes it on every run instead of refusing to
+/// compile.
+pub(crate) fn solve_lower_or_panic(op: &'static str, l: &Tensor, b: &Tensor) -> Tensor {
+    let read = read_of(l.shape()[0], Triangle::Lower, Transpose::No);
+    solve_with(l, b, read, Some(op))
+}
+
+/// [`triangular_solve`], with the diagonal checked by the kernel (naming
+/// `checked_for` in its panic) when one is given.
+fn solve_with(t: &Tensor, b: &Tensor, read: TriangularRead, checked_for: Option<&'static str>) -> Tensor {
+    let kernel = TriangularSolve {
+        read,
+        k: if b.ndim() == 1 { 1 } else { b.shape()[1] },
+        checked_for,
+    };
     let stored_lower = read.lower_as_read != read.transposed;
     // X = M^{-1} B with M = T or T^T:  dB = M^{-T} G  and  dM = -dB X^T, so
     // dT = -dB X^T, or its transpose -X dB^T when M = T^T, restricted to the
     // stored triangle (the other one is not read).
-    record(out, &[t, b], move |c| {
+    apply_op(&kernel, &[t, b], b.shape().clone(), move |c| {
         let flipped = TriangularRead {
             transposed: !read.transposed,
             lower_as_read: !read.lower_as_read,
@@ -111,11 +133,40 @@ pub(super) fn triangular_solve(t: &Tensor, b: &Tensor, read: TriangularRead) -> 
     })
 }
 
+/// The kernel of the triangular solves: `k` right-hand sides solved in place.
+#[derive(Clone)]
+struct TriangularSolve {
+    read: TriangularRead,
+    k: usize,
+    /// The op to name in a panic on a zero diagonal entry, for a caller that
+    /// panics on one; `None` where the caller has checked the diagonal.
+    checked_for: Option<&'static str>,
+}
+
+impl Kernel for TriangularSolve {
+    fn name(&self) -> &'static str {
+        "solve_triangular"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (t, n) = (inputs[0], self.read.n);
+        if let Some(op) = self.checked_for {
+            assert!(
+                (0..n).all(|i| t[i * n + i] != 0.0),
+                "{op}: factor of shape {} has a zero on its diagonal",
+                Shape::from([n, n])
+            );
+        }
+        out.copy_from_slice(inputs[1]);
+        solve_triangular_in_place(t, self.read, out, self.k);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad;
-    use crate::testing::check_grad;
+    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::{compile, grad, value_and_grad};
 
     fn upper() -> Tensor {
         Tensor::from([[1.5, 0.4, -0.3], [0.0, 0.8, 0.2], [0.0, 0.0, -1.1]])
@@ -188,5 +239,22 @@ mod tests {
             Triangle::Lower,
             Transpose::No,
         );
+    }
+
+    #[test]
+    fn solves_compile_for_a_constant_matrix_only() {
+        let w = Tensor::from([1.0, -2.0, 0.5]);
+        for transpose in [Transpose::No, Transpose::Yes] {
+            let solve = |b: &Tensor| solve_triangular(&upper(), b, Triangle::Upper, transpose).unwrap();
+            let f = |b: &Tensor| value_and_grad(|b: &Tensor| (solve(b).square() * &w).sum(), b);
+            let points = [Tensor::from([-3.0, 0.0, 2.5])];
+            assert_compiles_exactly(f, &Tensor::from([1.0, 0.5, -0.2]), &points);
+        }
+        // A zero on a traced diagonal is an error decided on the values.
+        let solve = |t: &Tensor| solve_triangular(t, &Tensor::ones([3]), Triangle::Upper, Transpose::No);
+        let err = compile(|t: &Tensor| solve(t).unwrap(), &upper())
+            .err()
+            .expect("a value read");
+        assert!(err.to_string().contains("was read at"), "{err}");
     }
 }
