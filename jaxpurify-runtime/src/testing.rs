@@ -2,6 +2,7 @@
 //! tests and for users' components.
 
 use crate::autodiff::vjp;
+use crate::compile::compile;
 use crate::tensor::Tensor;
 use crate::tree::Tree;
 use std::fmt;
@@ -144,4 +145,37 @@ pub fn jvp_vjp_pair<T: Tree>(f: impl Fn(&T) -> Tensor, x: &T, v: &T) -> (f64, f6
         .map(|(g, t)| (*g * t).sum().item())
         .sum();
     (forward, reverse)
+}
+
+/// Compiles `f` at `at` and checks that the compiled program gives exactly
+/// the bits of `f` itself at each of `points`: for a component of your own,
+/// points where its branches, masks and pieces differ from those at `at`.
+///
+/// ```
+/// use jaxpurify_runtime::testing::assert_compiles_exactly;
+/// use jaxpurify_runtime::{grad, Tensor};
+/// let f = |x: &Tensor| grad(|x: &Tensor| x.relu().square().sum(), x);
+/// assert_compiles_exactly(f, &Tensor::from([1.0, -2.0]), &[Tensor::from([-3.0, 0.5])]);
+/// ```
+///
+/// # Panics
+/// When `f` does not compile, or a value or a shape differs, naming both.
+#[track_caller]
+pub fn assert_compiles_exactly<I: Tree, O: Tree>(f: impl Fn(&I) -> O, at: &I, points: &[I]) {
+    let compiled = compile(&f, at).unwrap_or_else(|e| panic!("{e}"));
+    for (k, point) in points.iter().enumerate() {
+        let (got, want) = (compiled.call(point).unwrap_or_else(|e| panic!("{e}")), f(point));
+        for (g, w) in got.leaves().iter().zip(want.leaves()) {
+            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                g.shape(),
+                w.shape(),
+                "point {k}: compiled and direct shapes differ"
+            );
+            assert!(
+                bits(g) == bits(w),
+                "point {k}: the compiled program gives {g:?} where the function gives {w:?}"
+            );
+        }
+    }
 }

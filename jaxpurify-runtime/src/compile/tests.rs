@@ -1,28 +1,14 @@
 //! Compiled functions against the functions they were traced from.
 
 use super::*;
+use crate::testing::assert_compiles_exactly;
 use crate::{grad, value_and_grad};
-
-/// Compiles `f` at `at`, then checks that the program gives `f`'s own bits
-/// at each of `points`.
-#[track_caller]
-pub(crate) fn assert_compiles_to_same_bits<I: Tree, O: Tree>(f: impl Fn(&I) -> O, at: &I, points: &[I]) {
-    let compiled = compile(&f, at).unwrap_or_else(|e| panic!("{e}"));
-    for p in points {
-        let (got, want) = (compiled.call(p).expect("a call"), f(p));
-        for (g, w) in got.leaves().iter().zip(want.leaves()) {
-            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(g.shape(), w.shape());
-            assert_eq!(bits(g), bits(w), "compiled {g} against {w}");
-        }
-    }
-}
 
 #[test]
 fn a_gradient_compiles_and_runs_at_other_points() {
     let f = |x: &Tensor| value_and_grad(|x: &Tensor| (x.square() * 3.0 - x).sum(), x);
     let points = [Tensor::from([1.0, -2.0, 0.5]), Tensor::from([0.0, 7.0, -3.25])];
-    assert_compiles_to_same_bits(f, &Tensor::from([0.5, 1.0, 1.5]), &points);
+    assert_compiles_exactly(f, &Tensor::from([0.5, 1.0, 1.5]), &points);
 }
 
 #[test]
@@ -93,4 +79,34 @@ fn calls_check_shapes_and_flat_lengths() {
     assert_eq!(out, [4.0, 8.0]);
     let err = compiled.call_flat(&[1.0, 2.0], &mut out).unwrap_err();
     assert_eq!(err.to_string(), "`flat input`: expected length 3, got 2");
+}
+
+#[test]
+fn a_second_derivative_compiles_and_runs_at_other_points() {
+    // The gradient of sum(grad(L)) for L = sum(x^2 tanh(x) relu(x)): the
+    // relu mask of both rules has to follow the input.
+    let inner = |x: &Tensor| (x.square() * x.tanh() * x.relu()).sum();
+    let f = |x: &Tensor| {
+        let second = grad(|x: &Tensor| grad(inner, x).sum(), x);
+        (grad(inner, x), second)
+    };
+    let points = [Tensor::from([-1.0, 2.0, 0.25]), Tensor::from([3.0, 0.0, -0.5])];
+    assert_compiles_exactly(f, &Tensor::from([0.5, -1.0, 1.5]), &points);
+}
+
+#[test]
+fn forward_and_reverse_products_compile_inside_the_function() {
+    // J v by jvp and u^T J by vjp, for a function of a pair with a kink.
+    let g = |p: &(Tensor, Tensor)| (&p.0 * p.1.sin()).maximum(&p.1) + p.0.exp();
+    let tangent = (Tensor::from([1.0, -0.5, 2.0]), Tensor::from([0.25, 1.0, -1.0]));
+    let cotangent = Tensor::from([2.0, -1.0, 0.5]);
+    let f = |p: &(Tensor, Tensor)| {
+        let (value, derivative) = crate::jvp(g, p, &tangent);
+        let (_, pullback) = crate::vjp(g, p);
+        (value, derivative, pullback.apply(&cotangent))
+    };
+    let at = (Tensor::from([3.0, 2.0, -1.0]), Tensor::from([0.5, -1.0, 3.0]));
+    // The maximum's winner changes in every element.
+    let point = (Tensor::from([-2.0, -3.0, 4.0]), Tensor::from([1.5, -1.0, 2.0]));
+    assert_compiles_exactly(f, &at, &[point]);
 }

@@ -298,6 +298,46 @@ mod tests {
     }
 
     #[test]
+    fn compiled_derivatives_match_where_kinks_and_bounds_are_crossed() {
+        let w = Tensor::from([1.0, -2.0, 0.5, 3.0]);
+        let at = Tensor::from([-2.0, 0.5, 3.0, -0.3]);
+        // The first point moves every value across 0 (relu's kink, the
+        // logistic's branch, softplus's |x|), one onto it, and into another
+        // piece of clamp; the second puts values on both bounds.
+        let points = [
+            Tensor::from([0.5, -1.0, 0.0, 2.0]),
+            Tensor::from([1.0, 1.0, -3.0, -1.0]),
+        ];
+        for f in [
+            Tensor::sigmoid as UnaryOp,
+            Tensor::softplus,
+            |x| x.relu() * x,
+            |x| x.clamp(-1.0, 1.0) * x,
+        ] {
+            let loss = |x: &Tensor| (f(x) * &w).sum();
+            let derivatives = |x: &Tensor| {
+                let (value, gradient) = crate::value_and_grad(loss, x);
+                (value, gradient, crate::hvp(loss, x, &w))
+            };
+            crate::testing::assert_compiles_exactly(derivatives, &at, &points);
+        }
+    }
+
+    #[test]
+    fn compiled_maximum_and_minimum_follow_ties_and_changes_of_winner() {
+        let w = Tensor::from([1.0, -2.0, 0.5]);
+        let loss = |p: &(Tensor, Tensor)| ((p.0.maximum(&p.1) * &p.0 + p.0.minimum(&p.1) * &p.1) * &w).sum();
+        let f = |p: &(Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (value, gradient, crate::hvp(loss, p, &(w.clone(), w.clone())))
+        };
+        let at = (Tensor::from([1.0, 2.0, 3.0]), Tensor::from([3.0, 2.5, 1.0]));
+        // The first and last winners swap and the middle pair ties.
+        let swapped = (Tensor::from([3.0, 2.0, 1.0]), Tensor::from([1.0, 2.0, 3.0]));
+        crate::testing::assert_compiles_exactly(f, &at, &[swapped]);
+    }
+
+    #[test]
     #[should_panic(expected = "clamp: bounds must be ordered numbers, got min 2 and max 1")]
     fn clamp_rejects_reversed_bounds() {
         let _ = Tensor::zeros([2]).clamp(2.0, 1.0);

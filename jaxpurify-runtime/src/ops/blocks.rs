@@ -178,4 +178,24 @@ mod tests {
             &[0, 3]
         );
     }
+
+    #[test]
+    fn compiled_slices_and_pads_match_at_another_point() {
+        // Contiguous slices, a row, a strided slice and padding with a
+        // constant, whose adjoints are each other.
+        let loss = |x: &Tensor| {
+            let inner = x.slice(1, 1, 3, 1) * x.slice(0, 1, 2, 1).select(0, 0).sum();
+            let padded = x.slice(2, 0, 2, 1).pad(&[(1, 0), (0, 2), (1, 1)], 0.5);
+            inner.square().sum()
+                + (padded.sin() * padded.slice(0, 0, 2, 1).sum()).sum()
+                + x.slice(1, 0, 4, 3).sum()
+        };
+        let direction = sample([2, 4, 3]).sin();
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &direction))
+        };
+        let at = sample([2, 4, 3]);
+        crate::testing::assert_compiles_exactly(f, &at, &[at.cos() * 3.0]);
+    }
 }

@@ -362,4 +362,29 @@ mod tests {
         let g = grad(|x: &Tensor| x.mean(), &Tensor::zeros([4]));
         assert_eq!(g.to_vec(), vec![0.25; 4]);
     }
+
+    #[test]
+    fn compiled_reshapes_and_reductions_match_at_another_point() {
+        // broadcast_to, sum_to (full, onto tiles and onto stretched axes),
+        // reshape and sum_axes, with sin making the second derivative depend
+        // on the values.
+        let scale = crate::testing::distinct_values([2, 2, 3]);
+        let loss = |x: &Tensor| {
+            let spread = x.broadcast_to([2, 2, 3]) * &scale;
+            let rows = spread.sum_to([2, 1, 3]).reshape([2, 3]).sum_axes(&[0], false);
+            let tiles = spread.sum_to([2, 3]).flatten();
+            (rows.sin().sum() + tiles.sin().mean()) * x.sum()
+        };
+        let direction = Tensor::from([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]]);
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &direction))
+        };
+        let at = Tensor::from([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]);
+        crate::testing::assert_compiles_exactly(
+            f,
+            &at,
+            &[Tensor::from([[-2.0, 0.3, 1.1], [0.0, 4.0, -0.6]])],
+        );
+    }
 }

@@ -264,4 +264,36 @@ mod tests {
     fn comparisons_name_the_op_on_mismatched_shapes() {
         let _ = Tensor::zeros([2]).lt(Tensor::zeros([3]));
     }
+
+    #[test]
+    fn compiled_masks_and_selections_follow_the_comparisons() {
+        // where_ broadcasts a [2, 3] mask against a [3] branch and a scalar;
+        // the masks of every comparison are outputs too.
+        let loss = |p: &(Tensor, Tensor)| {
+            let (x, y) = (&p.0, &p.1);
+            let picked = where_(&x.gt(y), x.square(), y * 2.0) + where_(&x.le(0.0), 1.5, x);
+            (picked * x).sum()
+        };
+        let f = |p: &(Tensor, Tensor)| {
+            let (x, y) = (&p.0, &p.1);
+            let masks = [x.lt(y), x.le(y), x.gt(y), x.ge(y), x.eq(y), x.ne(y)];
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (
+                value,
+                gradient,
+                crate::hvp(loss, p, &(x.ones_like(), y.ones_like())),
+                masks,
+            )
+        };
+        let at = (
+            Tensor::from([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]),
+            Tensor::from([0.0, 1.0, 2.0]),
+        );
+        // Every comparison changes, three pairs are equal and x meets 0.
+        let point = (
+            Tensor::from([[-1.0, 1.0, 2.0], [0.0, 0.5, 3.0]]),
+            Tensor::from([0.0, 1.0, 2.0]),
+        );
+        crate::testing::assert_compiles_exactly(f, &at, &[point]);
+    }
 }

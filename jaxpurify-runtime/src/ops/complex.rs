@@ -556,4 +556,25 @@ mod tests {
     fn mismatched_parts_name_the_constructor() {
         let _ = Complex::new(Tensor::zeros([2]), Tensor::zeros([3]));
     }
+
+    #[test]
+    fn compiled_arithmetic_and_modulus_match_at_and_away_from_zero() {
+        let loss = |p: &(Tensor, Tensor)| {
+            let z = Complex::new(&p.0, &p.1);
+            let mixed = &z * &z.conj().exp() / (&z + 2.0) - 0.5 * &z;
+            // Through the packed form the FFTs use, and back.
+            let round_trip = Complex::unpack(&(both(&mixed) * 3.0));
+            round_trip.abs().sum() + (z.abs() * &p.0).sum() + Complex::from_polar(&p.0, &p.1).abs2().sum()
+        };
+        let direction = (sample(0.4), sample(-0.9));
+        let f = |p: &(Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (value, gradient, crate::hvp(loss, p, &direction))
+        };
+        let at = (sample(0.0), sample(0.5));
+        // |z| = 0 in the first element, where its gradient takes the zero
+        // subgradient, and |z| > 0 in the others.
+        let point = (Tensor::from([0.0, 1.5, -0.2]), Tensor::from([0.0, -0.4, 0.9]));
+        crate::testing::assert_compiles_exactly(f, &at, &[point]);
+    }
 }

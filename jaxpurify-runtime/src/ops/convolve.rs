@@ -487,4 +487,29 @@ mod tests {
     fn empty_inputs_are_rejected() {
         let _ = correlate(&Tensor::zeros([3]), &Tensor::zeros([0]), ConvMode::Same);
     }
+
+    #[test]
+    fn compiled_convolutions_match_at_another_point_in_every_mode_and_summation() {
+        // Inputs in both orders, so that the shorter one slides either way.
+        let point = |shift: f64| {
+            (
+                Tensor::linspace(-1.0, 2.0, 7).sin() + shift,
+                Tensor::from([0.5, -1.0, 2.0 * shift]),
+            )
+        };
+        let direction = point(0.7);
+        for (_, op) in OPS {
+            for (mode, choose) in modes_and_summations() {
+                let loss = |p: &(Tensor, Tensor)| {
+                    (op(&p.0, &p.1, mode, choose).sin().sum() + op(&p.1, &p.0, mode, choose).square().sum())
+                        * p.1.sum()
+                };
+                let f = |p: &(Tensor, Tensor)| {
+                    let (value, gradient) = crate::value_and_grad(loss, p);
+                    (value, gradient, crate::hvp(loss, p, &direction))
+                };
+                crate::testing::assert_compiles_exactly(f, &point(0.2), &[point(-1.3)]);
+            }
+        }
+    }
 }

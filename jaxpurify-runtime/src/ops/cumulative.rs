@@ -368,4 +368,21 @@ mod tests {
     fn a_scalar_has_no_axis_to_accumulate() {
         let _ = Tensor::scalar(1.0).cumsum(0);
     }
+
+    #[test]
+    fn compiled_cumulative_ops_match_with_zeros_in_the_products() {
+        let w = scrambled(&[2, 4]);
+        let loss = |x: &Tensor| {
+            let running = x.cumsum(1) * x.cumprod(-1) + x.cumprod(0);
+            (running * &w).sum() + x.diff(1, 2).square().sum() + x.diff(0, 1).sin().sum()
+        };
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, hvp(loss, x, &w))
+        };
+        let at = Tensor::from([[1.5, -0.5, 2.0, 0.75], [0.25, 3.0, -1.0, 1.25]]);
+        // Zeros first, inside and last in a row, and two in one column.
+        let zeros = Tensor::from([[0.0, 2.0, 0.0, -1.5], [0.0, 0.5, 1.5, 0.0]]);
+        crate::testing::assert_compiles_exactly(f, &at, &[zeros]);
+    }
 }

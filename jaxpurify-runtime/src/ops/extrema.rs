@@ -399,4 +399,29 @@ mod tests {
     fn arg_extrema_name_the_op_for_bad_axes() {
         let _ = Tensor::zeros([2, 2]).argmin_axis(-3, false);
     }
+
+    #[test]
+    fn compiled_extrema_follow_a_new_maximum_and_ties() {
+        let w = Tensor::from([2.0, -1.0]);
+        let loss = |x: &Tensor| {
+            let rows = (x.max_axes(&[-1], false) * &w).sum() + x.min_axes(&[0], true).sum();
+            rows * x.sum() + x.max() * x.min()
+        };
+        let direction = Tensor::from([[1.0, 0.5, -1.0], [2.0, -0.25, 1.5]]);
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            let indices = [
+                x.argmax(),
+                x.argmin(),
+                x.argmax_axis(0, false),
+                x.argmin_axis(-1, true),
+            ];
+            (value, gradient, hvp(loss, x, &direction), indices)
+        };
+        let at = Tensor::from([[1.0, 5.0, 2.0], [4.0, -2.0, 3.0]]);
+        // Every maximum and minimum is elsewhere, and some are tied: the
+        // overall maximum 5 and minimum -1 twice each, and each row's maximum.
+        let tied = Tensor::from([[5.0, -1.0, 5.0], [-1.0, 4.0, 4.0]]);
+        crate::testing::assert_compiles_exactly(f, &at, &[tied]);
+    }
 }

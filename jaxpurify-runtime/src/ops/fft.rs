@@ -644,4 +644,31 @@ mod tests {
     fn axes_out_of_range_name_the_op() {
         let _ = ifft_axis(Tensor::zeros([2, 3]), 2);
     }
+
+    #[test]
+    fn compiled_transforms_and_their_derivatives_match_at_another_point() {
+        // Complex and real input, along each axis and over both; abs2 makes
+        // the second derivative a transform of the values again.
+        let w = test_signal(&[2, 5], 2.0);
+        let loss = |p: &(Tensor, Tensor)| {
+            let z = Complex::new(&p.0, &p.1);
+            let spectra = [
+                fft(&z),
+                ifft(&p.0),
+                fft_axis(&p.1, 0),
+                ifft_axis(&z, 0),
+                fftn(&z),
+                ifftn(&p.0),
+            ];
+            spectra.iter().map(|s| (s.abs2() * &w).sum()).sum::<Tensor>()
+        };
+        let direction = (test_signal(&[2, 5], 0.3), test_signal(&[2, 5], 0.9));
+        let f = |p: &(Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (value, gradient, crate::hvp(loss, p, &direction))
+        };
+        let at = (test_signal(&[2, 5], 0.1), test_signal(&[2, 5], 0.5));
+        let point = (test_signal(&[2, 5], 1.7), test_signal(&[2, 5], -0.4));
+        crate::testing::assert_compiles_exactly(f, &at, &[point]);
+    }
 }

@@ -683,4 +683,25 @@ mod tests {
     fn wrong_bin_counts_name_the_op() {
         let _ = irfft(Complex::new(Tensor::zeros([3]), 0.0), 6);
     }
+
+    #[test]
+    fn compiled_real_transforms_and_their_derivatives_match_at_another_point() {
+        // Even and odd lengths for rfft/irfft (the last bin is real only for
+        // even n), the n-d pair on a [2, 6] signal, and hartley along each axis.
+        let loss = |x: &Tensor| {
+            let half = rfft(x);
+            let back =
+                irfft(&half * &half, 6) + irfft(rfft_axis(&x.slice(1, 0, 5, 1), 1), 5).sum_axes(&[1], true);
+            let n_dim = irfftn(rfftn(x).map(|t| t.sin()), 6);
+            let cas = hartley(x) * hartley_axis(x, 0);
+            (back.sin() + n_dim + cas).sum() + half.abs2().sum()
+        };
+        let direction = test_signal(&[2, 6], 0.8);
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &direction))
+        };
+        let at = test_signal(&[2, 6], 0.2);
+        crate::testing::assert_compiles_exactly(f, &at, &[test_signal(&[2, 6], 1.9)]);
+    }
 }

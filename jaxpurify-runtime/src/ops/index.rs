@@ -662,4 +662,23 @@ mod tests {
     fn zero_step_is_rejected() {
         let _ = Tensor::zeros([3]).slice(0, 0, 3, 0);
     }
+
+    #[test]
+    fn compiled_gathers_and_scatters_match_at_another_point() {
+        // index with positions, ranges and steps; index_select repeating a
+        // row and a column (their gradients accumulate); scatter_add.
+        let loss = |x: &Tensor| {
+            let picked = x.index(s![..;2, 1..3]).sum() * x.index(s![1, 2]);
+            let rows = x.index_select(0, &[2, 0, 2]).sin();
+            let columns = x.index_select(-1, &[3, 3, 1]).scatter_add(1, &[0, 2, 0], 4);
+            picked + (rows * columns.index_select(0, &[1, 2, 0])).sum()
+        };
+        let direction = sample(&[3, 4]).cos();
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &direction))
+        };
+        let at = sample(&[3, 4]);
+        crate::testing::assert_compiles_exactly(f, &at, &[at.exp() - 2.0]);
+    }
 }

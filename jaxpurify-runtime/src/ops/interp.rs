@@ -679,4 +679,42 @@ mod tests {
             Side::Right,
         );
     }
+
+    #[test]
+    fn compiled_interpolation_of_traced_values_matches_at_other_values() {
+        // Fixed queries, inside, outside and on knots; only fp is traced.
+        let (xp, fp) = grid();
+        let x = Tensor::from([[-1.0, 0.0, 0.25], [1.0, 2.2, 4.5], [7.0, 3.0, 4.0]]);
+        let loss = |fp: &Tensor| interp(&x, &xp, fp).sin().sum();
+        let f = |fp: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, fp);
+            (
+                value,
+                gradient,
+                crate::hvp(loss, fp, &Tensor::from([1.0, -2.0, 0.5, 3.0])),
+            )
+        };
+        crate::testing::assert_compiles_exactly(f, &fp, &[Tensor::from([-2.0, 0.5, 4.0, 1.0])]);
+    }
+
+    #[test]
+    fn traced_queries_do_not_compile_and_searches_do() {
+        // The pieces of traced queries are chosen by reading them, which a
+        // compiled program cannot repeat.
+        let (xp, fp) = grid();
+        let err = crate::compile(|x: &Tensor| interp(x, &xp, &fp), &Tensor::from([0.5, 2.0]))
+            .err()
+            .expect("the queries are read");
+        assert!(err.to_string().contains("was read at"), "{err}");
+        // searchsorted finds traced values in a fixed array: the second
+        // point moves each one to another slot, two onto knots.
+        let search = |v: &Tensor| {
+            (
+                searchsorted(&xp, v, Side::Left),
+                searchsorted(&xp, v, Side::Right),
+            )
+        };
+        let moved = Tensor::from([3.0, -1.0, 1.0, 0.2]);
+        crate::testing::assert_compiles_exactly(search, &Tensor::from([0.5, 2.0, 4.0, 5.0]), &[moved]);
+    }
 }

@@ -535,4 +535,27 @@ mod tests {
     fn t_rejects_vectors() {
         let _ = Tensor::zeros([3]).t();
     }
+
+    #[test]
+    fn compiled_rearrangements_match_at_another_point() {
+        // permute, a transpose of the last two axes, concatenate, stack,
+        // flip, expand_dims and squeeze, under sin so that second
+        // derivatives move values through them again.
+        let loss = |x: &Tensor| {
+            let moved = x.permute(&[2, 0, 1]).transpose(-1, -2);
+            let joined = concatenate(&[x.flip(1), x.square()], 1);
+            let stacked = stack(
+                &[x.transpose(-1, -2), x.expand_dims(0).squeeze(0).transpose(1, 2)],
+                0,
+            );
+            (moved.sin() * moved.flip(0)).sum() + joined.sin().sum() * stacked.cos().sum()
+        };
+        let direction = sample(&[2, 3, 4]).cos();
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &direction))
+        };
+        let at = sample(&[2, 3, 4]);
+        crate::testing::assert_compiles_exactly(f, &at, &[at.sin() * 2.0]);
+    }
 }

@@ -677,4 +677,41 @@ mod tests {
     fn vecdot_does_not_broadcast_the_contracted_dimension() {
         let _ = Tensor::zeros([3]).vecdot(&Tensor::zeros([4]));
     }
+
+    #[test]
+    fn compiled_products_and_their_derivatives_match_at_another_point() {
+        // A batch against a matrix, matvec, vecmat, outer, inner, and a
+        // 16 x 16 x 16 product on the dgemm path; the derivatives are again
+        // products with other transposes.
+        let loss = |p: &(Tensor, Tensor, Tensor, Tensor)| {
+            let (batch, m, v, big) = (&p.0, &p.1, &p.2, &p.3);
+            let products = [
+                batch.matmul(&m.t()),
+                m.matmul(v),
+                v.matmul(&m.t()),
+                v.outer(&m.select(0, 1)),
+                batch.inner(m),
+                big.matmul(big),
+            ];
+            products.iter().map(|y| y.sin().sum()).sum::<Tensor>()
+        };
+        let point = |shift: f64| {
+            (
+                sample(&[2, 3, 4], shift),
+                sample(&[3, 4], shift + 1.0),
+                sample(&[4], shift + 2.0),
+                sample(&[16, 16], shift + 3.0),
+            )
+        };
+        let direction = point(0.4);
+        let f = |p: &(Tensor, Tensor, Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (value, gradient, crate::hvp(loss, p, &direction))
+        };
+        const _: () = assert!(
+            16 * 16 * 16 >= DGEMM_MIN_WORK,
+            "the big product must take the dgemm path"
+        );
+        crate::testing::assert_compiles_exactly(f, &point(0.0), &[point(2.7)]);
+    }
 }

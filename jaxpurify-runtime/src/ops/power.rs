@@ -427,4 +427,41 @@ mod tests {
     fn mismatched_shapes_name_the_op() {
         let _ = Tensor::ones([2]).pow(&Tensor::ones([3]));
     }
+
+    #[test]
+    fn compiled_constant_powers_match_at_another_point() {
+        // Small integer exponents go by multiplication, the others by powf.
+        let w = Tensor::from([1.0, -2.0, 0.5, 3.0]);
+        let loss = |x: &Tensor| {
+            let powers = x.powf(2.0) + x.powf(-3.0) + x.powf(0.5) + x.powf(1.7) + x.powf(0.0);
+            ((powers + x.powi(3) + x.powi(-2) + x.powi(0)) * &w).sum()
+        };
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, crate::hvp(loss, x, &w))
+        };
+        let at = Tensor::from([0.5, 2.0, 1.5, 3.0]);
+        crate::testing::assert_compiles_exactly(f, &at, &[Tensor::from([4.0, 0.25, 1.0, 7.5])]);
+    }
+
+    #[test]
+    fn compiled_tensor_powers_match_at_the_singular_points() {
+        let w = Tensor::from([1.0, -2.0, 0.5, 3.0, 1.5]);
+        let loss = |p: &(Tensor, Tensor)| (p.0.pow(&p.1) * &w).sum();
+        let f = |p: &(Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, p);
+            (value, gradient, crate::hvp(loss, p, &(w.clone(), w.clone())))
+        };
+        let at = pair(
+            &Tensor::from([0.5, 2.0, 1.5, 3.0, 1.2]),
+            &Tensor::from([2.0, 0.5, -1.0, 1.5, 3.0]),
+        );
+        // x = a = 0; x = 0 with a = 2 and with a = 1 (x^a = 0, so d/da is
+        // 0); x = inf with a < 0 (x^a = 0 again); and a = 0 at x = 2.
+        let singular = pair(
+            &Tensor::from([0.0, 0.0, f64::INFINITY, 0.0, 2.0]),
+            &Tensor::from([0.0, 2.0, -1.0, 1.0, 0.0]),
+        );
+        crate::testing::assert_compiles_exactly(f, &at, &[singular]);
+    }
 }

@@ -296,4 +296,22 @@ mod tests {
     fn bad_axis_names_the_op() {
         let _ = Tensor::zeros([3]).softmax(1);
     }
+
+    #[test]
+    fn compiled_derivatives_match_where_the_maximum_moves() {
+        let w = scrambled(&[2, 3]);
+        let loss = |x: &Tensor| {
+            let probabilities = x.softmax(-1) + x.log_softmax(0);
+            (probabilities * &w).sum() + x.logsumexp() * x.logsumexp_axes(&[1], false).sum()
+        };
+        let f = |x: &Tensor| {
+            let (value, gradient) = crate::value_and_grad(loss, x);
+            (value, gradient, hvp(loss, x, &w))
+        };
+        let at = Tensor::from([[3.0, 1.0, -2.0], [0.5, 2.0, 1.0]]);
+        // Each row's and each column's maximum, subtracted before
+        // exponentiating, is at another element here.
+        let moved = Tensor::from([[-1.0, 0.0, 4.0], [2.5, -3.0, 1.5]]);
+        crate::testing::assert_compiles_exactly(f, &at, &[moved]);
+    }
 }

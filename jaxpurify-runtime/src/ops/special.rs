@@ -353,4 +353,32 @@ mod tests {
             prop_assert!((back - p).abs() <= 1e-15 * (1.0 + x * x) * p, "ndtr(ndtri({})) = {}", p, back);
         }
     }
+
+    #[test]
+    fn compiled_special_functions_and_two_derivatives_match_at_other_points() {
+        let w = Tensor::from([1.0, -2.0, 0.5]);
+        let (probabilities, probabilities_moved) =
+            (Tensor::from([0.1, 0.5, 0.975]), Tensor::from([0.7, 0.02, 0.3]));
+        let (signed, signed_moved) = (Tensor::from([-0.9, 0.3, 0.6]), Tensor::from([0.8, -0.2, -0.99]));
+        let (reals, reals_moved) = (Tensor::from([-2.5, 0.3, 4.0]), Tensor::from([1.5, -0.7, -6.0]));
+        let (positive, positive_moved) = (Tensor::from([0.5, 1.0, 7.5]), Tensor::from([3.0, 0.1, 25.0]));
+        for (f, at, point) in [
+            (Tensor::erf as Op, &reals, &reals_moved),
+            (Tensor::erfc, &reals, &reals_moved),
+            (Tensor::erfinv, &signed, &signed_moved),
+            (Tensor::lgamma, &positive, &positive_moved),
+            (Tensor::digamma, &positive, &positive_moved),
+            (Tensor::trigamma, &positive, &positive_moved),
+            (|x| x.polygamma(3), &positive, &positive_moved),
+            (Tensor::ndtr, &reals, &reals_moved),
+            (Tensor::ndtri, &probabilities, &probabilities_moved),
+        ] {
+            let loss = |x: &Tensor| (f(x) * &w).sum();
+            let derivatives = |x: &Tensor| {
+                let (value, gradient) = crate::value_and_grad(loss, x);
+                (value, gradient, crate::hvp(loss, x, &w))
+            };
+            crate::testing::assert_compiles_exactly(derivatives, at, std::slice::from_ref(point));
+        }
+    }
 }

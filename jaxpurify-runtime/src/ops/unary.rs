@@ -271,6 +271,46 @@ mod tests {
     }
 
     #[test]
+    fn compiled_values_and_two_derivatives_match_at_other_points() {
+        let w = Tensor::from([1.0, -2.0, 0.5, 3.0]);
+        let x = Tensor::from([0.3, 1.7, 2.9, -0.8]);
+        let moved = Tensor::from([-1.1, 0.4, 2.2, 1.3]);
+        let (positive, positive_moved) = (x.abs(), moved.abs());
+        let (in_tan, in_tan_moved) = (
+            Tensor::from([0.3, -1.2, 1.4, 0.9]),
+            Tensor::from([-0.5, 1.1, 0.2, -1.4]),
+        );
+        // abs: the second point flips two signs and moves 0 and -0 onto the kink.
+        let (signs, flipped) = (
+            Tensor::from([1.0, -1.0, 2.0, -0.5]),
+            Tensor::from([-1.0, 0.0, -0.0, 0.5]),
+        );
+        for (f, at, point) in [
+            (Tensor::exp as UnaryOp, &x, &moved),
+            (Tensor::ln, &positive, &positive_moved),
+            (Tensor::ln_1p, &positive, &positive_moved),
+            (Tensor::exp_m1, &x, &moved),
+            (Tensor::sin, &x, &moved),
+            (Tensor::cos, &x, &moved),
+            (Tensor::tan, &in_tan, &in_tan_moved),
+            (Tensor::tanh, &x, &moved),
+            (Tensor::sinh, &x, &moved),
+            (Tensor::cosh, &x, &moved),
+            (Tensor::sqrt, &positive, &positive_moved),
+            (Tensor::square, &x, &moved),
+            (Tensor::abs, &signs, &flipped),
+            (Tensor::recip, &x, &moved),
+        ] {
+            let loss = |x: &Tensor| (f(x) * &w).sum();
+            let derivatives = |x: &Tensor| {
+                let (value, gradient) = crate::value_and_grad(loss, x);
+                (value, gradient, crate::hvp(loss, x, &w))
+            };
+            crate::testing::assert_compiles_exactly(derivatives, at, std::slice::from_ref(point));
+        }
+    }
+
+    #[test]
     fn third_derivative_of_tanh_matches_closed_form() {
         // d3/dx3 tanh x = -2 (1 - t^2)(1 - 3 t^2) with t = tanh x
         let x = Tensor::from([-1.1, 0.2, 0.9]);
