@@ -35,7 +35,7 @@ mod vmap;
 pub use autodiff::{
     Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, stop_gradient, value_and_grad, vjp,
 };
-pub use compile::{Compiled, compile};
+pub use compile::{Compiled, CompiledGradient, compile};
 pub use error::{Error, Result};
 pub use ops::at::At;
 pub use ops::compare::where_;

@@ -42,8 +42,20 @@ pub struct Compiled<I, O> {
     program: Program,
     input: I,
     output: O,
+    input_lens: Vec<usize>,
+    output_lens: Vec<usize>,
+    input_len: usize,
+    output_len: usize,
     spare: Mutex<Vec<Workspace>>,
 }
+
+/// A compiled value and gradient of a scalar function of `P`, as
+/// [`Model::compile_value_and_grad`](crate::Model::compile_value_and_grad)
+/// returns it: calls give `(value, gradient)`.
+pub type CompiledGradient<P> = Compiled<P, (Tensor, P)>;
+
+/// The values of a compiled function's input leaves.
+type InputLeaves<'a> = smallvec::SmallVec<[&'a [f64]; 8]>;
 
 /// Traces `f` at `example` and returns its compiled form.
 ///
@@ -91,10 +103,15 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
              (call the function without compiling, or express the choice with `where_`)"
         )));
     }
+    let (input_lens, output_lens) = (leaf_lens(example), leaf_lens(&traced_output));
     let compiled = Compiled {
         program: Program::build(trace, outputs)?,
         input: example.map(Tensor::without_tracks),
         output: traced_output.map(Tensor::without_tracks),
+        input_len: input_lens.iter().sum(),
+        output_len: output_lens.iter().sum(),
+        input_lens,
+        output_lens,
         spare: Mutex::new(Vec::new()),
     };
     compiled.check_against(example, &compiled.output)?;
@@ -147,12 +164,12 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
                 ));
             }
         }
-        let values: Vec<&[f64]> = given.iter().map(|t| t.data()).collect();
+        let inputs: InputLeaves = given.iter().map(|t| t.data()).collect();
         self.with_workspace(|program, ws| {
-            program.run(ws, &values);
+            program.run(ws, &inputs);
             let mut k = 0;
             self.output.try_rebuild(&mut Path::root(), &mut |_, leaf| {
-                let data = program.output(k, ws, &values).to_vec();
+                let data = program.output(k, ws, &inputs).to_vec();
                 k += 1;
                 Tensor::from_vec(data, leaf.shape().clone())
             })
@@ -168,20 +185,14 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
     pub fn call_flat(&self, input: &[f64], output: &mut [f64]) -> Result<()> {
         check_length("flat input", self.input_len(), input.len())?;
         check_length("flat output", self.output_len(), output.len())?;
-        let mut values = Vec::with_capacity(self.program.input_lens().len());
-        let mut rest = input;
-        for &len in self.program.input_lens() {
-            let (head, tail) = rest.split_at(len);
-            values.push(head);
-            rest = tail;
-        }
+        let inputs = self.split_input(input);
         self.with_workspace(|program, ws| {
-            program.run(ws, &values);
-            let mut offset = 0;
-            for (k, leaf) in self.output.leaves().iter().enumerate() {
-                let n = leaf.numel();
-                output[offset..offset + n].copy_from_slice(program.output(k, ws, &values));
-                offset += n;
+            program.run(ws, &inputs);
+            let mut rest = output;
+            for (k, &len) in self.output_lens.iter().enumerate() {
+                let (head, tail) = rest.split_at_mut(len);
+                head.copy_from_slice(program.output(k, ws, &inputs));
+                rest = tail;
             }
         });
         Ok(())
@@ -189,12 +200,12 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
 
     /// The length of the flat input.
     pub fn input_len(&self) -> usize {
-        self.input.num_elements()
+        self.input_len
     }
 
     /// The length of the flat output.
     pub fn output_len(&self) -> usize {
-        self.output.num_elements()
+        self.output_len
     }
 
     /// The number of kernel calls a run makes.
@@ -216,7 +227,18 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         counts
     }
 
-    /// Runs `f` with a workspace of this thread's call, kept for later calls.
+    /// A flat input of the right length cut into its leaves.
+    fn split_input<'a>(&self, mut flat: &'a [f64]) -> InputLeaves<'a> {
+        let mut leaves = InputLeaves::new();
+        for &len in &self.input_lens {
+            let (head, tail) = flat.split_at(len);
+            leaves.push(head);
+            flat = tail;
+        }
+        leaves
+    }
+
+    /// Runs `f` with a workspace of its own, kept for later calls.
     fn with_workspace<R>(&self, f: impl FnOnce(&Program, &mut Workspace) -> R) -> R {
         let spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let mut ws = spare.unwrap_or_else(|| self.program.workspace());
@@ -247,11 +269,68 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
     }
 }
 
+impl<I: Tree, O: Tree> Compiled<I, Option<O>> {
+    /// The same program with its output unwrapped, when the traced function
+    /// returned one.
+    pub(crate) fn into_present(self) -> Option<Compiled<I, O>> {
+        Some(Compiled {
+            program: self.program,
+            input: self.input,
+            output: self.output?,
+            input_lens: self.input_lens,
+            output_lens: self.output_lens,
+            input_len: self.input_len,
+            output_len: self.output_len,
+            spare: self.spare,
+        })
+    }
+}
+
+impl<P: Tree> Compiled<P, (Tensor, P)> {
+    /// For a compiled value and gradient: reads the parameters from one
+    /// flat vector, writes the gradient into `grad` (same layout) and
+    /// returns the value.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::{compile, value_and_grad, Tensor};
+    /// let f = |x: &Tensor| value_and_grad(|x: &Tensor| (x * x).sum(), x);
+    /// let compiled = compile(f, &Tensor::zeros([2]))?;
+    /// let mut grad = [0.0; 2];
+    /// assert_eq!(compiled.value_and_grad_flat(&[1.0, 3.0], &mut grad)?, 10.0);
+    /// assert_eq!(grad, [2.0, 6.0]);
+    /// # Ok::<(), jaxpurify_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Length`] when either slice does not have the parameters'
+    /// length.
+    pub fn value_and_grad_flat(&self, params: &[f64], grad: &mut [f64]) -> Result<f64> {
+        check_length("flat parameters", self.input_len, params.len())?;
+        check_length("gradient buffer", self.input_len, grad.len())?;
+        let inputs = self.split_input(params);
+        Ok(self.with_workspace(|program, ws| {
+            program.run(ws, &inputs);
+            let mut rest = &mut grad[..];
+            for (k, &len) in self.output_lens.iter().enumerate().skip(1) {
+                let (head, tail) = rest.split_at_mut(len);
+                head.copy_from_slice(program.output(k, ws, &inputs));
+                rest = tail;
+            }
+            program.output(0, ws, &inputs)[0]
+        }))
+    }
+}
+
 /// Equal bits, both NaN, or equal to within rounding of the largest value.
 fn agrees(a: f64, b: f64, scale: f64) -> bool {
     a.to_bits() == b.to_bits()
         || (a.is_nan() && b.is_nan())
         || (a - b).abs() <= 1e-12 * scale.max(a.abs()).max(b.abs())
+}
+
+/// The number of values of each leaf of `tree`.
+fn leaf_lens<T: Tree>(tree: &T) -> Vec<usize> {
+    tree.leaves().iter().map(|t| t.numel()).collect()
 }
 
 fn check_length(what: &str, expected: usize, actual: usize) -> Result<()> {

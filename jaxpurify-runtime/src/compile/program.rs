@@ -1,56 +1,43 @@
 //! A compiled program: the kernels a trace needs for its outputs, in the
-//! order they ran, each writing into a buffer of a reusable workspace.
+//! order they ran, each writing into its part of one reusable buffer.
 
 use super::kernel::Kernel;
 use super::trace::{Node, Op, Source, Trace};
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::collections::HashMap;
+use std::ops::Range;
 
-/// Where a program finds a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Value {
-    /// The program's input with this position.
-    Input(u32),
-    /// One of the program's constants.
-    Const(u32),
-    /// A buffer of the workspace.
-    Slot(u32),
+/// Where a value is: an input leaf, read where the caller keeps it, or a
+/// part of the workspace.
+#[derive(Clone, Debug)]
+enum Place {
+    Input(usize),
+    Work(Range<usize>),
 }
 
-impl Value {
-    /// The value with a step's position replaced by its buffer.
-    fn in_slots(self, slot_of: &[u32]) -> Value {
-        match self {
-            Value::Slot(step) => Value::Slot(slot_of[step as usize]),
-            other => other,
-        }
-    }
-}
-
-/// One kernel call.
+/// One kernel call, reading `args` and writing `out` of the workspace.
 struct Step {
     kernel: Box<dyn Kernel>,
-    args: SmallVec<[Value; 3]>,
-    out: u32,
+    args: SmallVec<[Place; 3]>,
+    out: Range<usize>,
 }
 
-/// The kernels of a trace that its outputs depend on, with the buffers they
-/// write planned so that a buffer is reused once its value is no longer
-/// read.
+/// The kernels of a trace that its outputs depend on. The workspace holds
+/// the constants, then a part for each value a step writes, shared with
+/// values of the same length no longer read by then.
 pub(crate) struct Program {
     steps: Vec<Step>,
-    consts: Vec<Tensor>,
-    input_lens: Vec<usize>,
-    outputs: Vec<Value>,
-    slot_lens: Vec<usize>,
+    consts: Vec<f64>,
+    outputs: Vec<Place>,
+    workspace_len: usize,
 }
 
-/// The buffers a program writes; one per thread running it.
-pub(crate) struct Workspace {
-    slots: Vec<Vec<f64>>,
-}
+/// The most arguments passed without allocating.
+const INLINE_ARGS: usize = 4;
+
+/// The buffer a program writes; one per thread running it.
+pub(crate) struct Workspace(Vec<f64>);
 
 impl Program {
     /// The program computing `outputs` (each a node of `trace`, or a
@@ -59,19 +46,13 @@ impl Program {
     pub(crate) fn build(mut trace: Trace, outputs: Vec<Source>) -> Result<Program> {
         let needed = needed_nodes(&trace.nodes, &outputs);
         let mut builder = Builder::default();
-        let mut value_of: Vec<Option<Value>> = vec![None; trace.nodes.len()];
+        let mut value_of: Vec<Option<Pending>> = vec![None; trace.nodes.len()];
         for (i, node) in trace.nodes.iter_mut().enumerate() {
             if !needed[i] {
                 continue;
             }
             value_of[i] = Some(match std::mem::replace(&mut node.op, Op::Input(usize::MAX)) {
-                Op::Input(position) => {
-                    builder
-                        .input_lens
-                        .resize(builder.input_lens.len().max(position + 1), 0);
-                    builder.input_lens[position] = node.shape.numel();
-                    Value::Input(position as u32)
-                }
+                Op::Input(leaf) => Pending::Input(leaf),
                 Op::Opaque(site) => {
                     return Err(Error::Compile {
                         reason: format!(
@@ -86,45 +67,49 @@ impl Program {
                 }
             });
         }
-        let outputs: Vec<Value> = outputs.iter().map(|s| builder.value(s, &value_of)).collect();
+        let outputs = outputs.iter().map(|s| builder.value(s, &value_of)).collect();
         Ok(builder.finish(outputs))
     }
 
-    /// Fresh buffers for this program.
+    /// A workspace for this program, holding its constants.
     pub(crate) fn workspace(&self) -> Workspace {
-        Workspace {
-            slots: self.slot_lens.iter().map(|&n| vec![0.0; n]).collect(),
-        }
+        let mut ws = vec![0.0; self.workspace_len];
+        ws[..self.consts.len()].copy_from_slice(&self.consts);
+        Workspace(ws)
     }
 
-    /// The number of values of each input.
-    pub(crate) fn input_lens(&self) -> &[usize] {
-        &self.input_lens
-    }
-
-    /// Runs every step on `inputs` (one slice per input, of its length).
+    /// Runs every step on `inputs`, one slice per input leaf.
     pub(crate) fn run(&self, ws: &mut Workspace, inputs: &[&[f64]]) {
         for step in &self.steps {
-            let mut out = std::mem::take(&mut ws.slots[step.out as usize]);
-            {
-                let args: SmallVec<[&[f64]; 4]> =
-                    step.args.iter().map(|&v| self.read(v, ws, inputs)).collect();
-                step.kernel.run(&args, &mut out);
+            // The output's part of the workspace never overlaps a part an
+            // argument is read from, so the buffer splits around it.
+            let (before, rest) = ws.0.split_at_mut(step.out.start);
+            let (out, after) = rest.split_at_mut(step.out.len());
+            let read = |place: &Place| -> &[f64] {
+                match place {
+                    Place::Input(leaf) => inputs[*leaf],
+                    Place::Work(r) if r.end <= step.out.start => &before[r.clone()],
+                    Place::Work(r) => &after[r.start - step.out.end..r.end - step.out.end],
+                }
+            };
+            if step.args.len() <= INLINE_ARGS {
+                let mut args: [&[f64]; INLINE_ARGS] = [&[]; INLINE_ARGS];
+                for (slot, place) in args.iter_mut().zip(&step.args) {
+                    *slot = read(place);
+                }
+                step.kernel.run(&args[..step.args.len()], out);
+            } else {
+                let args: Vec<&[f64]> = step.args.iter().map(read).collect();
+                step.kernel.run(&args, out);
             }
-            ws.slots[step.out as usize] = out;
         }
     }
 
-    /// The values of output `i` after [`run`](Program::run).
-    pub(crate) fn output<'a>(&'a self, i: usize, ws: &'a Workspace, inputs: &[&'a [f64]]) -> &'a [f64] {
-        self.read(self.outputs[i], ws, inputs)
-    }
-
-    fn read<'a>(&'a self, value: Value, ws: &'a Workspace, inputs: &[&'a [f64]]) -> &'a [f64] {
-        match value {
-            Value::Input(i) => inputs[i as usize],
-            Value::Const(c) => self.consts[c as usize].data(),
-            Value::Slot(s) => &ws.slots[s as usize],
+    /// The values of output `i` after [`run`](Program::run) on `inputs`.
+    pub(crate) fn output<'a>(&self, i: usize, ws: &'a Workspace, inputs: &[&'a [f64]]) -> &'a [f64] {
+        match &self.outputs[i] {
+            Place::Input(leaf) => inputs[*leaf],
+            Place::Work(r) => &ws.0[r.clone()],
         }
     }
 
@@ -160,85 +145,110 @@ fn needed_nodes(nodes: &[Node], outputs: &[Source]) -> Vec<bool> {
     needed
 }
 
-/// A step whose output has no buffer yet: its values' length instead.
+/// A value while the program is built: steps are named by position until
+/// their outputs are placed in the workspace.
+#[derive(Clone, Debug)]
+enum Pending {
+    Input(usize),
+    /// Values of the constants, which start the workspace.
+    Const(Range<usize>),
+    Step(usize),
+}
+
+/// A step whose output is not placed yet: its values' length instead.
 struct PendingStep {
     kernel: Box<dyn Kernel>,
-    args: SmallVec<[Value; 3]>,
+    args: SmallVec<[Pending; 3]>,
     len: usize,
 }
 
-/// Steps and constants as they are added; buffers are assigned at the end.
+/// Steps and constants as they are added.
 #[derive(Default)]
 struct Builder {
     steps: Vec<PendingStep>,
-    consts: Vec<Tensor>,
-    input_lens: Vec<usize>,
+    /// The constants' values one after another; `Pending::Const` is a range.
+    consts: Vec<f64>,
 }
 
 impl Builder {
-    fn value(&mut self, source: &Source, value_of: &[Option<Value>]) -> Value {
+    fn value(&mut self, source: &Source, value_of: &[Option<Pending>]) -> Pending {
         match source {
-            Source::Node(n) => value_of[*n as usize].expect("sources are needed before their ops"),
+            Source::Node(n) => value_of[*n as usize]
+                .clone()
+                .expect("sources are needed before their ops"),
             Source::Const(t) => {
-                self.consts.push(t.clone());
-                Value::Const(self.consts.len() as u32 - 1)
+                let start = self.consts.len();
+                self.consts.extend_from_slice(t.data());
+                Pending::Const(start..self.consts.len())
             }
         }
     }
 
-    /// Adds a step; its output is, for now, named by the step's position.
-    fn step(&mut self, kernel: Box<dyn Kernel>, args: SmallVec<[Value; 3]>, len: usize) -> Value {
+    fn step(&mut self, kernel: Box<dyn Kernel>, args: SmallVec<[Pending; 3]>, len: usize) -> Pending {
         self.steps.push(PendingStep { kernel, args, len });
-        Value::Slot(self.steps.len() as u32 - 1)
+        Pending::Step(self.steps.len() - 1)
     }
 
-    /// Gives each step's output a buffer: a buffer of the same length whose
-    /// value is no longer read, or a new one. Outputs keep theirs.
-    fn finish(self, outputs: Vec<Value>) -> Program {
+    /// Places each step's output in the workspace: in a part of the same
+    /// length whose value is no longer read, or a new one. Outputs keep
+    /// theirs.
+    fn finish(self, outputs: Vec<Pending>) -> Program {
         let mut last_read = vec![0usize; self.steps.len()];
         for (i, step) in self.steps.iter().enumerate() {
-            for &a in &step.args {
-                if let Value::Slot(s) = a {
-                    last_read[s as usize] = i;
+            for a in &step.args {
+                if let Pending::Step(s) = a {
+                    last_read[*s] = i;
                 }
             }
         }
-        for &o in &outputs {
-            if let Value::Slot(s) = o {
-                last_read[s as usize] = usize::MAX;
+        for o in &outputs {
+            if let Pending::Step(s) = o {
+                last_read[*s] = usize::MAX;
             }
         }
-        let mut slot_lens: Vec<usize> = Vec::new();
-        let mut free: HashMap<usize, Vec<u32>> = HashMap::new();
-        let mut slot_of = vec![0u32; self.steps.len()];
+        let mut workspace_len = self.consts.len();
+        let mut free: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut placed: Vec<Range<usize>> = Vec::with_capacity(self.steps.len());
         let mut steps = Vec::with_capacity(self.steps.len());
         for (i, PendingStep { kernel, args, len }) in self.steps.into_iter().enumerate() {
-            let out = free.get_mut(&len).and_then(Vec::pop).unwrap_or_else(|| {
-                slot_lens.push(len);
-                slot_lens.len() as u32 - 1
+            let start = free.get_mut(&len).and_then(Vec::pop).unwrap_or_else(|| {
+                workspace_len += len;
+                workspace_len - len
             });
-            slot_of[i] = out;
-            // A value read for the last time here frees its buffer for the
+            placed.push(start..start + len);
+            // A value read for the last time here frees its part for the
             // steps after this one (never for this step's own output).
             for a in &args {
-                if let Value::Slot(p) = *a
-                    && last_read[p as usize] == i
+                if let Pending::Step(p) = *a
+                    && last_read[p] == i
                 {
-                    last_read[p as usize] = usize::MAX;
-                    let slot = slot_of[p as usize];
-                    free.entry(slot_lens[slot as usize]).or_default().push(slot);
+                    last_read[p] = usize::MAX;
+                    free.entry(placed[p].len()).or_default().push(placed[p].start);
                 }
             }
-            let args = args.into_iter().map(|a| a.in_slots(&slot_of)).collect();
-            steps.push(Step { kernel, args, out });
+            let args = args.into_iter().map(|a| a.placed(&placed)).collect();
+            steps.push(Step {
+                kernel,
+                args,
+                out: start..start + len,
+            });
         }
-        let outputs = outputs.into_iter().map(|o| o.in_slots(&slot_of)).collect();
         Program {
             steps,
             consts: self.consts,
-            input_lens: self.input_lens,
-            outputs,
-            slot_lens,
+            outputs: outputs.into_iter().map(|o| o.placed(&placed)).collect(),
+            workspace_len,
+        }
+    }
+}
+
+impl Pending {
+    /// Where the value is, given where each step's output was placed.
+    fn placed(self, placed: &[Range<usize>]) -> Place {
+        match self {
+            Pending::Input(leaf) => Place::Input(leaf),
+            Pending::Const(r) => Place::Work(r),
+            Pending::Step(s) => Place::Work(placed[s].clone()),
         }
     }
 }

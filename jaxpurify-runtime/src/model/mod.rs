@@ -12,6 +12,7 @@ pub use scope::Scope;
 pub use shapes::Shapes;
 
 use crate::autodiff::{Vjp, jvp, vjp};
+use crate::compile::{Compiled, CompiledGradient, compile};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use crate::tree::Path;
@@ -19,6 +20,7 @@ use crate::tree::{Tree, TreeBuild};
 use init::normal_for_path;
 use rand::Rng;
 use scope::{Shared, State};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// A transform from a whitened (standard normal) scalar to a physical value,
@@ -207,6 +209,51 @@ pub trait Model {
         Ok(self.value_and_grad(params, fixed, loss)?.1)
     }
 
+    /// The output as a function of the parameters, compiled for `fixed` at
+    /// `params` (see [`compile`](crate::compile())): each call runs the
+    /// traced kernels only. `fixed` is part of the program; compile again
+    /// for other data.
+    ///
+    /// # Errors
+    /// The evaluation's own errors, and [`Error::Compile`] when the body
+    /// reads parameter-dependent values or needs an op without a compiled
+    /// form.
+    fn compile_apply(
+        &self,
+        params: &Self::Params,
+        fixed: &Self::Fixed,
+    ) -> Result<Compiled<Self::Params, Self::Output>> {
+        let error = RefCell::new(None);
+        let compiled = compile(
+            |p: &Self::Params| keep_first(self.apply(p, fixed), &error),
+            params,
+        );
+        present_output(compiled, error)
+    }
+
+    /// A scalar loss of the output and its gradient, compiled for `fixed`
+    /// at `params` (see [`compile`](crate::compile())). Its calls return
+    /// `(value, gradient)` as [`value_and_grad`](Model::value_and_grad)
+    /// does, and [`Compiled::value_and_grad_flat`] reads and writes flat
+    /// vectors for optimisers and samplers.
+    ///
+    /// # Errors
+    /// As [`compile_apply`](Model::compile_apply), and when the loss is not
+    /// a single value.
+    fn compile_value_and_grad(
+        &self,
+        params: &Self::Params,
+        fixed: &Self::Fixed,
+        loss: impl Fn(&Self::Output) -> Tensor,
+    ) -> Result<CompiledGradient<Self::Params>> {
+        let error = RefCell::new(None);
+        let compiled = compile(
+            |p: &Self::Params| keep_first(self.value_and_grad(p, fixed, &loss), &error),
+            params,
+        );
+        present_output(compiled, error)
+    }
+
     /// The flat-vector form of this model, which reads and writes parameters
     /// as one `&[f64]` in declaration order. Building it runs the body once
     /// to learn the layout; its calls do not.
@@ -236,6 +283,34 @@ fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed) -> Re
     let mut state = shared.finish();
     first_error(&mut state)?;
     Ok((out, state.intermediates.build()?))
+}
+
+/// Keeps the first evaluation error of a function being compiled, which
+/// must return a tree: `None` stands for the missing output.
+fn keep_first<T>(result: Result<T>, slot: &RefCell<Option<Error>>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            slot.borrow_mut().get_or_insert(e);
+            None
+        }
+    }
+}
+
+/// The compiled function of an evaluation that succeeded where it was
+/// traced, or the error it failed with there. (An error kept only at the
+/// nearby point where the program is checked is not the caller's.)
+fn present_output<I: Tree, O: Tree>(
+    compiled: Result<Compiled<I, Option<O>>>,
+    kept: RefCell<Option<Error>>,
+) -> Result<Compiled<I, O>> {
+    let kept = kept.into_inner();
+    match compiled {
+        Ok(c) => c
+            .into_present()
+            .ok_or_else(|| kept.expect("a missing output kept its error")),
+        Err(e) => Err(kept.unwrap_or(e)),
+    }
 }
 
 /// Moves an evaluation error out of a differentiated closure, which must
