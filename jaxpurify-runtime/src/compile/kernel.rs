@@ -18,6 +18,12 @@ pub(crate) trait Kernel: Send + Sync + 'static {
 
     /// Writes the output values into `out`.
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]);
+
+    /// Whether the output is the one input's values unchanged (a reshape),
+    /// so that a program reads the input's buffer instead of copying it.
+    fn is_copy(&self) -> bool {
+        false
+    }
 }
 
 /// Runs `kernel` on the values of `inputs` into a new tensor of `shape`,
@@ -58,5 +64,9 @@ impl Kernel for Copy {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         out.copy_from_slice(inputs[0]);
+    }
+
+    fn is_copy(&self) -> bool {
+        true
     }
 }

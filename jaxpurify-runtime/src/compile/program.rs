@@ -61,6 +61,8 @@ impl Program {
                         ),
                     });
                 }
+                // A copy's value is its input's, read where it already is.
+                Op::Kernel(kernel) if kernel.is_copy() => builder.value(&node.sources[0], &value_of),
                 Op::Kernel(kernel) => {
                     let args = node.sources.iter().map(|s| builder.value(s, &value_of)).collect();
                     builder.step(kernel, args, node.shape.numel())

@@ -156,24 +156,61 @@ impl Kernel for Select {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        // Inputs of another shape are spread first (a scalar is one fill),
-        // so that three slices of equal length zip into a loop that
-        // vectorises.
-        let spread: Vec<std::borrow::Cow<[f64]>> = inputs
-            .iter()
-            .zip(&self.shapes)
-            .map(|(values, from)| match from == &self.shape {
-                true => std::borrow::Cow::Borrowed(*values),
-                false => {
-                    let mut full = vec![0.0; out.len()];
-                    broadcast_into(values, from, &self.shape, &mut full);
-                    std::borrow::Cow::Owned(full)
+        let [mask, on, off] = [0, 1, 2].map(|k| Spread::of(inputs[k], &self.shapes[k], &self.shape));
+        match (&mask, &on, &off) {
+            // The common cases, each a loop that vectorises: a branch or two
+            // given whole, the others single values.
+            (Spread::Whole(m), Spread::Whole(p), Spread::Whole(q)) => {
+                for (o, ((&m, &p), &q)) in out.iter_mut().zip(m.iter().zip(p.iter()).zip(q.iter())) {
+                    *o = if m != 0.0 { p } else { q };
                 }
-            })
-            .collect();
-        let (mask, on, off) = (&spread[0], &spread[1], &spread[2]);
-        for (o, (&m, (&p, &q))) in out.iter_mut().zip(mask.iter().zip(on.iter().zip(off.iter()))) {
-            *o = if m != 0.0 { p } else { q };
+            }
+            (Spread::Whole(m), Spread::Whole(p), Spread::Single(q)) => {
+                for (o, (&m, &p)) in out.iter_mut().zip(m.iter().zip(p.iter())) {
+                    *o = if m != 0.0 { p } else { *q };
+                }
+            }
+            (Spread::Whole(m), Spread::Single(p), Spread::Whole(q)) => {
+                for (o, (&m, &q)) in out.iter_mut().zip(m.iter().zip(q.iter())) {
+                    *o = if m != 0.0 { *p } else { q };
+                }
+            }
+            _ => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = if mask.at(i) != 0.0 { on.at(i) } else { off.at(i) };
+                }
+            }
+        }
+    }
+}
+
+/// An input of [`Select`] as read at each position of the output.
+enum Spread<'a> {
+    /// Of the output's shape.
+    Whole(std::borrow::Cow<'a, [f64]>),
+    /// One value everywhere.
+    Single(f64),
+}
+
+impl<'a> Spread<'a> {
+    /// `values` of shape `from` as the output, of shape `to`, reads them:
+    /// copied out only when neither whole nor a single value.
+    fn of(values: &'a [f64], from: &Shape, to: &Shape) -> Spread<'a> {
+        match (from == to, values.len()) {
+            (true, _) => Spread::Whole(std::borrow::Cow::Borrowed(values)),
+            (false, 1) => Spread::Single(values[0]),
+            (false, _) => {
+                let mut full = vec![0.0; to.numel()];
+                broadcast_into(values, from, to, &mut full);
+                Spread::Whole(std::borrow::Cow::Owned(full))
+            }
+        }
+    }
+
+    fn at(&self, i: usize) -> f64 {
+        match self {
+            Spread::Whole(values) => values[i],
+            Spread::Single(v) => *v,
         }
     }
 }

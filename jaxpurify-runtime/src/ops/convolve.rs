@@ -14,7 +14,6 @@
 //! derivative's correlations choose again from theirs.
 
 use super::convolve_fft::{ChooseSummation, Summation, correlate_valid_fft, faster_summation};
-use super::gemm::dot;
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Kernel;
 use crate::shape::Shape;
@@ -196,24 +195,32 @@ impl Kernel for ValidCorrelation {
     }
 }
 
-/// The valid correlation by direct summation, into `out`. With more outputs
-/// than kernel taps (a short kernel sliding along a long signal) it adds
-/// each tap's scaled, shifted copy of `x` to the output, a contiguous pass
-/// per tap that vectorises; otherwise (few long windows, as in a kernel's
-/// gradient) it takes one dot product per output.
+/// Outputs summed together by [`correlate_valid_direct`]: held in registers
+/// while every tap is added, each tap reads one contiguous run of the
+/// signal.
+const OUTPUT_BLOCK: usize = 8;
+
+/// The valid correlation by direct summation, into `out`. Each output sums
+/// its taps in order from zero; outputs are taken [`OUTPUT_BLOCK`] at a
+/// time, so that the sums stay in registers while the taps go by, and the
+/// loop over a block vectorises.
 fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) {
-    let len = out.len();
-    if len <= kernel.len() {
-        for (o, window) in out.iter_mut().zip(x.windows(kernel.len())) {
-            *o = dot(window, kernel);
+    let mut blocks = out.chunks_exact_mut(OUTPUT_BLOCK);
+    let mut start = 0;
+    for block in &mut blocks {
+        let mut sums = [0.0; OUTPUT_BLOCK];
+        for (j, &k) in kernel.iter().enumerate() {
+            let run = &x[start + j..start + j + OUTPUT_BLOCK];
+            for (sum, &v) in sums.iter_mut().zip(run) {
+                *sum += k * v;
+            }
         }
-        return;
+        block.copy_from_slice(&sums);
+        start += OUTPUT_BLOCK;
     }
-    out.fill(0.0);
-    for (j, &k) in kernel.iter().enumerate() {
-        for (o, &v) in out.iter_mut().zip(&x[j..j + len]) {
-            *o += k * v;
-        }
+    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let window = &x[start + i..start + i + kernel.len()];
+        *o = kernel.iter().zip(window).fold(0.0, |sum, (&k, &v)| sum + k * v);
     }
 }
 

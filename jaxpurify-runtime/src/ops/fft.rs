@@ -105,6 +105,13 @@ impl Lanes {
         outer * self.len * self.stride + inner
     }
 
+    /// Where lane `lane` lies when lanes are contiguous (the last axis), so
+    /// that it can be read and written in place.
+    pub(crate) fn contiguous(&self, lane: usize) -> Option<std::ops::Range<usize>> {
+        let start = self.start(lane);
+        (self.stride == 1).then_some(start..start + self.len)
+    }
+
     /// The offsets of lane `lane`'s elements, in order along the axis.
     pub(crate) fn offsets(&self, lane: usize) -> impl Iterator<Item = usize> + use<> {
         let (start, stride) = (self.start(lane), self.stride);

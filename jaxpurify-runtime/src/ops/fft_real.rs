@@ -226,8 +226,21 @@ impl Kernel for RealDft {
             FftDirection::Inverse => -scale,
         };
         let (re, im) = out.split_at_mut(out.len() / 2);
-        let (mut lane_re, mut lane_im) = (vec![0.0; n], vec![0.0; n]);
+        // Lanes along the last axis are written in place; others through a
+        // lane's worth of values.
+        let strided = |len| {
+            if lanes.contiguous(0).is_some() {
+                Vec::new()
+            } else {
+                vec![0.0; len]
+            }
+        };
+        let (mut strided_re, mut strided_im) = (strided(n), strided(n));
         for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, half| {
+            let (lane_re, lane_im) = match lanes.contiguous(lane) {
+                Some(r) => (&mut re[r.clone()], &mut im[r]),
+                None => (&mut strided_re[..], &mut strided_im[..]),
+            };
             let m = half.len();
             let (lower_re, upper_re) = lane_re.split_at_mut(m);
             let (lower_im, upper_im) = lane_im.split_at_mut(m);
@@ -241,8 +254,10 @@ impl Kernel for RealDft {
             for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
                 *i = -*mirror;
             }
-            lanes.write(re, lane, &lane_re);
-            lanes.write(im, lane, &lane_im);
+            if lanes.contiguous(lane).is_none() {
+                lanes.write(re, lane, &strided_re);
+                lanes.write(im, lane, &strided_im);
+            }
         });
     }
 }
@@ -297,11 +312,26 @@ impl Kernel for RealDftAdjoint {
             return;
         }
         let plan = real_inverse_plan(n);
-        let (mut g_re, mut g_im) = (vec![0.0; n], vec![0.0; n]);
+        // Lanes along the last axis are read and written in place; others
+        // through a lane's worth of values.
+        let strided = |len| {
+            if lanes.contiguous(0).is_some() {
+                Vec::new()
+            } else {
+                vec![0.0; len]
+            }
+        };
+        let (mut strided_re, mut strided_im) = (strided(n), strided(n));
         with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |signal, half, scratch| {
             for lane in 0..lanes.count {
-                lanes.read(re, lane, &mut g_re);
-                lanes.read(im, lane, &mut g_im);
+                let (g_re, g_im) = match lanes.contiguous(lane) {
+                    Some(r) => (&re[r.clone()], &im[r]),
+                    None => {
+                        lanes.read(re, lane, &mut strided_re);
+                        lanes.read(im, lane, &mut strided_im);
+                        (&strided_re[..], &strided_im[..])
+                    }
+                };
                 // Bin 0 pairs with itself, and so does the Nyquist bin: their
                 // Hermitian parts are real, as c2r requires.
                 half[0] = Complex64::new(g_re[0], 0.0);
@@ -312,10 +342,16 @@ impl Kernel for RealDftAdjoint {
                 for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
                     *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
                 }
-                plan.process_with_scratch(half, signal, scratch)
+                let lane_out = match lanes.contiguous(lane) {
+                    Some(r) => &mut out[r],
+                    None => &mut *signal,
+                };
+                plan.process_with_scratch(half, lane_out, scratch)
                     .expect("buffers are sized by the plan and the edge bins are real");
-                signal.iter_mut().for_each(|v| *v *= scale);
-                lanes.write(out, lane, signal);
+                lane_out.iter_mut().for_each(|v| *v *= scale);
+                if lanes.contiguous(lane).is_none() {
+                    lanes.write(out, lane, signal);
+                }
             }
         });
     }

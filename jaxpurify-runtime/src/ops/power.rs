@@ -8,7 +8,7 @@
 
 use super::arith::{Zip, record_zip, zip_constant};
 use super::compare::where_;
-use crate::autodiff::graph::apply_op;
+use crate::autodiff::graph::{apply_constant, apply_op};
 use crate::compile::kernel::{Kernel, Map};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -194,8 +194,19 @@ fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
 ///
 /// Its derivatives are those of `mask g (x^a ln x_1)` with the constant
 /// mask of `x^a != 0` and `x_1` the base with 1 where `x^a = 0`.
+///
+/// `ln x` is an input of its own (the rule differentiates through `x`
+/// directly), so that for a constant base, as in a power spectrum
+/// `|k|^alpha`, a compiled program takes it as a constant instead of
+/// computing a logarithm per element on every call.
 fn gradient_in_exponent(g: &Tensor, x: &Tensor, power: &Tensor) -> Tensor {
-    apply_op(&ExponentGradient, &[g, x, power], power.shape().clone(), |c| {
+    let ln_x = Map {
+        name: "ln",
+        f: f64::ln,
+    };
+    let ln_x = apply_constant(&ln_x, &[x], x.shape().clone());
+    let inputs = [g, x, power, &ln_x];
+    apply_op(&ExponentGradient, &inputs, power.shape().clone(), |c| {
         let [g, x, power] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
         let vanishes = power.eq(0.0);
         let base = replace_where(&vanishes, 1.0, x);
@@ -205,6 +216,7 @@ fn gradient_in_exponent(g: &Tensor, x: &Tensor, power: &Tensor) -> Tensor {
             c.needs(0).then(|| c.grad * power * &ln_base),
             c.needs(1).then(|| c.grad * masked_g() * power / &base),
             c.needs(2).then(|| c.grad * masked_g() * &ln_base),
+            None,
         ]
     })
 }
@@ -219,9 +231,10 @@ impl Kernel for ExponentGradient {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let (g, x, power) = (inputs[0], inputs[1], inputs[2]);
-        for (o, ((&g, &x), &p)) in out.iter_mut().zip(g.iter().zip(x).zip(power)) {
-            *o = if p == 0.0 { 0.0 } else { g * (p * x.ln()) };
+        // The inputs are g, x (only for the derivative), x^a and ln x.
+        let (g, power, ln_x) = (inputs[0], inputs[2], inputs[3]);
+        for (o, ((&g, &p), &ln_x)) in out.iter_mut().zip(g.iter().zip(power).zip(ln_x)) {
+            *o = if p == 0.0 { 0.0 } else { g * (p * ln_x) };
         }
     }
 }
