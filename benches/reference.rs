@@ -10,6 +10,12 @@
 //!
 //! Data are drawn with seeded generators of this crate, so they are not the
 //! script's numbers, only the same shapes and distributions.
+//!
+//! The script's `*_jit_*` rows time functions JAX compiled beforehand; ours
+//! are the same functions compiled with `compile` (traced once, replayed as
+//! kernels), also outside the timed loop. The `*0_jit_*_first` rows time
+//! compiling and the first call, as the script's cold rows do, and the
+//! `*_eager_*` rows the same work evaluated op by op, define-by-run.
 
 #[path = "../examples/common/gp_data.rs"]
 mod gp_data;
@@ -26,7 +32,7 @@ mod soup_model;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jaxpurify::prelude::*;
-use jaxpurify::{Model, map_batch, vmap};
+use jaxpurify::{Model, compile, map_batch, vmap};
 use posterior::LinearGaussian;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -58,7 +64,8 @@ fn id(measurement: &str, size: &str) -> BenchmarkId {
 
 /// The steady-state measurements JAX's script takes of every model:
 /// `normal` initialisation, forward, value and gradient of `loss`, and
-/// intermediates.
+/// intermediates, each compiled; then compiling with the first call, and
+/// the same three evaluated define-by-run.
 fn model_suite<M: Model>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     size: &str,
@@ -71,13 +78,31 @@ fn model_suite<M: Model>(
         let mut r = rng(0);
         b.iter(|| model.normal(&mut r).unwrap())
     });
+    let forward = model.compile_apply(params, fixed).unwrap();
     g.bench_function(id("c_jit_forward", size), |b| {
+        b.iter(|| forward.call(black_box(params)).unwrap())
+    });
+    let value_and_grad = model.compile_value_and_grad(params, fixed, &loss).unwrap();
+    g.bench_function(id("d_jit_value_and_grad", size), |b| {
+        b.iter(|| value_and_grad.call(black_box(params)).unwrap())
+    });
+    let intermediates = compile(|p: &M::Params| model.intermediates(p, fixed).unwrap(), params).unwrap();
+    g.bench_function(id("e_jit_intermediates", size), |b| {
+        b.iter(|| intermediates.call(black_box(params)).unwrap())
+    });
+    g.bench_function(id("d0_jit_vg_first", size), |b| {
+        b.iter(|| {
+            let compiled = model.compile_value_and_grad(params, fixed, &loss).unwrap();
+            compiled.call(black_box(params)).unwrap()
+        })
+    });
+    g.bench_function(id("c_eager_forward", size), |b| {
         b.iter(|| model.apply(black_box(params), fixed).unwrap())
     });
-    g.bench_function(id("d_jit_value_and_grad", size), |b| {
+    g.bench_function(id("d_eager_value_and_grad", size), |b| {
         b.iter(|| model.value_and_grad(black_box(params), fixed, &loss).unwrap())
     });
-    g.bench_function(id("e_jit_intermediates", size), |b| {
+    g.bench_function(id("e_eager_intermediates", size), |b| {
         b.iter(|| model.intermediates(black_box(params), fixed).unwrap())
     });
 }
@@ -157,12 +182,11 @@ fn gp_data() -> GpData {
     }
 }
 
-/// The posterior mean by CG, including the setup of `R^T` (JAX's jitted
-/// solve includes its transpose too).
-fn gp_posterior_mean(data: &GpData, tol: f64) -> jaxpurify::optim::CgResult {
+/// The posterior machinery, with its operators compiled (JAX's solve is
+/// one jitted function, compiled before it is timed).
+fn gp_posterior(data: &GpData) -> LinearGaussian<gp_model::observed_field::Model<'static>> {
     let model = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD);
-    let gp = LinearGaussian::new(model, data.fixed.clone(), data.noise_variance.clone()).unwrap();
-    gp.mean(&data.y_obs, tol, 100)
+    LinearGaussian::new(model, data.fixed.clone(), data.noise_variance.clone()).unwrap()
 }
 
 fn bench_gp_example(c: &mut Criterion) {
@@ -173,9 +197,16 @@ fn bench_gp_example(c: &mut Criterion) {
     let flat = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD)
         .flat()
         .unwrap();
-    let theta = model.normal(&mut rng(3)).unwrap().ravel();
+    let params = model.normal(&mut rng(3)).unwrap();
+    let theta = params.ravel();
     let mut gradient = vec![0.0; flat.len()];
-    let solved = gp_posterior_mean(&data, 1e-5);
+    let mut output = vec![0.0; GP_N_OBS];
+    let loss = |y: &Tensor| y.square().sum();
+    let forward = model.compile_apply(&params, fixed).unwrap();
+    let value_and_grad = model.compile_value_and_grad(&params, fixed, loss).unwrap();
+    let intermediates = compile(|p: &_| model.intermediates(p, fixed).unwrap(), &params).unwrap();
+    let gp = gp_posterior(&data);
+    let solved = gp.mean(&data.y_obs, 1e-5, 100);
     println!(
         "gp_example CG: {} iterations to tol=1e-5 (maxiter=100), converged: {}",
         solved.iterations, solved.converged
@@ -185,24 +216,37 @@ fn bench_gp_example(c: &mut Criterion) {
         let mut r = rng(0);
         b.iter(|| model.normal(&mut r).unwrap().ravel())
     });
+    // `ravel=True`: the parameters and gradient are flat vectors.
     g.bench_function(id("c_jit_forward", &size), |b| {
-        b.iter(|| flat.apply(black_box(&theta), fixed).unwrap())
+        b.iter(|| forward.call_flat(black_box(&theta), &mut output).unwrap())
     });
     g.bench_function(id("d_jit_value_and_grad", &size), |b| {
         b.iter(|| {
-            flat.value_and_grad(black_box(&theta), fixed, |y| y.square().sum(), &mut gradient)
+            value_and_grad
+                .value_and_grad_flat(black_box(&theta), &mut gradient)
                 .unwrap()
         })
     });
     g.bench_function(id("e_jit_intermediates", &size), |b| {
-        let params = flat.unravel(&theta).unwrap();
-        b.iter(|| model.intermediates(black_box(&params), fixed).unwrap())
+        b.iter(|| intermediates.call(black_box(&params)).unwrap())
+    });
+    g.bench_function(id("c_eager_forward", &size), |b| {
+        b.iter(|| flat.apply(black_box(&theta), fixed).unwrap())
+    });
+    g.bench_function(id("d_eager_value_and_grad", &size), |b| {
+        b.iter(|| {
+            flat.value_and_grad(black_box(&theta), fixed, loss, &mut gradient)
+                .unwrap()
+        })
     });
     g.bench_function(id("g_jit_cg_solve", &size), |b| {
-        b.iter(|| gp_posterior_mean(black_box(&data), 1e-5))
+        b.iter(|| gp.mean(black_box(&data.y_obs), 1e-5, 100))
     });
     g.bench_function(id("g_jit_cg_solve_100it", &size), |b| {
-        b.iter(|| gp_posterior_mean(black_box(&data), 0.0))
+        b.iter(|| gp.mean(black_box(&data.y_obs), 0.0, 100))
+    });
+    g.bench_function(id("g0_jit_cg_first", &size), |b| {
+        b.iter(|| gp_posterior(black_box(&data)).mean(&data.y_obs, 1e-5, 100))
     });
     g.finish();
 }
@@ -327,7 +371,14 @@ fn bench_soup(c: &mut Criterion) {
 }
 
 fn bench_soup_many(c: &mut Criterion) {
-    let gradient = |p: &dinner::Params| dinner::grad(p, &Default::default(), |y| y.clone()).unwrap();
+    let model = dinner::new();
+    let fixed = dinner::Fixed::default();
+    let first = model.normal(&mut rng(0)).unwrap();
+    let compiled = model
+        .compile_value_and_grad(&first, &fixed, |y| y.clone())
+        .unwrap();
+    let gradient = |p: &dinner::Params| compiled.call(p).unwrap().1;
+    let eager_gradient = |p: &dinner::Params| model.grad(p, &fixed, |y| y.clone()).unwrap();
     let mut g = group(c, "soup", true);
     for n in [10u64, 1000] {
         let size = format!("vmap over {n} param sets");
@@ -339,6 +390,9 @@ fn bench_soup_many(c: &mut Criterion) {
         });
         g.bench_function(id("h_map_batch_grad", &size), |b| {
             b.iter(|| map_batch(black_box(&sets), gradient))
+        });
+        g.bench_function(id("h_eager_map_batch_grad", &size), |b| {
+            b.iter(|| map_batch(black_box(&sets), eager_gradient))
         });
     }
     g.finish();

@@ -10,10 +10,13 @@
 //! original example, `R v` is the model itself evaluated at `v` (it is
 //! linear) and `R^T` its transpose, the pullback (`vjp`) taken once. A model
 //! whose output at zero is not zero is affine, not linear, and is refused.
+//!
+//! The three operators a solve applies, `R`, `R^T N^-1` and `M`, are
+//! compiled once (`compile`): a conjugate-gradient iteration then runs their
+//! kernels only.
 
-use jaxpurify::model::ModelPullback;
 use jaxpurify::optim::{CgResult, conjugate_gradient};
-use jaxpurify::{Flat, Model, Result, Tensor, Tree};
+use jaxpurify::{Compiled, Flat, Model, Result, Tensor, Tree, compile};
 use rand::Rng;
 
 /// A linear model with Gaussian noise of known per-datum variance.
@@ -21,10 +24,14 @@ pub struct LinearGaussian<M: Model<Output = Tensor>> {
     flat: Flat<M>,
     fixed: M::Fixed,
     zeros: Vec<f64>,
-    /// The transpose `R^T`, taken once: a linear model's pullback is the
-    /// same at every point.
-    pullback: ModelPullback<M>,
     noise_variance: Vec<f64>,
+    /// `v -> R v`.
+    response: Compiled<M::Params, Tensor>,
+    /// `d -> R^T d`, from the pullback taken once: a linear model's
+    /// pullback is the same at every point.
+    adjoint: Compiled<Tensor, M::Params>,
+    /// `v -> M v = R^T N^-1 R v + v`.
+    precision: Compiled<M::Params, M::Params>,
 }
 
 impl<M: Model<Output = Tensor>> LinearGaussian<M> {
@@ -37,7 +44,8 @@ impl<M: Model<Output = Tensor>> LinearGaussian<M> {
     pub fn new(model: M, fixed: M::Fixed, noise_variance: Vec<f64>) -> Result<Self> {
         let flat = model.flat()?;
         let zeros = vec![0.0; flat.len()];
-        let (output, pullback) = flat.model().vjp(&flat.unravel(&zeros)?, &fixed)?;
+        let origin = flat.unravel(&zeros)?;
+        let (output, pullback) = flat.model().vjp(&origin, &fixed)?;
         assert_eq!(
             output.numel(),
             noise_variance.len(),
@@ -51,12 +59,28 @@ impl<M: Model<Output = Tensor>> LinearGaussian<M> {
             output.as_slice().iter().all(|v| *v == 0.0),
             "LinearGaussian: the model's output at zero parameters is not zero, so it is not linear"
         );
+        let response = flat.model().compile_apply(&origin, &fixed)?;
+        let adjoint = compile(|d: &Tensor| pullback.apply(d), &output)?;
+        let variance = Tensor::from(noise_variance.as_slice());
+        let precision = compile(
+            |v: &M::Params| {
+                let response = flat
+                    .model()
+                    .apply(v, &fixed)
+                    .expect("parameters of the model's layout");
+                let information = pullback.apply(&(response / &variance));
+                information.zip_map(v, |a, b| a + b)
+            },
+            &origin,
+        )?;
         Ok(LinearGaussian {
             flat,
             fixed,
             zeros,
-            pullback,
             noise_variance,
+            response,
+            adjoint,
+            precision,
         })
     }
 
@@ -78,16 +102,20 @@ impl<M: Model<Output = Tensor>> LinearGaussian<M> {
     /// `R v`, the model's response to parameters `v`: for a linear model,
     /// its output at `v` (a forward pass, a third of the cost of a `jvp`).
     pub fn forward(&self, v: &[f64]) -> Vec<f64> {
-        self.flat
-            .apply(v, &self.fixed)
-            .expect("parameters of the model's length")
-            .into_vec()
+        let mut response = vec![0.0; self.noise_variance.len()];
+        self.response
+            .call_flat(v, &mut response)
+            .expect("parameters of the model's length");
+        response
     }
 
     /// `R^T d` for data-space `d`.
     pub fn adjoint(&self, d: &[f64]) -> Vec<f64> {
-        let cotangent = Tensor::from(d).reshape(self.output_shape());
-        self.pullback.apply(&cotangent).ravel()
+        let mut transposed = vec![0.0; self.dim()];
+        self.adjoint
+            .call_flat(d, &mut transposed)
+            .expect("one value per datum");
+        transposed
     }
 
     fn output_shape(&self) -> [usize; 1] {
@@ -102,8 +130,10 @@ impl<M: Model<Output = Tensor>> LinearGaussian<M> {
 
     /// `M v = R^T N^-1 R v + v`.
     pub fn precision_times(&self, v: &[f64]) -> Vec<f64> {
-        let mut mv = self.information(&self.forward(v));
-        mv.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        let mut mv = vec![0.0; self.dim()];
+        self.precision
+            .call_flat(v, &mut mv)
+            .expect("parameters of the model's length");
         mv
     }
 
