@@ -1,7 +1,8 @@
 //! A tour of `#[purify]`: parameter shapes, zeros and normal draws;
 //! components; fixed data; intermediates; gradients; flat vectors;
-//! whitened variables; saving and loading; and the errors a model reports
-//! at its boundary. Every printed claim is also asserted.
+//! compiled gradients; whitened variables; saving and loading; and the
+//! errors a model reports at its boundary. Every printed claim is also
+//! asserted.
 //!
 //! Run with `cargo run --release --example features`.
 
@@ -79,6 +80,7 @@ fn main() -> Outcome {
     components()?;
     fixed_intermediates_and_gradients()?;
     flat_vectors()?;
+    compiled_gradients()?;
     variables()?;
     save_and_load()?;
     errors_at_the_boundary()?;
@@ -184,6 +186,43 @@ fn flat_vectors() -> Outcome {
     let expected = [y[0] + y[2], y[1] + y[3], x[0], x[1], x[0], x[1]];
     assert!((value - (x[0] * y[0] + x[1] * y[1] + x[0] * y[2] + x[1] * y[3])).abs() < 1e-15);
     assert_eq!(gradient, expected);
+    Ok(())
+}
+
+fn compiled_gradients() -> Outcome {
+    section("compiled gradients: traced once, then only kernels run");
+    let fixed = shifted_product::Fixed {
+        b: Tensor::scalar(2.0),
+    };
+    let model = shifted_product::new();
+    let at = shifted_product::Params {
+        x: Tensor::from([1.0, -1.0, 0.5]),
+    };
+    let compiled = model.compile_value_and_grad(&at, &fixed, |y| y.square().sum())?;
+    println!(
+        "{} kernel calls: {:?}",
+        compiled.num_steps(),
+        compiled.step_counts()
+    );
+    // Anywhere else, the compiled program gives the model's own bits.
+    let elsewhere = shifted_product::Params {
+        x: Tensor::from([0.25, 3.0, -2.0]),
+    };
+    let (value, grads) = compiled.call(&elsewhere)?;
+    let (direct_value, direct_grads) = model.value_and_grad(&elsewhere, &fixed, |y| y.square().sum())?;
+    println!("value {value}, gradient {:?}", grads.x);
+    assert_eq!((value, grads), (direct_value, direct_grads));
+    // A decision taken on a parameter's value cannot be compiled.
+    let branching = |p: &shifted_product::Params| {
+        if p.x.sum().item() > 0.0 {
+            p.x.exp()
+        } else {
+            p.x.clone()
+        }
+    };
+    let refused = jaxpurify::compile(branching, &at).err().ok_or("a value read")?;
+    println!("refused: {refused}");
+    assert!(refused.to_string().contains("was read at"));
     Ok(())
 }
 

@@ -6,8 +6,10 @@
 //! no parameters of their own, so they are plain functions; one that did
 //! would be a `#[purify]` function called through `sub!`. The model uses
 //! whitened variables, intermediates, a batch map inside a component and a
-//! forward-mode derivative inside the body, and its gradients are evaluated
-//! for a thousand parameter sets in parallel.
+//! forward-mode derivative inside the body. Its gradient is compiled once
+//! (`compile_value_and_grad`) and evaluated for a thousand parameter sets,
+//! one after another and in parallel, and checked against the model
+//! evaluated op by op.
 //!
 //! Run with `cargo run --release --example soup`.
 
@@ -109,13 +111,23 @@ fn check_gradient_by_central_differences(params: &dinner::Params) -> Result<()> 
     Ok(())
 }
 
-/// Gradients for `n` parameter sets, one after another and on all cores,
-/// which must agree to the last bit.
+/// Gradients for `n` parameter sets with the compiled gradient, one after
+/// another and on all cores, which must agree to the last bit with each
+/// other and with the model evaluated op by op.
 fn gradients_of_many_dinners(n: u64) -> Result<()> {
     let sets: Vec<dinner::Params> = (0..n)
         .map(|seed| dinner::normal(&mut Xoshiro256PlusPlus::seed_from_u64(seed)))
         .collect::<Result<_>>()?;
-    let gradient = |p: &dinner::Params| dinner::grad(p, &Default::default(), |y| y.clone());
+    let (model, fixed) = (dinner::new(), dinner::Fixed::default());
+    let start = Instant::now();
+    let compiled = model.compile_value_and_grad(&sets[0], &fixed, |y| y.clone())?;
+    println!(
+        "compiled dinner's value and gradient in {:.1} ms: {} kernel calls",
+        start.elapsed().as_secs_f64() * 1e3,
+        compiled.num_steps()
+    );
+    let gradient = |p: &dinner::Params| compiled.call(p).map(|(_, g)| g);
+    let direct = |p: &dinner::Params| model.grad(p, &fixed, |y| y.clone());
 
     let start = Instant::now();
     let sequential: Vec<dinner::Params> = sets.iter().map(gradient).collect::<Result<_>>()?;
@@ -123,24 +135,34 @@ fn gradients_of_many_dinners(n: u64) -> Result<()> {
     let start = Instant::now();
     let parallel: Vec<dinner::Params> = map_batch(&sets, gradient).into_iter().collect::<Result<_>>()?;
     let parallel_time = start.elapsed();
+    let start = Instant::now();
+    let by_op: Vec<dinner::Params> = map_batch(&sets, direct).into_iter().collect::<Result<_>>()?;
+    let by_op_time = start.elapsed();
 
     println!(
-        "gradients of {n} dinners: {:.1} ms one after another, {:.1} ms with map_batch ({} cores)",
+        "gradients of {n} dinners: {:.1} ms one after another, {:.1} ms with map_batch ({} cores); \
+         op by op with map_batch {:.1} ms",
         sequential_time.as_secs_f64() * 1e3,
         parallel_time.as_secs_f64() * 1e3,
-        std::thread::available_parallelism().map_or(1, |c| c.get())
+        std::thread::available_parallelism().map_or(1, |c| c.get()),
+        by_op_time.as_secs_f64() * 1e3
     );
-    for (k, (p, s)) in parallel.iter().zip(&sequential).enumerate() {
-        let bits = |g: &dinner::Params| g.ravel().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let bits = |g: &dinner::Params| g.ravel().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for (k, ((p, s), d)) in parallel.iter().zip(&sequential).zip(&by_op).enumerate() {
         assert_eq!(
             bits(p),
             bits(s),
             "parameter set {k}: parallel and sequential gradients differ"
         );
+        assert_eq!(
+            bits(p),
+            bits(d),
+            "parameter set {k}: compiled and op-by-op gradients differ"
+        );
     }
     let boil_time_grads: Vec<f64> = parallel.iter().map(|g| g.boil_time.item()).collect();
     let mean = boil_time_grads.iter().sum::<f64>() / n as f64;
-    println!("  parallel equals sequential bit for bit; mean d dinner / d boil_time = {mean:.6e}");
+    println!("  all three agree bit for bit; mean d dinner / d boil_time = {mean:.6e}");
     assert!(parallel.iter().all(|g| g.ravel().iter().all(|v| v.is_finite())));
     Ok(())
 }
