@@ -5,6 +5,7 @@
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
+use std::ops::Range;
 
 /// An op's forward computation: the output values from the input values,
 /// with every shape it needs fixed when the op was first run.
@@ -19,10 +20,13 @@ pub(crate) trait Kernel: Send + Sync + 'static {
     /// Writes the output values into `out`.
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]);
 
-    /// Whether the output is the one input's values unchanged (a reshape),
-    /// so that a program reads the input's buffer instead of copying it.
-    fn is_copy(&self) -> bool {
-        false
+    /// When the output is a contiguous run of the one input's values, of
+    /// `input_len` values (a reshape, a row, a part of a packed complex
+    /// tensor): where that run lies, so that a program reads it in place
+    /// instead of copying it.
+    fn view(&self, input_len: usize) -> Option<Range<usize>> {
+        let _ = input_len;
+        None
     }
 }
 
@@ -66,7 +70,7 @@ impl Kernel for Copy {
         out.copy_from_slice(inputs[0]);
     }
 
-    fn is_copy(&self) -> bool {
-        true
+    fn view(&self, input_len: usize) -> Option<Range<usize>> {
+        Some(0..input_len)
     }
 }

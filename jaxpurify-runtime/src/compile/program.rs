@@ -8,11 +8,11 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// Where a value is: an input leaf, read where the caller keeps it, or a
-/// part of the workspace.
+/// Where a value is: part of an input leaf, read where the caller keeps
+/// it, or a part of the workspace.
 #[derive(Clone, Debug)]
 enum Place {
-    Input(usize),
+    Input(usize, Range<usize>),
     Work(Range<usize>),
 }
 
@@ -52,7 +52,7 @@ impl Program {
                 continue;
             }
             value_of[i] = Some(match std::mem::replace(&mut node.op, Op::Input(usize::MAX)) {
-                Op::Input(leaf) => Pending::Input(leaf),
+                Op::Input(leaf) => Pending::Input(leaf, 0..node.shape.numel()),
                 Op::Opaque(site) => {
                     return Err(Error::Compile {
                         reason: format!(
@@ -61,9 +61,16 @@ impl Program {
                         ),
                     });
                 }
-                // A copy's value is its input's, read where it already is.
-                Op::Kernel(kernel) if kernel.is_copy() => builder.value(&node.sources[0], &value_of),
                 Op::Kernel(kernel) => {
+                    if let [source] = &node.sources[..] {
+                        // A view's values are its input's, read where they
+                        // already are.
+                        let input = builder.value(source, &value_of);
+                        if let Some(run) = kernel.view(input.len()) {
+                            value_of[i] = Some(input.narrowed(run));
+                            continue;
+                        }
+                    }
                     let args = node.sources.iter().map(|s| builder.value(s, &value_of)).collect();
                     builder.step(kernel, args, node.shape.numel())
                 }
@@ -89,7 +96,7 @@ impl Program {
             let (out, after) = rest.split_at_mut(step.out.len());
             let read = |place: &Place| -> &[f64] {
                 match place {
-                    Place::Input(leaf) => inputs[*leaf],
+                    Place::Input(leaf, r) => &inputs[*leaf][r.clone()],
                     Place::Work(r) if r.end <= step.out.start => &before[r.clone()],
                     Place::Work(r) => &after[r.start - step.out.end..r.end - step.out.end],
                 }
@@ -110,7 +117,7 @@ impl Program {
     /// The values of output `i` after [`run`](Program::run) on `inputs`.
     pub(crate) fn output<'a>(&self, i: usize, ws: &'a Workspace, inputs: &[&'a [f64]]) -> &'a [f64] {
         match &self.outputs[i] {
-            Place::Input(leaf) => inputs[*leaf],
+            Place::Input(leaf, r) => &inputs[*leaf][r.clone()],
             Place::Work(r) => &ws.0[r.clone()],
         }
     }
@@ -151,10 +158,12 @@ fn needed_nodes(nodes: &[Node], outputs: &[Source]) -> Vec<bool> {
 /// their outputs are placed in the workspace.
 #[derive(Clone, Debug)]
 enum Pending {
-    Input(usize),
+    /// Values of an input leaf.
+    Input(usize, Range<usize>),
     /// Values of the constants, which start the workspace.
     Const(Range<usize>),
-    Step(usize),
+    /// Values of a step's output.
+    Step(usize, Range<usize>),
 }
 
 /// A step whose output is not placed yet: its values' length instead.
@@ -188,7 +197,7 @@ impl Builder {
 
     fn step(&mut self, kernel: Box<dyn Kernel>, args: SmallVec<[Pending; 3]>, len: usize) -> Pending {
         self.steps.push(PendingStep { kernel, args, len });
-        Pending::Step(self.steps.len() - 1)
+        Pending::Step(self.steps.len() - 1, 0..len)
     }
 
     /// Places each step's output in the workspace: in a part of the same
@@ -198,13 +207,13 @@ impl Builder {
         let mut last_read = vec![0usize; self.steps.len()];
         for (i, step) in self.steps.iter().enumerate() {
             for a in &step.args {
-                if let Pending::Step(s) = a {
+                if let Pending::Step(s, _) = a {
                     last_read[*s] = i;
                 }
             }
         }
         for o in &outputs {
-            if let Pending::Step(s) = o {
+            if let Pending::Step(s, _) = o {
                 last_read[*s] = usize::MAX;
             }
         }
@@ -221,7 +230,7 @@ impl Builder {
             // A value read for the last time here frees its part for the
             // steps after this one (never for this step's own output).
             for a in &args {
-                if let Pending::Step(p) = *a
+                if let Pending::Step(p, _) = *a
                     && last_read[p] == i
                 {
                     last_read[p] = usize::MAX;
@@ -245,12 +254,29 @@ impl Builder {
 }
 
 impl Pending {
+    /// The number of values.
+    fn len(&self) -> usize {
+        match self {
+            Pending::Input(_, r) | Pending::Const(r) | Pending::Step(_, r) => r.len(),
+        }
+    }
+
+    /// The part `run` of these values.
+    fn narrowed(self, run: Range<usize>) -> Pending {
+        let within = |r: Range<usize>| r.start + run.start..r.start + run.end;
+        match self {
+            Pending::Input(leaf, r) => Pending::Input(leaf, within(r)),
+            Pending::Const(r) => Pending::Const(within(r)),
+            Pending::Step(s, r) => Pending::Step(s, within(r)),
+        }
+    }
+
     /// Where the value is, given where each step's output was placed.
     fn placed(self, placed: &[Range<usize>]) -> Place {
         match self {
-            Pending::Input(leaf) => Place::Input(leaf),
+            Pending::Input(leaf, r) => Place::Input(leaf, r),
             Pending::Const(r) => Place::Work(r),
-            Pending::Step(s) => Place::Work(placed[s].clone()),
+            Pending::Step(s, r) => Place::Work(placed[s].start + r.start..placed[s].start + r.end),
         }
     }
 }

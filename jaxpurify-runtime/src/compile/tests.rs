@@ -110,3 +110,25 @@ fn forward_and_reverse_products_compile_inside_the_function() {
     let point = (Tensor::from([-2.0, -3.0, 4.0]), Tensor::from([1.5, -1.0, 2.0]));
     assert_compiles_exactly(f, &at, &[point]);
 }
+
+#[test]
+fn views_are_read_in_place_and_outputs_may_be_views_of_inputs() {
+    // A reshape, a row and the real part of a packed complex value are runs
+    // of their input: no kernel copies them.
+    let f = |x: &Tensor| {
+        let rows = x.reshape([2, 3]);
+        let spectrum = crate::fft(rows.select(0, 1));
+        (rows.select(0, 0), spectrum.re().clone() * 2.0)
+    };
+    let compiled = compile(f, &Tensor::from([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])).unwrap();
+    let kernels: Vec<&str> = compiled.step_counts().iter().map(|(name, _)| *name).collect();
+    assert!(
+        kernels.iter().all(|k| !["copy", "slice", "unpack"].contains(k)),
+        "{kernels:?}"
+    );
+    assert_compiles_exactly(
+        f,
+        &Tensor::from([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        &[Tensor::from([-1.0, 0.5, 2.0, 8.0, -3.0, 0.0])],
+    );
+}

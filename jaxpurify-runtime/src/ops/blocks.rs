@@ -89,6 +89,12 @@ impl Kernel for TakeRange {
             o.copy_from_slice(&outer[range.start * inner..range.end * inner]);
         }
     }
+
+    fn view(&self, input_len: usize) -> Option<Range<usize>> {
+        // One block, when no axis comes before the sliced one (a row).
+        (input_len == self.len * self.inner)
+            .then(|| self.range.start * self.inner..self.range.end * self.inner)
+    }
 }
 
 /// `fill` everywhere in `shape` but the values of `x` at positions `range`

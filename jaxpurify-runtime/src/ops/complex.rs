@@ -250,6 +250,11 @@ impl Kernel for Component {
         let numel = out.len();
         out.copy_from_slice(&inputs[0][self.k * numel..(self.k + 1) * numel]);
     }
+
+    fn view(&self, input_len: usize) -> Option<std::ops::Range<usize>> {
+        let numel = input_len / 2;
+        Some(self.k * numel..(self.k + 1) * numel)
+    }
 }
 
 /// Part `k` (0 real, 1 imaginary) of a packed `[2, ...]` tensor.
