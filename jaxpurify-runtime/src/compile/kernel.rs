@@ -57,6 +57,24 @@ impl<F: Fn(f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Map<F> {
     }
 }
 
+/// An elementwise function computed over a whole slice at once, for
+/// functions written to vectorise (see `ops/elementary.rs`).
+#[derive(Clone)]
+pub(crate) struct SliceMap {
+    pub(crate) name: &'static str,
+    pub(crate) f: fn(&[f64], &mut [f64]),
+}
+
+impl Kernel for SliceMap {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        (self.f)(inputs[0], out);
+    }
+}
+
 /// A copy of the one input: reshapes, and views a program must keep apart.
 #[derive(Clone)]
 pub(crate) struct Copy;

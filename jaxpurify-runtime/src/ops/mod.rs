@@ -11,6 +11,7 @@ pub(crate) mod complex;
 pub(crate) mod convolve;
 mod convolve_fft;
 mod cumulative;
+mod elementary;
 mod extrema;
 pub(crate) mod fft;
 pub(crate) mod fft_freq;

@@ -11,6 +11,17 @@ use smallvec::smallvec;
 /// Declares a unary op from its value function and a derivative rule
 /// `|x, y, g| -> dx` (input, output, upstream gradient).
 macro_rules! unary_op {
+    ($(#[$doc:meta])* $name:ident, slice $f:path, |$x:ident, $y:ident, $g:ident| $df:expr) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> Tensor {
+            let kernel = $crate::compile::kernel::SliceMap { name: stringify!($name), f: $f };
+            $crate::autodiff::graph::apply_op(&kernel, &[self], self.shape().clone(), |c| {
+                let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
+                let _ = (&$x, &$y);
+                smallvec![Some($df)]
+            })
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $f:expr, |$x:ident, $y:ident, $g:ident| $df:expr) => {
         $(#[$doc])*
         pub fn $name(&self) -> Tensor {
@@ -63,22 +74,24 @@ impl Tensor {
         exp_m1, f64::exp_m1, |x, y, g| g * (y + 1.0)
     );
     unary_op!(
-        /// Sine; derivative `cos x`.
+        /// Sine; derivative `cos x`. Within 1 ulp, computed for many
+        /// elements at once (see `ops/elementary.rs`).
         ///
         /// ```
         /// use jaxpurify_runtime::Tensor;
         /// assert_eq!(Tensor::scalar(0.0).sin().item(), 0.0);
         /// ```
-        sin, f64::sin, |x, y, g| g * x.cos()
+        sin, slice super::elementary::sin_into, |x, y, g| g * x.cos()
     );
     unary_op!(
-        /// Cosine; derivative `-sin x`.
+        /// Cosine; derivative `-sin x`. Within 1 ulp, computed for many
+        /// elements at once.
         ///
         /// ```
         /// use jaxpurify_runtime::Tensor;
         /// assert_eq!(Tensor::scalar(0.0).cos().item(), 1.0);
         /// ```
-        cos, f64::cos, |x, y, g| -(g * x.sin())
+        cos, slice super::elementary::cos_into, |x, y, g| -(g * x.sin())
     );
     unary_op!(
         /// Tangent; derivative `1 + tan^2 x`, read from the output.

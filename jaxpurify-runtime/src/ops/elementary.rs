@@ -1,0 +1,211 @@
+//! Sine and cosine over slices, written so that the compiler vectorises
+//! them: the same reduction by multiples of pi/2 and the same polynomials
+//! as fdlibm (FreeBSD's and musl's `sin`/`cos`), computed for every element
+//! with no branch, the quadrant picking a result by selection.
+//!
+//! glibc's `sin` and `cos` run one element at a time, about 9 ns each on the
+//! machine these were measured on, and they were a third of the soup
+//! model's compiled gradient. Both stay within 1 ulp of the exact result,
+//! as fdlibm's do (tested against glibc below); arguments beyond the
+//! reduction's range, `2^20 pi/2`, and non-finite ones are left to libm.
+
+/// `2/pi`, fdlibm's `invpio2` to the last bit.
+const INV_PIO2: f64 = std::f64::consts::FRAC_2_PI;
+/// pi/2 in three parts of 33 bits, each with the tail that remains of pi/2
+/// after it: `PIO2_1 + PIO2_1T`, `PIO2_1 + PIO2_2 + PIO2_2T`, ... are pi/2 to
+/// 85, 118 and 151 bits, so each product with a quadrant count below 2^20
+/// is exact.
+const PIO2_1: f64 = 1.570_796_326_734_125_6;
+const PIO2_1T: f64 = 6.077_100_506_506_192e-11;
+const PIO2_2: f64 = 6.077_100_506_303_966e-11;
+const PIO2_2T: f64 = 2.022_266_248_795_950_6e-21;
+const PIO2_3: f64 = 2.022_266_248_711_166_5e-21;
+const PIO2_3T: f64 = 8.478_427_660_368_9e-32;
+/// Added and subtracted, rounds a value below 2^51 to an integer, which is
+/// then the low bits of the sum's representation.
+const TO_INT: f64 = 1.5 / f64::EPSILON;
+/// Below this the reduction is exact; above it libm's is used.
+const REDUCTION_LIMIT: f64 = 1_647_099.0;
+/// Below this, `sin x = x` to the last bit (which also keeps `-0`).
+const TINY: f64 = 1.0 / 67_108_864.0;
+
+const S1: f64 = -1.666_666_666_666_663_2e-1;
+const S2: f64 = 8.333_333_333_322_49e-3;
+const S3: f64 = -1.984_126_982_985_795e-4;
+const S4: f64 = 2.755_731_370_707_006_8e-6;
+const S5: f64 = -2.505_076_025_340_686_3e-8;
+const S6: f64 = 1.589_690_995_211_55e-10;
+
+const C1: f64 = 4.166_666_666_666_66e-2;
+const C2: f64 = -1.388_888_888_887_411e-3;
+const C3: f64 = 2.480_158_728_947_673e-5;
+const C4: f64 = -2.755_731_435_139_066_3e-7;
+const C5: f64 = 2.087_572_321_298_175e-9;
+const C6: f64 = -1.135_964_755_778_819_5e-11;
+
+/// `x - n pi/2` as the unevaluated sum `y0 + y1`, with `n` (modulo 4) the
+/// nearest quadrant: fdlibm's medium-range reduction, always taken to its
+/// third round (good to 151 bits) so that no element branches.
+fn reduce(x: f64) -> (u64, f64, f64) {
+    let shifted = x * INV_PIO2 + TO_INT;
+    let n = shifted - TO_INT;
+    let quadrant = shifted.to_bits() & 3;
+    let mut r = x - n * PIO2_1;
+    let mut w = n * PIO2_1T;
+    for (part, tail) in [(PIO2_2, PIO2_2T), (PIO2_3, PIO2_3T)] {
+        let t = r;
+        let product = n * part;
+        r = t - product;
+        w = n * tail - ((t - r) - product);
+    }
+    let y0 = r - w;
+    (quadrant, y0, (r - y0) - w)
+}
+
+/// fdlibm's `__kernel_sin` on `[-pi/4, pi/4]` for `x + y`.
+fn kernel_sin(x: f64, y: f64) -> f64 {
+    let z = x * x;
+    let w = z * z;
+    let r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
+    let v = z * x;
+    x - ((z * (0.5 * y - v * r) - y) - v * S1)
+}
+
+/// fdlibm's `__kernel_cos` on `[-pi/4, pi/4]` for `x + y`.
+fn kernel_cos(x: f64, y: f64) -> f64 {
+    let z = x * x;
+    let w = z * z;
+    let r = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
+    let hz = 0.5 * z;
+    let w = 1.0 - hz;
+    w + (((1.0 - w) - hz) + (z * r - x * y))
+}
+
+/// `sin x` for `|x| < REDUCTION_LIMIT`: the quadrant picks `sin` or `cos` of
+/// the reduced argument, and its sign.
+fn sin_reduced(x: f64) -> f64 {
+    let (quadrant, y0, y1) = reduce(x);
+    let (s, c) = (kernel_sin(y0, y1), kernel_cos(y0, y1));
+    let value = if quadrant & 1 == 0 { s } else { c };
+    let value = if quadrant & 2 == 0 { value } else { -value };
+    if x.abs() < TINY { x } else { value }
+}
+
+/// `cos x` for `|x| < REDUCTION_LIMIT`.
+fn cos_reduced(x: f64) -> f64 {
+    let (quadrant, y0, y1) = reduce(x);
+    let (s, c) = (kernel_sin(y0, y1), kernel_cos(y0, y1));
+    let value = if quadrant & 1 == 0 { c } else { s };
+    if (quadrant + 1) & 2 == 0 { value } else { -value }
+}
+
+/// Applies `reduced` to every element, vectorised, then `libm` to the
+/// elements outside the reduction's range (none, usually).
+fn elementwise(x: &[f64], out: &mut [f64], reduced: impl Fn(f64) -> f64, libm: impl Fn(f64) -> f64) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = reduced(v);
+    }
+    let in_range = x.iter().fold(true, |all, v| all & (v.abs() < REDUCTION_LIMIT));
+    if !in_range {
+        for (o, &v) in out.iter_mut().zip(x) {
+            if v.abs() >= REDUCTION_LIMIT || v.is_nan() {
+                *o = libm(v);
+            }
+        }
+    }
+}
+
+/// `sin` of every element of `x`, into `out`.
+pub(crate) fn sin_into(x: &[f64], out: &mut [f64]) {
+    elementwise(x, out, sin_reduced, f64::sin);
+}
+
+/// `cos` of every element of `x`, into `out`.
+pub(crate) fn cos_into(x: &[f64], out: &mut [f64]) {
+    elementwise(x, out, cos_reduced, f64::cos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The distance in units in the last place between two finite values of
+    /// one sign (or zeros).
+    fn ulps(a: f64, b: f64) -> u64 {
+        let key = |v: f64| {
+            let bits = v.to_bits() as i64;
+            if bits < 0 { i64::MIN - bits } else { bits }
+        };
+        key(a).abs_diff(key(b))
+    }
+
+    fn assert_within_one_ulp(values: &[f64]) {
+        let mut out = vec![0.0; values.len()];
+        for (name, ours, libm) in [
+            (
+                "sin",
+                sin_into as fn(&[f64], &mut [f64]),
+                f64::sin as fn(f64) -> f64,
+            ),
+            ("cos", cos_into, f64::cos),
+        ] {
+            ours(values, &mut out);
+            for (&x, &y) in values.iter().zip(&out) {
+                let expected = libm(x);
+                assert!(
+                    ulps(y, expected) <= 1 || (y.is_nan() && expected.is_nan()),
+                    "{name}({x:e}) = {y:e}, libm gives {expected:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn within_one_ulp_of_libm_over_every_range() {
+        // A deterministic sweep: dense near 0, then ever wider, up to and
+        // past the reduction's limit, with multiples of pi/2 nearby, where
+        // the reduced argument cancels most.
+        let mut values = Vec::new();
+        for scale in [1e-9, 1e-3, 0.7, 3.0, 40.0, 1e3, 1e5, 1.6e6, 1e7, 1e300] {
+            values.extend(
+                (0..20_000).map(|i| scale * ((i as f64 * 0.618_033_988_749_895).fract() * 2.0 - 1.0)),
+            );
+        }
+        values.extend((1..5000).flat_map(|k| {
+            let m = k as f64 * std::f64::consts::FRAC_PI_2;
+            [m, m.next_up(), m.next_down(), -m]
+        }));
+        assert_within_one_ulp(&values);
+    }
+
+    #[test]
+    fn special_values_are_libm_s() {
+        let values = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -5e-324,
+            1e-20,
+        ];
+        let mut out = [0.0; 8];
+        sin_into(&values, &mut out);
+        assert_eq!(out[0].to_bits(), 0.0f64.to_bits());
+        assert_eq!(out[1].to_bits(), (-0.0f64).to_bits());
+        assert!(out[2].is_nan() && out[3].is_nan() && out[4].is_nan());
+        assert_eq!(&out[5..], &[f64::MIN_POSITIVE, -5e-324, 1e-20]);
+        cos_into(&values, &mut out);
+        assert_eq!((out[0], out[1], out[5], out[7]), (1.0, 1.0, 1.0, 1.0));
+        assert!(out[2].is_nan() && out[3].is_nan() && out[4].is_nan());
+    }
+
+    proptest! {
+        #[test]
+        fn random_arguments_stay_within_one_ulp(x in -2e6f64..2e6) {
+            assert_within_one_ulp(&[x, x / 1e3, x / 1e6]);
+        }
+    }
+}
