@@ -32,7 +32,7 @@ impl Tensor {
     #[track_caller]
     pub fn cumsum(&self, axis: isize) -> Tensor {
         let axis = normalize_axis(axis, self.ndim(), "cumsum");
-        linear_recurrence(&self.ones_like(), self, axis, false)
+        running_sum(self, axis, false)
     }
 
     /// The running product along `axis` (negative counts from the end),
@@ -98,6 +98,7 @@ fn linear_recurrence(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Tens
     let kernel = Recurrence {
         split: split_at_axis(b.shape(), axis),
         reverse,
+        unit: false,
     };
     // With L = <g, h>: lambda = dL/db solves the recurrence run the other way
     // with the coefficients shifted one step (lambda[i] = g[i] + a[i + 1]
@@ -111,33 +112,74 @@ fn linear_recurrence(a: &Tensor, b: &Tensor, axis: usize, reverse: bool) -> Tens
     })
 }
 
+/// `h[i] = h[i - 1] + b[i]` along `axis` (from the last position with
+/// `reverse`): the recurrence with unit coefficients, which needs neither
+/// them nor a multiplication (`1 h = h` exactly, so the values are those of
+/// [`linear_recurrence`] with ones). Its adjoint is the running sum the other
+/// way.
+fn running_sum(b: &Tensor, axis: usize, reverse: bool) -> Tensor {
+    let kernel = Recurrence {
+        split: split_at_axis(b.shape(), axis),
+        reverse,
+        unit: true,
+    };
+    apply_op(&kernel, &[b], b.shape().clone(), move |c| {
+        smallvec![Some(running_sum(c.grad, axis, !reverse))]
+    })
+}
+
 /// The kernel of [`linear_recurrence`] along the middle axis of a
-/// `before x n x after` array. The innermost loop runs over the contiguous
-/// elements after the axis.
+/// `before x n x after` array, and of [`running_sum`] when `unit` (then the
+/// only input is `b`). The innermost loop runs over the contiguous elements
+/// after the axis.
 #[derive(Clone)]
 struct Recurrence {
     split: (usize, usize, usize),
     reverse: bool,
+    unit: bool,
 }
 
 impl Kernel for Recurrence {
     fn name(&self) -> &'static str {
-        "linear_recurrence"
+        if self.unit {
+            "running_sum"
+        } else {
+            "linear_recurrence"
+        }
     }
 
     fn run(&self, inputs: &[&[f64]], h: &mut [f64]) {
+        match self.unit {
+            true => self.scan(h, inputs[0], |_, previous| previous),
+            false => {
+                let a = inputs[0];
+                self.scan(h, inputs[1], |i, previous| a[i] * previous);
+            }
+        }
+    }
+}
+
+impl Recurrence {
+    /// `h[i] = carried(i, h[i - 1]) + b[i]` along the axis, in order.
+    fn scan(&self, h: &mut [f64], b: &[f64], carried: impl Fn(usize, f64) -> f64) {
         let (before, n, after) = self.split;
-        let (a, b) = (inputs[0], inputs[1]);
         h.copy_from_slice(b);
-        if after == 1 && n > 0 {
+        if after == 1 {
             // Along the last axis each block is one contiguous lane: a plain
-            // scan, with no index arithmetic per element.
-            for ((h, a), b) in h
-                .chunks_exact_mut(n)
-                .zip(a.chunks_exact(n))
-                .zip(b.chunks_exact(n))
-            {
-                scan_lane(h, a, b, self.reverse);
+            // scan, the running value kept in a register rather than read
+            // back from the element just written.
+            for base in (0..before).map(|block| block * n) {
+                let mut running = |i: usize, value: &mut f64| {
+                    *value = carried(i, *value) + b[i];
+                    h[i] = *value;
+                };
+                if self.reverse && n > 0 {
+                    let mut value = b[base + n - 1];
+                    (base..base + n - 1).rev().for_each(|i| running(i, &mut value));
+                } else if n > 0 {
+                    let mut value = b[base];
+                    (base + 1..base + n).for_each(|i| running(i, &mut value));
+                }
             }
             return;
         }
@@ -150,24 +192,9 @@ impl Kernel for Recurrence {
                 };
                 let (row, prev_row) = ((block * n + i) * after, (block * n + previous) * after);
                 for k in 0..after {
-                    h[row + k] = a[row + k] * h[prev_row + k] + b[row + k];
+                    h[row + k] = carried(row + k, h[prev_row + k]) + b[row + k];
                 }
             }
-        }
-    }
-}
-
-/// The recurrence along one contiguous lane, `h` already holding `b`: the
-/// same arithmetic in the same order as the general loop.
-fn scan_lane(h: &mut [f64], a: &[f64], b: &[f64], reverse: bool) {
-    let n = h.len();
-    if reverse {
-        for i in (0..n - 1).rev() {
-            h[i] = a[i] * h[i + 1] + b[i];
-        }
-    } else {
-        for i in 1..n {
-            h[i] = a[i] * h[i - 1] + b[i];
         }
     }
 }
