@@ -195,33 +195,38 @@ impl Kernel for ValidCorrelation {
     }
 }
 
-/// Outputs summed together by [`correlate_valid_direct`]: held in registers
-/// while every tap is added, each tap reads one contiguous run of the
-/// signal.
-const OUTPUT_BLOCK: usize = 8;
-
 /// The valid correlation by direct summation, into `out`. Each output sums
-/// its taps in order from zero; outputs are taken [`OUTPUT_BLOCK`] at a
-/// time, so that the sums stay in registers while the taps go by, and the
-/// loop over a block vectorises.
+/// its taps in order from zero. Outputs are taken sixteen, then eight, then
+/// four at a time, so that their sums stay in registers while the taps go
+/// by and each tap's run of the signal is one vectorised loop; the last few
+/// are summed one by one.
 fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) {
-    let mut blocks = out.chunks_exact_mut(OUTPUT_BLOCK);
-    let mut start = 0;
-    for block in &mut blocks {
-        let mut sums = [0.0; OUTPUT_BLOCK];
-        for (j, &k) in kernel.iter().enumerate() {
-            let run = &x[start + j..start + j + OUTPUT_BLOCK];
+    let mut done = correlate_blocks::<16>(x, kernel, out, 0);
+    done = correlate_blocks::<8>(x, kernel, out, done);
+    done = correlate_blocks::<4>(x, kernel, out, done);
+    for (i, o) in out[done..].iter_mut().enumerate() {
+        let window = &x[done + i..done + i + kernel.len()];
+        *o = kernel.iter().zip(window).fold(0.0, |sum, (&k, &v)| sum + k * v);
+    }
+}
+
+/// Outputs `from..` of [`correlate_valid_direct`] in blocks of `W`, as many
+/// as fit; returns where they end.
+fn correlate_blocks<const W: usize>(x: &[f64], kernel: &[f64], out: &mut [f64], from: usize) -> usize {
+    let mut start = from;
+    for block in out[from..].chunks_exact_mut(W) {
+        let mut sums = [0.0; W];
+        // The runs of the signal each tap meets: W values, one step apart.
+        let runs = x[start..start + kernel.len() + W - 1].windows(W);
+        for (run, &k) in runs.zip(kernel) {
             for (sum, &v) in sums.iter_mut().zip(run) {
                 *sum += k * v;
             }
         }
         block.copy_from_slice(&sums);
-        start += OUTPUT_BLOCK;
+        start += W;
     }
-    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
-        let window = &x[start + i..start + i + kernel.len()];
-        *o = kernel.iter().zip(window).fold(0.0, |sum, (&k, &v)| sum + k * v);
-    }
+    start
 }
 
 #[cfg(test)]

@@ -22,38 +22,38 @@ pub(super) enum Summation {
 /// A choice of [`Summation`] from the lengths `n >= m` of signal and kernel.
 pub(super) type ChooseSummation = fn(usize, usize) -> Summation;
 
-/// Times of one valid correlation, in microseconds (release build, medians
-/// of 15 x 20 calls on a 2-core AMD EPYC shared with other jobs; the direct
-/// sum with four-lane dot products, the FFT path at the smallest 5-smooth
+/// Times of one valid correlation, in microseconds (release build, best of
+/// 7 loops on a 2-core AMD EPYC shared with other jobs; the direct sum with
+/// its outputs in register blocks, the FFT path at the smallest 5-smooth
 /// length `L >= n`, allocations included):
 ///
 /// | n | m | direct | FFT | | n | m | direct | FFT |
 /// |---|---|---|---|---|---|---|---|---|
-/// | 64 | 16 | 0.3 | 0.3 | | 8192 | 32 | 71 | 81 |
-/// | 128 | 32 | 0.8 | 0.5 | | 8192 | 64 | 133 | 87 |
-/// | 256 | 16 | 1.2 | 1.0 | | 16384 | 32 | 143 | 249 |
-/// | 256 | 64 | 3.0 | 1.0 | | 16384 | 64 | 298 | 279 |
-/// | 1024 | 16 | 5.0 | 4.5 | | 16384 | 128 | 486 | 226 |
-/// | 1024 | 512 | 61 | 4.7 | | 65536 | 64 | 1025 | 1175 |
-/// | 4096 | 16 | 23 | 23 | | 65536 | 128 | 1976 | 1178 |
-/// | 4096 | 64 | 67 | 21 | | 262144 | 128 | 8119 | 7207 |
+/// | 64 | 16 | 0.13 | 0.51 | | 4096 | 64 | 38.5 | 27.9 |
+/// | 128 | 32 | 0.51 | 0.74 | | 8192 | 32 | 38.5 | 106 |
+/// | 256 | 16 | 0.66 | 1.57 | | 8192 | 64 | 68.3 | 112 |
+/// | 256 | 64 | 2.10 | 1.49 | | 16384 | 64 | 153 | 301 |
+/// | 1024 | 16 | 2.70 | 6.76 | | 16384 | 128 | 314 | 298 |
+/// | 1024 | 64 | 9.15 | 6.67 | | 65536 | 64 | 615 | 1739 |
+/// | 1024 | 512 | 35.2 | 6.55 | | 65536 | 128 | 1233 | 1617 |
+/// | 4096 | 16 | 8.87 | 30.0 | | | | | |
 ///
-/// The direct sum costs 0.23 to 0.35 ns per product at every size. The FFT
-/// path costs about 0.3 us plus, per unit of `L log2 L`, 0.45 ns up to
-/// `L = 4096` and more beyond, up to 1.5 ns at `L = 2^18`, as its buffers
-/// outgrow the caches. In products: a fixed 1000, and the unit costs of
+/// The direct sum costs 0.13 to 0.16 ns per product at every size. The FFT
+/// path costs about 0.3 us plus, per unit of `L log2 L`, about 0.6 ns up to
+/// `L = 4096` and more beyond, up to 1.6 ns at `L = 2^16`, as its buffers
+/// outgrow the caches. In products: a fixed 2000, and the unit costs of
 /// [`fft_unit_cost`]. The choice matters most near the crossover, where the
 /// two differ little; far from it the right kernel wins by a wide margin.
-const FFT_OVERHEAD_IN_PRODUCTS: f64 = 1000.0;
+const FFT_OVERHEAD_IN_PRODUCTS: f64 = 2000.0;
 
 /// The cost of one unit of `L log2 L` of the FFT path, in direct products,
 /// read off the table above.
 fn fft_unit_cost(len: usize) -> f64 {
     match len {
-        0..=4096 => 2.0,
-        4097..=8192 => 3.0,
-        8193..=65536 => 4.5,
-        _ => 6.0,
+        0..=4096 => 4.0,
+        4097..=8192 => 6.0,
+        8193..=65536 => 9.0,
+        _ => 11.0,
     }
 }
 
