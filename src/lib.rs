@@ -60,7 +60,10 @@
 //! * `Model`, the function bound to its arguments (`NAME::new(args)`),
 //!   implementing [`Model`]: `shapes`, `fixed_shapes`, `zeros`, `normal`,
 //!   `apply`, `intermediates`, `apply_and_intermediates`, `value_and_grad`,
-//!   `grad`, `vjp`, `jvp` and [`flat`](Model::flat) for `&[f64]` vectors.
+//!   `grad`, `vjp`, `jvp`, [`flat`](Model::flat) for `&[f64]` vectors, and
+//!   [`compile_apply`](Model::compile_apply) and
+//!   [`compile_value_and_grad`](Model::compile_value_and_grad), which trace
+//!   the model once into a [`Compiled`] program.
 //! * Free functions with the same names taking the arguments last
 //!   (`NAME::apply(&params, &fixed, args..)`).
 //!
@@ -123,7 +126,8 @@ pub mod prelude {
     };
     pub use jaxpurify_macros::{Tree, purify};
     pub use jaxpurify_runtime::{
-        Error, Model, Result, Shape, Tensor, Tree, TreeBuild, grad, hvp, jvp, value_and_grad, vjp,
+        Compiled, Error, Model, Result, Shape, Tensor, Tree, TreeBuild, compile, grad, hvp, jvp,
+        value_and_grad, vjp,
     };
     // The scientific operations models call as free functions.
     pub use jaxpurify_runtime::{
