@@ -36,3 +36,6 @@ echo "load average after: $(cat /proc/loadavg)"
 
 python3 scripts/criterion_to_json.py target/criterion target/rust_bench.json
 python3 "$reference/compare_runs.py" target/jax_baseline.json target/rust_bench.json
+echo
+echo "The table of docs/performance.md (medians and p10-p90 in us, ours / JAX):"
+python3 scripts/performance_table.py target/jax_baseline.json target/rust_bench.json

@@ -59,8 +59,9 @@ type InputLeaves<'a> = smallvec::SmallVec<[&'a [f64]; 8]>;
 
 /// Traces `f` at `example` and returns its compiled form.
 ///
-/// `f` runs three times here: traced at `example`, then at a point close
-/// to it, where its result is compared with the program's.
+/// `f` runs twice here (mind its side effects): traced at `example`, then
+/// at a point close to it; the program runs at both, and its results must
+/// agree with `f`'s.
 ///
 /// ```
 /// use jaxpurify_runtime::{compile, value_and_grad, Tensor};
@@ -169,9 +170,13 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
             program.run(ws, &inputs);
             let mut k = 0;
             self.output.try_rebuild(&mut Path::root(), &mut |_, leaf| {
-                let data = program.output(k, ws, &inputs).to_vec();
+                // Into storage of the pool (or inline), as an op's output:
+                // a fresh large allocation per call was page-faulted anew.
+                let values = program.output(k, ws, &inputs);
                 k += 1;
-                Tensor::from_vec(data, leaf.shape().clone())
+                Ok(Tensor::from_kernel(leaf.shape().clone(), |out| {
+                    out.copy_from_slice(values)
+                }))
             })
         })
     }
