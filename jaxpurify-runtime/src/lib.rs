@@ -11,7 +11,7 @@
 //! assert_eq!(g.to_vec(), vec![1.0, 1f64.cos()]);
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod autodiff;
@@ -26,6 +26,7 @@ mod parallel;
 pub mod priors;
 mod random;
 mod shape;
+mod simd;
 mod storage;
 mod tensor;
 pub mod testing;

@@ -17,6 +17,7 @@ use super::convolve_fft::{ChooseSummation, Summation, correlate_valid_fft, faste
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Kernel;
 use crate::shape::Shape;
+use crate::simd::dispatch_avx2;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -195,12 +196,19 @@ impl Kernel for ValidCorrelation {
     }
 }
 
+dispatch_avx2! {
+    /// The valid correlation by direct summation, into `out` (see
+    /// [`correlate_in_blocks`]).
+    fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) => correlate_in_blocks
+}
+
 /// The valid correlation by direct summation, into `out`. Each output sums
 /// its taps in order from zero. Outputs are taken sixteen, then eight, then
 /// four at a time, so that their sums stay in registers while the taps go
 /// by and each tap's run of the signal is one vectorised loop; the last few
 /// are summed one by one.
-fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) {
+#[inline(always)]
+fn correlate_in_blocks(x: &[f64], kernel: &[f64], out: &mut [f64]) {
     let mut done = correlate_blocks::<16>(x, kernel, out, 0);
     done = correlate_blocks::<8>(x, kernel, out, done);
     done = correlate_blocks::<4>(x, kernel, out, done);
@@ -212,6 +220,7 @@ fn correlate_valid_direct(x: &[f64], kernel: &[f64], out: &mut [f64]) {
 
 /// Outputs `from..` of [`correlate_valid_direct`] in blocks of `W`, as many
 /// as fit; returns where they end.
+#[inline(always)]
 fn correlate_blocks<const W: usize>(x: &[f64], kernel: &[f64], out: &mut [f64], from: usize) -> usize {
     let mut start = from;
     for block in out[from..].chunks_exact_mut(W) {
@@ -431,6 +440,28 @@ mod tests {
                 )
                 .assert_ok_for(&what);
             }
+        }
+    }
+
+    #[test]
+    fn the_direct_sum_for_this_cpu_gives_the_generic_copy_s_bits() {
+        // Every block width and the remainder, on a CPU with AVX2 through
+        // another copy of the loops, which must not change a bit.
+        let x: Vec<f64> = (0..300)
+            .map(|i| (i as f64 * 0.37).sin() * 1e3f64.powf((i % 5) as f64 - 2.0))
+            .collect();
+        for m in [1, 3, 15, 64, 263, 300] {
+            let kernel: Vec<f64> = (0..m).map(|j| (j as f64 * 1.7).cos()).collect();
+            let (mut dispatched, mut generic) = (vec![0.0; 301 - m], vec![0.0; 301 - m]);
+            correlate_valid_direct(&x, &kernel, &mut dispatched);
+            correlate_in_blocks(&x, &kernel, &mut generic);
+            assert!(
+                dispatched
+                    .iter()
+                    .zip(&generic)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{m} taps"
+            );
         }
     }
 
