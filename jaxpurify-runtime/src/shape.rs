@@ -233,39 +233,8 @@ pub(crate) fn for_each_grouped(full: &[usize], reduced: &[usize], mut f: impl Fn
 /// `offset` is the position read through `strides`. The innermost dimension
 /// is a plain loop so the common cases stay fast.
 pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize, usize)) {
-    let numel: usize = shape.iter().product();
-    if numel == 0 {
-        return;
-    }
-    if shape.is_empty() {
-        f(0, 0);
-        return;
-    }
-    let nd = shape.len();
-    let (inner, inner_stride) = (shape[nd - 1], strides[nd - 1]);
-    let mut index: SmallVec<[usize; 4]> = SmallVec::from_elem(0, nd);
-    let mut base = 0;
-    let mut i = 0;
-    loop {
-        for k in 0..inner {
-            f(i + k, base + k * inner_stride);
-        }
-        i += inner;
-        if i == numel {
-            return;
-        }
-        let mut axis = nd - 1;
-        loop {
-            axis -= 1;
-            index[axis] += 1;
-            base += strides[axis];
-            if index[axis] < shape[axis] {
-                break;
-            }
-            base -= strides[axis] * shape[axis];
-            index[axis] = 0;
-        }
-    }
+    let none: SmallVec<[usize; 4]> = SmallVec::from_elem(0, shape.len());
+    for_each_offset_pair(shape, strides, &none, |i, o, _| f(i, o));
 }
 
 /// Calls `f(i, p, q)` for every row-major position `i` of `shape`, with the

@@ -112,6 +112,15 @@ impl Lanes {
         (self.stride == 1).then_some(start..start + self.len)
     }
 
+    /// A lane's worth of values for lanes that are not contiguous, to be
+    /// read or written through; empty when they are read in place.
+    pub(crate) fn strided_buffer(&self) -> Vec<f64> {
+        match self.stride == 1 {
+            true => Vec::new(),
+            false => vec![0.0; self.len],
+        }
+    }
+
     /// The offsets of lane `lane`'s elements, in order along the axis.
     pub(crate) fn offsets(&self, lane: usize) -> impl Iterator<Item = usize> + use<> {
         let (start, stride) = (self.start(lane), self.stride);

@@ -197,6 +197,7 @@ pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, 
         axis,
         direction,
         scale,
+        adjoint: false,
     };
     let shape = packed_shape(x.shape(), axis, x.shape()[axis]);
     apply_op(&kernel, &[x], shape, move |c| {
@@ -204,21 +205,37 @@ pub(crate) fn packed_real_dft(x: &Tensor, axis: usize, direction: FftDirection, 
     })
 }
 
-/// The kernel of [`packed_real_dft`] for a real input of shape `dims`.
+/// The kernel of [`packed_real_dft`] for a real input of shape `dims`, and,
+/// when `adjoint`, of [`packed_real_dft_adjoint`] for a packed input with
+/// unpacked dimensions `dims`.
 #[derive(Clone)]
 struct RealDft {
     dims: Shape,
     axis: usize,
     direction: FftDirection,
     scale: f64,
+    adjoint: bool,
 }
 
 impl Kernel for RealDft {
     fn name(&self) -> &'static str {
-        "real_fft"
+        if self.adjoint {
+            "real_fft_adjoint"
+        } else {
+            "real_fft"
+        }
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        match self.adjoint {
+            false => self.forward(inputs[0], out),
+            true => self.backward(inputs[0], out),
+        }
+    }
+}
+
+impl RealDft {
+    fn forward(&self, x: &[f64], out: &mut [f64]) {
         let (n, scale) = (self.dims[self.axis], self.scale);
         let lanes = Lanes::new(&self.dims, self.axis);
         let im_scale = match self.direction {
@@ -228,15 +245,8 @@ impl Kernel for RealDft {
         let (re, im) = out.split_at_mut(out.len() / 2);
         // Lanes along the last axis are written in place; others through a
         // lane's worth of values.
-        let strided = |len| {
-            if lanes.contiguous(0).is_some() {
-                Vec::new()
-            } else {
-                vec![0.0; len]
-            }
-        };
-        let (mut strided_re, mut strided_im) = (strided(n), strided(n));
-        for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, half| {
+        let (mut strided_re, mut strided_im) = (lanes.strided_buffer(), lanes.strided_buffer());
+        for_each_half_spectrum(x, &self.dims, self.axis, |lane, half| {
             let (lane_re, lane_im) = match lanes.contiguous(lane) {
                 Some(r) => (&mut re[r.clone()], &mut im[r]),
                 None => (&mut strided_re[..], &mut strided_im[..]),
@@ -273,35 +283,22 @@ impl Kernel for RealDft {
 /// inverse direction), or of their conjugates (the forward direction).
 fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection, scale: f64) -> Tensor {
     let dims = Shape::from(&packed.shape()[1..]);
-    let kernel = RealDftAdjoint {
+    let kernel = RealDft {
         dims: dims.clone(),
         axis,
         direction,
         scale,
+        adjoint: true,
     };
     apply_op(&kernel, &[packed], dims, move |c| {
         smallvec![Some(packed_real_dft(c.grad, axis, direction, scale))]
     })
 }
 
-/// The kernel of [`packed_real_dft_adjoint`] for a packed input with
-/// unpacked dimensions `dims`.
-#[derive(Clone)]
-struct RealDftAdjoint {
-    dims: Shape,
-    axis: usize,
-    direction: FftDirection,
-    scale: f64,
-}
-
-impl Kernel for RealDftAdjoint {
-    fn name(&self) -> &'static str {
-        "real_fft_adjoint"
-    }
-
-    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+impl RealDft {
+    fn backward(&self, packed: &[f64], out: &mut [f64]) {
         let (n, scale) = (self.dims[self.axis], self.scale);
-        let (re, im) = inputs[0].split_at(inputs[0].len() / 2);
+        let (re, im) = packed.split_at(packed.len() / 2);
         let lanes = Lanes::new(&self.dims, self.axis);
         let conjugate = match self.direction {
             FftDirection::Forward => 0.5,
@@ -314,14 +311,7 @@ impl Kernel for RealDftAdjoint {
         let plan = real_inverse_plan(n);
         // Lanes along the last axis are read and written in place; others
         // through a lane's worth of values.
-        let strided = |len| {
-            if lanes.contiguous(0).is_some() {
-                Vec::new()
-            } else {
-                vec![0.0; len]
-            }
-        };
-        let (mut strided_re, mut strided_im) = (strided(n), strided(n));
+        let (mut strided_re, mut strided_im) = (lanes.strided_buffer(), lanes.strided_buffer());
         with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |signal, half, scratch| {
             for lane in 0..lanes.count {
                 let (g_re, g_im) = match lanes.contiguous(lane) {

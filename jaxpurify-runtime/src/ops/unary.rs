@@ -9,24 +9,21 @@ use crate::tensor::Tensor;
 use smallvec::smallvec;
 
 /// Declares a unary op from its value function and a derivative rule
-/// `|x, y, g| -> dx` (input, output, upstream gradient).
+/// `|x, y, g| -> dx` (input, output, upstream gradient). `slice f` names a
+/// function computing a whole slice at once (`ops/elementary.rs`).
 macro_rules! unary_op {
     ($(#[$doc:meta])* $name:ident, slice $f:path, |$x:ident, $y:ident, $g:ident| $df:expr) => {
-        $(#[$doc])*
-        pub fn $name(&self) -> Tensor {
-            let kernel = $crate::compile::kernel::SliceMap { name: stringify!($name), f: $f };
-            $crate::autodiff::graph::apply_op(&kernel, &[self], self.shape().clone(), |c| {
-                let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
-                let _ = (&$x, &$y);
-                smallvec![Some($df)]
-            })
-        }
+        unary_op!(@op $(#[$doc])* $name,
+            $crate::compile::kernel::SliceMap { name: stringify!($name), f: $f }, |$x, $y, $g| $df);
     };
     ($(#[$doc:meta])* $name:ident, $f:expr, |$x:ident, $y:ident, $g:ident| $df:expr) => {
+        unary_op!(@op $(#[$doc])* $name,
+            $crate::compile::kernel::Map { name: stringify!($name), f: $f }, |$x, $y, $g| $df);
+    };
+    (@op $(#[$doc:meta])* $name:ident, $kernel:expr, |$x:ident, $y:ident, $g:ident| $df:expr) => {
         $(#[$doc])*
         pub fn $name(&self) -> Tensor {
-            let kernel = $crate::compile::kernel::Map { name: stringify!($name), f: $f };
-            $crate::autodiff::graph::apply_op(&kernel, &[self], self.shape().clone(), |c| {
+            $crate::autodiff::graph::apply_op(&$kernel, &[self], self.shape().clone(), |c| {
                 let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
                 let _ = (&$x, &$y);
                 smallvec![Some($df)]
