@@ -2,11 +2,15 @@
 //! row-major operands read as stored or transposed through their strides, a
 //! textbook loop for small products, `matrixmultiply`'s dgemm (through
 //! nalgebra) for larger ones, split over rayon's threads when large,
-//! and the vectorising dot product the vector products and correlations
-//! share. Nothing here is recorded for autodiff.
+//! the vectorising dot product the vector products and correlations
+//! share, and the kernels the product ops record (`matmul.rs`). Nothing
+//! here is recorded for autodiff.
 
+use crate::compile::kernel::Kernel;
+use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use smallvec::SmallVec;
 
 /// How one operand of a product is read: the sizes of its stored last two
 /// dimensions, the distance between stored rows (more than their length for
@@ -240,4 +244,155 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
+/// The kernel of the matrix products of `matmul.rs` (`matmul_t`): one
+/// product per position of the broadcast batch.
+#[derive(Clone)]
+pub(super) struct Product {
+    name: &'static str,
+    la: Operand,
+    lb: Operand,
+    batch: Shape,
+    batch_strides: [SmallVec<[usize; 4]>; 2],
+    pub(super) shape: Shape,
+}
+
+impl Product {
+    #[track_caller]
+    pub(super) fn new(
+        op: &'static str,
+        a: &Tensor,
+        b: &Tensor,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Product {
+        let (la, lb) = (Operand::of(a, transpose_a), Operand::of(b, transpose_b));
+        let ((m, k), (k_b, n)) = (la.dims(), lb.dims());
+        assert!(
+            k == k_b,
+            "{op}: shapes {} and {} do not align",
+            a.shape(),
+            b.shape()
+        );
+        let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
+        let batch = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
+            panic!(
+                "{op}: batch dimensions of shapes {} and {} do not broadcast",
+                a.shape(),
+                b.shape()
+            )
+        });
+        let mut shape = batch.clone();
+        shape.push(m);
+        shape.push(n);
+        Product {
+            name: op,
+            la,
+            lb,
+            batch_strides: [
+                broadcast_strides(batch_a, &batch),
+                broadcast_strides(batch_b, &batch),
+            ],
+            batch,
+            shape,
+        }
+    }
+}
+
+impl Kernel for Product {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (la, lb) = (self.la, self.lb);
+        let ((m, k), (_, n)) = (la.dims(), lb.dims());
+        // dgemm writes every output value without reading it; the small
+        // loop adds to zeros.
+        if out.is_empty() || k == 0 || m * k * n < DGEMM_MIN_WORK {
+            out.fill(0.0);
+        }
+        if out.is_empty() || k == 0 {
+            return;
+        }
+        let (x, y) = (inputs[0], inputs[1]);
+        let [sa, sb] = &self.batch_strides;
+        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+            let a_matrix = &x[p * la.numel()..(p + 1) * la.numel()];
+            let b_matrix = &y[q * lb.numel()..(q + 1) * lb.numel()];
+            gemm(&mut out[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
+        });
+    }
+}
+
+/// The kernel of a matrix times a vector (`matvec`): `m` rows of `k` values, each dotted with the
+/// vector.
+#[derive(Clone)]
+pub(super) struct MatVec {
+    pub(super) k: usize,
+}
+
+impl Kernel for MatVec {
+    fn name(&self) -> &'static str {
+        "matvec"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        if self.k == 0 {
+            out.fill(0.0);
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(inputs[0].chunks_exact(self.k)) {
+            *o = dot(row, inputs[1]);
+        }
+    }
+}
+
+/// The kernel of a vector times a matrix (`vecmat`): the rows of the matrix, `n` values each,
+/// scaled by the vector and summed, one contiguous pass each.
+#[derive(Clone)]
+pub(super) struct VecMat {
+    pub(super) n: usize,
+}
+
+impl Kernel for VecMat {
+    fn name(&self) -> &'static str {
+        "vecmat"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out.fill(0.0);
+        if self.n == 0 {
+            return;
+        }
+        for (&scale, row) in inputs[0].iter().zip(inputs[1].chunks_exact(self.n)) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += scale * v;
+            }
+        }
+    }
+}
+
+/// The kernel of [`Tensor::outer`]: each value of the first vector times
+/// the second.
+#[derive(Clone)]
+pub(super) struct Outer;
+
+impl Kernel for Outer {
+    fn name(&self) -> &'static str {
+        "outer"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (a, b) = (inputs[0], inputs[1]);
+        if b.is_empty() {
+            return;
+        }
+        for (row, &p) in out.chunks_exact_mut(b.len()).zip(a) {
+            for (o, &q) in row.iter_mut().zip(b) {
+                *o = p * q;
+            }
+        }
+    }
 }

@@ -6,12 +6,11 @@
 //! derivative is again `matmul_t` with other flags, so gradients of any order
 //! never copy a transpose and this family needs no separate transpose op.
 
-use super::gemm::{DGEMM_MIN_WORK, Operand, dot, gemm};
+use super::gemm::{MatVec, Outer, Product, VecMat};
 use crate::autodiff::graph::apply_op;
-use crate::compile::kernel::Kernel;
-use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair};
+use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
-use smallvec::{SmallVec, smallvec};
+use smallvec::smallvec;
 
 /// `op(a) @ op(b)` over broadcast batch dimensions, where `op` transposes the
 /// last two dimensions of an operand whose flag is set. Both operands have at
@@ -42,103 +41,6 @@ fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpo
     })
 }
 
-/// The kernel of [`matmul_t`]: one matrix product per position of the
-/// broadcast batch.
-#[derive(Clone)]
-struct Product {
-    name: &'static str,
-    la: Operand,
-    lb: Operand,
-    batch: Shape,
-    batch_strides: [SmallVec<[usize; 4]>; 2],
-    shape: Shape,
-}
-
-impl Product {
-    #[track_caller]
-    fn new(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Product {
-        let (la, lb) = (Operand::of(a, transpose_a), Operand::of(b, transpose_b));
-        let ((m, k), (k_b, n)) = (la.dims(), lb.dims());
-        assert!(
-            k == k_b,
-            "{op}: shapes {} and {} do not align",
-            a.shape(),
-            b.shape()
-        );
-        let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
-        let batch = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
-            panic!(
-                "{op}: batch dimensions of shapes {} and {} do not broadcast",
-                a.shape(),
-                b.shape()
-            )
-        });
-        let mut shape = batch.clone();
-        shape.push(m);
-        shape.push(n);
-        Product {
-            name: op,
-            la,
-            lb,
-            batch_strides: [
-                broadcast_strides(batch_a, &batch),
-                broadcast_strides(batch_b, &batch),
-            ],
-            batch,
-            shape,
-        }
-    }
-}
-
-impl Kernel for Product {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let (la, lb) = (self.la, self.lb);
-        let ((m, k), (_, n)) = (la.dims(), lb.dims());
-        // dgemm writes every output value without reading it; the small
-        // loop adds to zeros.
-        if out.is_empty() || k == 0 || m * k * n < DGEMM_MIN_WORK {
-            out.fill(0.0);
-        }
-        if out.is_empty() || k == 0 {
-            return;
-        }
-        let (x, y) = (inputs[0], inputs[1]);
-        let [sa, sb] = &self.batch_strides;
-        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
-            let a_matrix = &x[p * la.numel()..(p + 1) * la.numel()];
-            let b_matrix = &y[q * lb.numel()..(q + 1) * lb.numel()];
-            gemm(&mut out[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
-        });
-    }
-}
-
-/// The kernel of [`matvec`]: `m` rows of `k` values, each dotted with the
-/// vector.
-#[derive(Clone)]
-struct MatVec {
-    k: usize,
-}
-
-impl Kernel for MatVec {
-    fn name(&self) -> &'static str {
-        "matvec"
-    }
-
-    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        if self.k == 0 {
-            out.fill(0.0);
-            return;
-        }
-        for (o, row) in out.iter_mut().zip(inputs[0].chunks_exact(self.k)) {
-            *o = dot(row, inputs[1]);
-        }
-    }
-}
-
 /// `a @ x` for a matrix and a vector, the layer of a small network: one
 /// recorded op and one pass over the matrix, without promoting `x` to a
 /// column and reshaping the product back.
@@ -151,31 +53,6 @@ fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
     })
 }
 
-/// The kernel of [`vecmat`]: the rows of the matrix, `n` values each,
-/// scaled by the vector and summed, one contiguous pass each.
-#[derive(Clone)]
-struct VecMat {
-    n: usize,
-}
-
-impl Kernel for VecMat {
-    fn name(&self) -> &'static str {
-        "vecmat"
-    }
-
-    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        out.fill(0.0);
-        if self.n == 0 {
-            return;
-        }
-        for (&scale, row) in inputs[0].iter().zip(inputs[1].chunks_exact(self.n)) {
-            for (o, v) in out.iter_mut().zip(row) {
-                *o += scale * v;
-            }
-        }
-    }
-}
-
 /// `x @ a` for a vector and a matrix (the transpose of [`matvec`], as in its
 /// rule).
 fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
@@ -185,29 +62,6 @@ fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
         let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
         smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
     })
-}
-
-/// The kernel of [`Tensor::outer`]: each value of the first vector times
-/// the second.
-#[derive(Clone)]
-struct Outer;
-
-impl Kernel for Outer {
-    fn name(&self) -> &'static str {
-        "outer"
-    }
-
-    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let (a, b) = (inputs[0], inputs[1]);
-        if b.is_empty() {
-            return;
-        }
-        for (row, &p) in out.chunks_exact_mut(b.len()).zip(a) {
-            for (o, &q) in row.iter_mut().zip(b) {
-                *o = p * q;
-            }
-        }
-    }
 }
 
 /// Panics unless `a` and `b` are vectors of one length; `op` names the caller.
@@ -400,7 +254,7 @@ impl Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::gemm::PARALLEL_MIN_WORK;
+    use crate::ops::gemm::{DGEMM_MIN_WORK, Operand, PARALLEL_MIN_WORK};
     use crate::testing::check_grad;
     use crate::{grad, jvp};
 
