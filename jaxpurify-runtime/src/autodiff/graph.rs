@@ -421,7 +421,10 @@ fn record_with<K: Kernel + Clone>(
                 Err(site) => trace.push_opaque(site, sources, plain.shape().clone()),
             }
         } else {
-            let Some(rule) = &rule else { continue };
+            // Only tracing tapes are gathered for an op without a rule.
+            let rule = rule
+                .as_ref()
+                .expect("an op recorded for differentiation has a rule");
             // The entry of the first level keeps the plain output itself: the
             // common single-level case clones the values once.
             let kept = if tracks.is_empty() {

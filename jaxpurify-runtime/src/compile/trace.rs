@@ -13,6 +13,8 @@ use std::panic::Location;
 #[derive(Default)]
 pub(crate) struct Trace {
     pub(crate) nodes: Vec<Node>,
+    /// How many of the nodes are the function's inputs.
+    inputs: usize,
     /// The first place where code outside a kernel read a traced value.
     pub(crate) read: Option<&'static Location<'static>>,
 }
@@ -45,8 +47,8 @@ pub(crate) struct Node {
 impl Trace {
     /// Adds the function's next input; returns its node.
     pub(crate) fn push_input(&mut self, shape: Shape) -> u32 {
-        let position = self.nodes.iter().filter(|n| matches!(n.op, Op::Input(_))).count();
-        self.push(Op::Input(position), SmallVec::new(), shape)
+        self.inputs += 1;
+        self.push(Op::Input(self.inputs - 1), SmallVec::new(), shape)
     }
 
     /// Adds an op with its kernel. `sources` pairs each input's node on this

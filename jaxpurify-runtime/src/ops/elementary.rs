@@ -112,16 +112,22 @@ fn cos_reduced(x: f64) -> f64 {
 }
 
 /// Applies `reduced` to every element, vectorised, then `libm` to the
-/// elements outside the reduction's range (none, usually).
+/// elements at or beyond `limit`, the reduction's range (none, usually).
 #[inline(always)]
-fn elementwise(x: &[f64], out: &mut [f64], reduced: impl Fn(f64) -> f64, libm: impl Fn(f64) -> f64) {
+fn elementwise(
+    x: &[f64],
+    out: &mut [f64],
+    limit: f64,
+    reduced: impl Fn(f64) -> f64,
+    libm: impl Fn(f64) -> f64,
+) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = reduced(v);
     }
-    let in_range = x.iter().fold(true, |all, v| all & (v.abs() < REDUCTION_LIMIT));
+    let in_range = x.iter().fold(true, |all, v| all & (v.abs() < limit));
     if !in_range {
         for (o, &v) in out.iter_mut().zip(x) {
-            if v.abs() >= REDUCTION_LIMIT || v.is_nan() {
+            if v.abs() >= limit || v.is_nan() {
                 *o = libm(v);
             }
         }
@@ -177,17 +183,7 @@ fn exp_reduced(x: f64) -> f64 {
 
 #[inline(always)]
 fn exp_elementwise(x: &[f64], out: &mut [f64]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = exp_reduced(v);
-    }
-    let in_range = x.iter().fold(true, |all, v| all & (v.abs() < EXP_LIMIT));
-    if !in_range {
-        for (o, &v) in out.iter_mut().zip(x) {
-            if v.abs() >= EXP_LIMIT || v.is_nan() {
-                *o = v.exp();
-            }
-        }
-    }
+    elementwise(x, out, EXP_LIMIT, exp_reduced, f64::exp);
 }
 
 dispatch_avx2! {
@@ -197,12 +193,12 @@ dispatch_avx2! {
 
 #[inline(always)]
 fn sin_elementwise(x: &[f64], out: &mut [f64]) {
-    elementwise(x, out, sin_reduced, f64::sin);
+    elementwise(x, out, REDUCTION_LIMIT, sin_reduced, f64::sin);
 }
 
 #[inline(always)]
 fn cos_elementwise(x: &[f64], out: &mut [f64]) {
-    elementwise(x, out, cos_reduced, f64::cos);
+    elementwise(x, out, REDUCTION_LIMIT, cos_reduced, f64::cos);
 }
 
 dispatch_avx2! {
@@ -230,16 +226,17 @@ mod tests {
         key(a).abs_diff(key(b))
     }
 
+    type Slices = fn(&[f64], &mut [f64]);
+    type Scalar = fn(f64) -> f64;
+
     fn assert_within_one_ulp(values: &[f64]) {
         let mut out = vec![0.0; values.len()];
-        for (name, ours, libm) in [
-            (
-                "sin",
-                sin_into as fn(&[f64], &mut [f64]),
-                f64::sin as fn(f64) -> f64,
-            ),
+        let functions: [(&str, Slices, Scalar); 3] = [
+            ("sin", sin_into, f64::sin),
             ("cos", cos_into, f64::cos),
-        ] {
+            ("exp", exp_into, f64::exp),
+        ];
+        for (name, ours, libm) in functions {
             ours(values, &mut out);
             for (&x, &y) in values.iter().zip(&out) {
                 let expected = libm(x);
@@ -310,31 +307,21 @@ mod tests {
         let values: Vec<f64> = (0..4099)
             .map(|i| (i as f64 * 0.731).sin() * 10f64.powi(i % 9 - 3))
             .collect();
-        let (mut dispatched, mut generic) = (vec![0.0; values.len()], vec![0.0; values.len()]);
-        sin_into(&values, &mut dispatched);
-        sin_elementwise(&values, &mut generic);
-        assert!(
-            dispatched
-                .iter()
-                .zip(&generic)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        );
-        cos_into(&values, &mut dispatched);
-        cos_elementwise(&values, &mut generic);
-        assert!(
-            dispatched
-                .iter()
-                .zip(&generic)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        );
-        exp_into(&values, &mut dispatched);
-        exp_elementwise(&values, &mut generic);
-        assert!(
-            dispatched
-                .iter()
-                .zip(&generic)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        );
+        let copies: [(Slices, Slices); 3] = [
+            (sin_into, sin_elementwise),
+            (cos_into, cos_elementwise),
+            (exp_into, exp_elementwise),
+        ];
+        for (dispatched, generic) in copies {
+            let (mut a, mut b) = (vec![0.0; values.len()], vec![0.0; values.len()]);
+            dispatched(&values, &mut a);
+            generic(&values, &mut b);
+            assert!(
+                a.iter()
+                    .zip(&b)
+                    .all(|(p, q): (&f64, &f64)| p.to_bits() == q.to_bits())
+            );
+        }
     }
 
     proptest! {
