@@ -172,10 +172,9 @@ pub mod prelude {
         fixed, intermediate, inverse_gamma_variable, laplace_variable, log_normal_variable, normal_variable,
         param, sub, uniform_variable,
     };
-    pub use jaxpurify_macros::{Tree, purify};
     pub use jaxpurify_runtime::{
         Compiled, CompiledGradient, Error, Flat, Model, Result, Shape, Tensor, Tree, TreeBuild, compile,
-        grad, hvp, jvp, value_and_grad, vjp,
+        grad, hvp, jvp, purify, value_and_grad, vjp,
     };
     // The scientific operations models call as free functions.
     pub use jaxpurify_runtime::{

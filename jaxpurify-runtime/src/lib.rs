@@ -14,12 +14,18 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// The code `#[purify]` generates names the runtime as `::jaxpurify`; so do
+// the runtime's own tests and examples of purified models.
+extern crate self as jaxpurify;
+
 pub mod autodiff;
 mod buffer_pool;
 mod compile;
 mod convert;
 mod display;
 mod error;
+#[cfg(feature = "infer")]
+pub mod infer;
 pub mod io;
 mod ops;
 mod parallel;
@@ -38,6 +44,10 @@ pub use autodiff::{
 };
 pub use compile::{Compiled, CompiledGradient, compile};
 pub use error::{Error, Result};
+/// `#[derive(Tree)]` and `#[purify]`, for the runtime's own examples; use
+/// them through the `jaxpurify` crate.
+#[doc(hidden)]
+pub use jaxpurify_macros::{Tree, purify};
 pub use ops::at::At;
 pub use ops::compare::where_;
 pub use ops::complex::Complex;

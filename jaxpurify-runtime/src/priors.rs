@@ -551,6 +551,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn priors_with_traced_parameters_compile_and_repeat_their_checks() {
+        // Each prior's two parameters traced, with its forward map and
+        // gradient; the failing points break one requirement each.
+        let xi = Tensor::from([-0.4, 1.3]);
+        let through = |prior: Result<Tensor>| -> Result<(Tensor, Tensor)> {
+            let value = prior?;
+            Ok((value.clone(), value.sum()))
+        };
+        type Build = fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>;
+        let builds: [(Build, [f64; 2], [[f64; 2]; 3]); 5] = [
+            (
+                |a, b, x| Ok(Normal::new(a, b)?.forward(x)),
+                [0.5, 2.0],
+                [[1.0, 0.5], [0.0, -1.0], [f64::NAN, 1.0]],
+            ),
+            (
+                |a, b, x| Ok(LogNormal::new(a, b)?.forward(x)),
+                [1.5, 0.5],
+                [[2.0, 1.0], [-1.0, 1.0], [1.0, 0.0]],
+            ),
+            (
+                |a, b, x| Ok(Uniform::new(a, b)?.forward(x)),
+                [-1.0, 2.0],
+                [[0.0, 5.0], [2.0, 1.0], [0.0, f64::INFINITY]],
+            ),
+            (
+                |a, b, x| Ok(Laplace::new(a, b)?.forward(x)),
+                [0.0, 1.5],
+                [[1.0, 0.2], [0.0, 0.0], [f64::NAN, 1.0]],
+            ),
+            (
+                |a, b, x| Ok(InverseGamma::new(a, b)?.forward(x)),
+                [3.0, 2.0],
+                [[4.0, 1.0], [-3.0, 1.0], [3.0, -2.0]],
+            ),
+        ];
+        for (build, at, points) in builds {
+            let f = |p: &(Tensor, Tensor)| through(build(&p.0, &p.1, &xi));
+            let pair = |[a, b]: [f64; 2]| (Tensor::scalar(a), Tensor::scalar(b));
+            let points: Vec<_> = points.into_iter().map(pair).collect();
+            crate::testing::assert_compiles_with_errors(f, &pair(at), &points);
+        }
+    }
+
     fn message(result: Result<impl std::fmt::Debug>) -> String {
         result.unwrap_err().to_string()
     }

@@ -31,6 +31,12 @@ impl<M: Model> Flat<M> {
         self.len() == 0
     }
 
+    /// Zero parameters in the model's layout, whose shapes every flat
+    /// vector is read into.
+    pub fn template(&self) -> &M::Params {
+        &self.template
+    }
+
     /// The bound model.
     pub fn model(&self) -> &M {
         &self.model
