@@ -20,6 +20,7 @@ mod compile;
 mod convert;
 mod display;
 mod error;
+pub mod infer;
 pub mod io;
 mod ops;
 mod parallel;

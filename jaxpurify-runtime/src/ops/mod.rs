@@ -31,5 +31,5 @@ mod reduce;
 pub(crate) mod search;
 mod softmax;
 mod special;
-mod special_scalar;
+pub(crate) mod special_scalar;
 mod unary;
