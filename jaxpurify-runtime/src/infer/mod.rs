@@ -3,7 +3,15 @@
 //!
 //! * [`diagnostics`]: split R-hat, bulk and tail ESS, quantiles and MCSE
 //!   of the draws of one scalar, as ArviZ computes them.
+//! * [`draws`]: draws of named leaves of any shape, appended chain by
+//!   chain, with their sampler statistics.
+//! * [`summary`]: a table of every element's statistics, printed like
+//!   ArviZ's `summary`.
 
 pub mod diagnostics;
+pub mod draws;
+pub mod summary;
 
 pub use diagnostics::{Chains, Diagnostics};
+pub use draws::{ChainDraws, Draws, Layout, Leaf, SamplerStats};
+pub use summary::{Summary, SummaryRow};
