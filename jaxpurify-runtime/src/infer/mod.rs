@@ -7,6 +7,8 @@
 //!   chain, with their sampler statistics.
 //! * [`summary`]: a table of every element's statistics, printed like
 //!   ArviZ's `summary`.
+//! * [`stan_csv`]: draws streamed to and read from files in Stan's CSV
+//!   layout, one per chain, which ArviZ, cmdstanpy and R's posterior read.
 
 pub mod diagnostics;
 pub mod draws;
@@ -15,3 +17,6 @@ pub mod summary;
 pub use diagnostics::{Chains, Diagnostics};
 pub use draws::{ChainDraws, Draws, Layout, Leaf, SamplerStats};
 pub use summary::{Summary, SummaryRow};
+pub mod stan_csv;
+
+pub use stan_csv::{StanCsv, StanCsvConfig, StanCsvWriter, parse_stan_csv, read_stan_csv, write_chains};
