@@ -18,6 +18,7 @@ pub(crate) mod fft_freq;
 pub(crate) mod fft_real;
 pub(crate) mod gemm;
 pub(crate) mod hartley;
+pub(crate) mod incomplete_beta;
 pub(crate) mod incomplete_gamma;
 pub(crate) mod index;
 pub(crate) mod interp;
