@@ -31,6 +31,6 @@ mod power;
 mod reduce;
 pub(crate) mod search;
 mod softmax;
-mod special;
+pub(crate) mod special;
 pub(crate) mod special_scalar;
 mod unary;
