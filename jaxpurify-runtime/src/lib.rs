@@ -67,7 +67,10 @@ pub use model::{Flat, Model, Prior, Pullback, Shapes};
 pub mod __private {
     pub use crate::error::Result;
     pub use crate::model::{LayoutCache, Model, Prior, Scope, Shapes};
-    pub use crate::priors::{InverseGamma, Laplace, LogNormal, Normal, Uniform};
+    pub use crate::priors::{
+        Beta, Cauchy, Gamma, HalfCauchy, HalfNormal, HalfStudentT, IntoPrior, InverseGamma, Laplace,
+        LogNormal, Normal, Uniform,
+    };
     pub use crate::shape::Shape;
     pub use rand;
 
