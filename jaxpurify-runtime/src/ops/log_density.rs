@@ -613,11 +613,14 @@ mod tests {
         assert_close(beta_mass, 1.0, 1e-9, "beta");
     }
 
+    /// A log density of its arguments, for a table of checks.
+    type Density = dyn Fn(&[Tensor]) -> Tensor;
+
     #[test]
     fn new_densities_differentiate_in_every_argument() {
         let x = Tensor::from([0.2, 0.55, 0.9]);
         let s = Tensor::scalar;
-        let cases: [(&str, &dyn Fn(&[Tensor]) -> Tensor, Vec<Tensor>); 7] = [
+        let cases: [(&str, &Density, Vec<Tensor>); 7] = [
             (
                 "cauchy",
                 &|v| cauchy(&v[0], &v[1], &v[2]),
