@@ -491,7 +491,7 @@ fn basic_ess(chains: &Chains) -> f64 {
         .rows()
         .map(|row| autocovariance(row, &mut planner))
         .collect();
-    let mean_at = |t: usize| mean(&covariances.iter().map(|c| c[t]).collect::<Vec<_>>());
+    let mean_at = |t: usize| covariances.iter().map(|c| c[t]).sum::<f64>() / covariances.len() as f64;
     let nf = n as f64;
     let mean_var = mean_at(0) * nf / (nf - 1.0);
     let mut var_plus = mean_var * (nf - 1.0) / nf;

@@ -514,6 +514,11 @@ mod tests {
     }
 
     #[test]
+    fn sampler_statistics_take_the_bytes_the_docs_state() {
+        assert_eq!(std::mem::size_of::<SamplerStats>(), 48);
+    }
+
+    #[test]
     fn every_label_finds_its_own_position() {
         let layout = layout();
         for (i, name) in layout.element_names().iter().enumerate() {
