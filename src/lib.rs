@@ -35,7 +35,8 @@
 //! | `fixed!(SHAPE)` | data given at call time, never differentiated | `Fixed` |
 //! | `intermediate!(EXPR)` | returns `EXPR` (a `Tensor`) unchanged; recorded on request | `Intermediates` |
 //! | `sub!(f(args))`, `sub!(name = f(args))` | calls another `#[purify]` function as a component | nested `f::Params`/`Fixed`/`Intermediates` |
-//! | `normal_variable!(mean =, sigma =)`, `log_normal_variable!(mean =, sigma =)`, `uniform_variable!(low =, high =)`, `laplace_variable!(loc =, scale =)`, `inverse_gamma_variable!(shape =, scale =)` | a scalar whitened parameter, transformed (see [`priors`]) | both |
+//! | `normal_variable!(mean =, sigma =)`, `log_normal_variable!(mean =, sigma =)`, `uniform_variable!(low =, high =)`, `laplace_variable!(loc =, scale =)`, `inverse_gamma_variable!(shape =, scale =)`, `cauchy_variable!(loc =, scale =)`, `half_cauchy_variable!(scale =)`, `half_normal_variable!(scale =)`, `half_student_t_variable!(dof =, scale =)`, `gamma_variable!(shape =, rate =)`, `beta_variable!(alpha =, beta =)` | a scalar whitened parameter, transformed (see [`priors`]) | both |
+//! | `variable!(PRIOR)` | the same with any [`Prior`]: a prior's constructor (`priors::HalfCauchy::new(5.0)`), your own type, or a closure `\|xi: &Tensor\| ...` | both |
 //!
 //! * `SHAPE` is `()` or `[]` (a scalar), an integer expression (1-d),
 //!   `[a, b]`, `(a, b)`, or anything that converts into a [`Shape`]. Shapes may
@@ -169,8 +170,9 @@ pub struct ReadmeDoctests;
 /// The names most models need, for a glob import.
 pub mod prelude {
     pub use crate::{
-        fixed, intermediate, inverse_gamma_variable, laplace_variable, log_normal_variable, normal_variable,
-        param, sub, uniform_variable,
+        beta_variable, cauchy_variable, fixed, gamma_variable, half_cauchy_variable, half_normal_variable,
+        half_student_t_variable, intermediate, inverse_gamma_variable, laplace_variable, log_normal_variable,
+        normal_variable, param, sub, uniform_variable, variable,
     };
     pub use jaxpurify_runtime::{
         Compiled, CompiledGradient, Error, Flat, Model, Result, Shape, Tensor, Tree, TreeBuild, compile,

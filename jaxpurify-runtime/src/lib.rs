@@ -24,7 +24,6 @@ mod compile;
 mod convert;
 mod display;
 mod error;
-#[cfg(feature = "infer")]
 pub mod infer;
 pub mod io;
 mod ops;
@@ -76,7 +75,10 @@ pub use model::{Flat, Model, ModelOutput, Prior, Pullback, Shapes};
 pub mod __private {
     pub use crate::error::Result;
     pub use crate::model::{LayoutCache, Model, ModelOutput, Prior, Scope, Shapes};
-    pub use crate::priors::{InverseGamma, Laplace, LogNormal, Normal, Uniform};
+    pub use crate::priors::{
+        Beta, Cauchy, Gamma, HalfCauchy, HalfNormal, HalfStudentT, IntoPrior, InverseGamma, Laplace,
+        LogNormal, Normal, Uniform,
+    };
     pub use crate::shape::Shape;
     pub use rand;
 
