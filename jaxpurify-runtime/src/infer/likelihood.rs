@@ -22,6 +22,7 @@
 //! # Ok::<(), jaxpurify_runtime::Error>(())
 //! ```
 
+use crate::compile::check::check;
 use crate::error::{Error, Result};
 use crate::ops::linalg::{self, Transpose, Triangle};
 use crate::ops::log_density;
@@ -69,18 +70,19 @@ fn check_prediction(op: &str, data: &Shape, prediction: &Tensor) {
     );
 }
 
-/// Fails unless every element is finite and satisfies `ok`.
-fn require(op: &'static str, name: &str, value: &Tensor, what: &str, ok: impl Fn(f64) -> bool) -> Result<()> {
-    match value.as_slice().iter().position(|&v| !(v.is_finite() && ok(v))) {
-        None => Ok(()),
-        Some(i) => Err(Error::InvalidArgument {
-            op,
-            message: format!(
-                "`{name}` must be {what}, got {} at element {i}",
-                value.as_slice()[i]
-            ),
-        }),
-    }
+/// Fails unless every element is finite and satisfies `ok`; a compiled
+/// program repeats the check (a learned noise scale, say).
+fn require(op: &'static str, name: &str, value: &Tensor, what: &str, ok: fn(f64) -> bool) -> Result<()> {
+    let (name, what) = (name.to_string(), what.to_string());
+    check(op, &[value], move |values| {
+        match values[0].iter().position(|&v| !(v.is_finite() && ok(v))) {
+            None => Ok(()),
+            Some(i) => Err(Error::InvalidArgument {
+                op,
+                message: format!("`{name}` must be {what}, got {} at element {i}", values[0][i]),
+            }),
+        }
+    })
 }
 
 /// Fails unless `parameter` broadcasts to the data's shape (a scalar, or a
@@ -202,17 +204,23 @@ impl GaussianCholesky {
             });
         }
         let n = factor.shape()[0];
-        for (k, &v) in factor.as_slice().iter().enumerate() {
-            let (i, j) = (k / n, k % n);
-            if (j > i && v != 0.0) || (i == j && v <= 0.0) {
-                return Err(Error::InvalidArgument {
+        check(OP, &[&factor], move |values| {
+            let misplaced = values[0].iter().enumerate().find(|&(k, &v)| {
+                let (i, j) = (k / n, k % n);
+                (j > i && v != 0.0) || (i == j && v <= 0.0)
+            });
+            match misplaced {
+                None => Ok(()),
+                Some((k, v)) => Err(Error::InvalidArgument {
                     op: OP,
                     message: format!(
-                        "`l` must be lower triangular with a positive diagonal, got {v} at [{i}, {j}]"
+                        "`l` must be lower triangular with a positive diagonal, got {v} at [{}, {}]",
+                        k / n,
+                        k % n
                     ),
-                });
+                }),
             }
-        }
+        })?;
         Ok(GaussianCholesky { y, factor })
     }
 

@@ -1,6 +1,7 @@
 //! A posterior from a purified model: its log-likelihood plus the whitened
 //! prior, as one log density over the flat parameter vector.
 
+use super::likelihood::Likelihood;
 use crate::compile::CompiledGradient;
 use crate::error::{Error, Result};
 use crate::model::{Flat, Model, Shapes};
@@ -105,7 +106,7 @@ type LogLikelihood<O> = Box<dyn Fn(&O) -> Tensor + Send + Sync>;
 /// fn main() -> jaxpurify::Result<()> {
 ///     // y = 3 with unit noise: the posterior of x is N(6/5, 1/5).
 ///     let y = Tensor::scalar(3.0);
-///     let posterior = Posterior::new(scaled::new(), scaled::Fixed::default(), move |pred: &Tensor| {
+///     let posterior = Posterior::with_log_likelihood(scaled::new(), scaled::Fixed::default(), move |pred: &Tensor| {
 ///         -(pred - &y).square().sum() * 0.5
 ///     })?;
 ///     let mut grad = [0.0];
@@ -133,13 +134,14 @@ impl<M: Model> Posterior<M> {
     /// The posterior of `model` with `fixed` data, whose log-likelihood is
     /// `log_likelihood` of the model's output (a scalar tensor, built from
     /// tensor ops so that it is differentiated with the model), plus the
-    /// whitened prior.
+    /// whitened prior. For the likelihoods of [`likelihood`](super::likelihood),
+    /// use [`new`](Posterior::new).
     ///
     /// # Errors
     /// When the model's layout cannot be learned, when the log-likelihood
     /// at zero parameters is not a single value, and the model's own
     /// errors at the boundary (fixed data of the wrong shape).
-    pub fn new(
+    pub fn with_log_likelihood(
         model: M,
         fixed: M::Fixed,
         log_likelihood: impl Fn(&M::Output) -> Tensor + Send + Sync + 'static,
@@ -293,6 +295,45 @@ impl<M: Model> Posterior<M> {
 }
 
 impl<M: Model<Output = Tensor>> Posterior<M> {
+    /// The posterior of `model` with `fixed` data observed through
+    /// `likelihood` (which holds the data: see
+    /// [`likelihood`](super::likelihood)), plus the whitened prior.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the model's output does not have the data's
+    /// shape, and as [`with_log_likelihood`](Posterior::with_log_likelihood).
+    pub fn new(
+        model: M,
+        fixed: M::Fixed,
+        likelihood: impl Likelihood + Send + Sync + 'static,
+    ) -> Result<Posterior<M>> {
+        let data = likelihood.data_shape().clone();
+        let posterior = Posterior::build(
+            model,
+            fixed,
+            Box::new(move |y: &Tensor| {
+                // A shape the boundary check below did not see (the model
+                // failed at zero) must not panic inside the likelihood.
+                match y.shape() == likelihood.data_shape() {
+                    true => likelihood.log_likelihood(y),
+                    false => Tensor::scalar(f64::NAN),
+                }
+            }),
+            true,
+        )?;
+        let zeros = vec![0.0; posterior.flat.len()];
+        if let Ok(output) = posterior.flat.apply(&zeros, &posterior.fixed)
+            && output.shape() != &data
+        {
+            return Err(Error::Shape {
+                path: "model output, for the likelihood's data".into(),
+                expected: data,
+                actual: output.shape().clone(),
+            });
+        }
+        Ok(posterior)
+    }
+
     /// The posterior of a model whose output is its log-likelihood (a
     /// scalar), plus the whitened prior.
     ///
@@ -384,7 +425,8 @@ mod tests {
     fn the_log_density_is_the_likelihood_plus_the_whitened_prior() {
         // log p = -|x - y|^2 / 2 - |x|^2 / 2, gradient y - 2x.
         let posterior =
-            Posterior::new(pair::new(), pair::Fixed::default(), gaussian([1.0, 2.0, -1.0])).unwrap();
+            Posterior::with_log_likelihood(pair::new(), pair::Fixed::default(), gaussian([1.0, 2.0, -1.0]))
+                .unwrap();
         assert!(matches!(posterior.evaluation(), Evaluation::Compiled { .. }));
         let x = [0.5, 1.0, 0.0];
         let mut grad = [0.0; 3];
@@ -396,17 +438,18 @@ mod tests {
 
     #[test]
     fn a_flat_prior_leaves_its_parameters_alone() {
-        let posterior = Posterior::new(pair::new(), pair::Fixed::default(), gaussian([1.0, 2.0, -1.0]))
-            .unwrap()
-            .with_flat_prior(&["b"])
-            .unwrap();
+        let posterior =
+            Posterior::with_log_likelihood(pair::new(), pair::Fixed::default(), gaussian([1.0, 2.0, -1.0]))
+                .unwrap()
+                .with_flat_prior(&["b"])
+                .unwrap();
         let mut grad = [0.0; 3];
         let value = posterior
             .log_density_and_grad(&[0.5, 1.0, 0.0], &mut grad)
             .unwrap();
         assert_eq!(value, -1.125 - 0.125);
         assert_eq!(grad, [0.0, 1.0, -1.0]);
-        let err = Posterior::new(pair::new(), pair::Fixed::default(), gaussian([0.0; 3]))
+        let err = Posterior::with_log_likelihood(pair::new(), pair::Fixed::default(), gaussian([0.0; 3]))
             .unwrap()
             .with_flat_prior(&["c"])
             .err()
@@ -419,12 +462,34 @@ mod tests {
 
     #[test]
     fn a_likelihood_of_the_wrong_shape_is_refused() {
-        let err = Posterior::new(pair::new(), pair::Fixed::default(), |p: &Tensor| p.clone())
+        let err = Posterior::with_log_likelihood(pair::new(), pair::Fixed::default(), |p: &Tensor| p.clone())
             .err()
             .unwrap();
         assert_eq!(
             err.to_string(),
             "Posterior::new: the log-likelihood must be a single value, got shape [3] (sum it)"
+        );
+    }
+
+    #[test]
+    fn a_likelihood_holds_the_data_whose_shape_is_checked() {
+        // Unit noise around y: the same density as the closure above.
+        let gaussian = crate::infer::Gaussian::new(Tensor::from([1.0, 2.0, -1.0]), 1.0).unwrap();
+        let posterior = Posterior::new(pair::new(), pair::Fixed::default(), gaussian).unwrap();
+        let mut grad = [0.0; 3];
+        let value = posterior
+            .log_density_and_grad(&[0.5, 1.0, 0.0], &mut grad)
+            .unwrap();
+        let normalisation = 1.5 * (2.0 * std::f64::consts::PI).ln();
+        assert!((value - (-1.75 - normalisation)).abs() < 1e-14);
+        assert_eq!(grad, [0.0, 0.0, -1.0]);
+        let four = crate::infer::Gaussian::new(Tensor::zeros([4]), 1.0).unwrap();
+        let err = Posterior::new(pair::new(), pair::Fixed::default(), four)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "`model output, for the likelihood's data`: expected shape [4], got [3]"
         );
     }
 
