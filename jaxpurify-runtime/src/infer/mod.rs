@@ -6,6 +6,8 @@
 //!   any [`LogDensity`].
 //! * [`map`]: the maximum of a log density by argmin's L-BFGS (MAP, or
 //!   maximum likelihood).
+//! * [`nuts`]: draws by nuts-rs's No-U-Turn sampler, chains in parallel,
+//!   reproducible from a seed whatever the number of threads.
 //! * [`likelihood`]: log-likelihoods of data given a prediction, with the
 //!   Fisher metric MGVI needs.
 //! * [`draws`]: draws of named leaves of any shape, appended chain by
@@ -25,7 +27,11 @@ pub mod draws;
 pub mod likelihood;
 #[cfg(feature = "infer")]
 pub mod map;
+#[cfg(feature = "infer")]
+pub mod nuts;
 mod posterior;
+#[cfg(feature = "infer")]
+mod run;
 pub mod stan_csv;
 pub mod summary;
 
@@ -34,6 +40,10 @@ pub use draws::{ChainDraws, Draws, Layout, Leaf, SamplerStats};
 pub use likelihood::{Bernoulli, FisherMetric, Gaussian, GaussianCholesky, Likelihood, Poisson, StudentT};
 #[cfg(feature = "infer")]
 pub use map::{MapFit, MapSettings, Termination};
+#[cfg(feature = "infer")]
+pub use nuts::{ChainInfo, DrawSink, NutsSettings};
 pub use posterior::{Evaluation, LogDensity, Posterior};
+#[cfg(feature = "infer")]
+pub use run::{Keep, NutsRun, Recording};
 pub use stan_csv::{StanCsv, StanCsvConfig, StanCsvWriter, parse_stan_csv, read_stan_csv, write_chains};
 pub use summary::{Summary, SummaryRow};
