@@ -23,17 +23,15 @@ mod gp_data;
 mod gp_model;
 // Only the posterior mean is timed here.
 #[allow(dead_code)]
-#[path = "../examples/common/posterior.rs"]
-mod posterior;
 #[path = "../examples/common/readme_field.rs"]
 mod readme_field;
 #[path = "../examples/common/soup_model.rs"]
 mod soup_model;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use jaxpurify::infer::LinearGaussian;
 use jaxpurify::prelude::*;
 use jaxpurify::{Model, compile, map_batch, vmap};
-use posterior::LinearGaussian;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use readme_field::field;

@@ -19,17 +19,15 @@ mod gp_data;
 mod gp_model;
 #[path = "common/plot.rs"]
 mod plot;
-#[path = "common/posterior.rs"]
-mod posterior;
 
 use gp_data::Observations;
 use gp_model::observed_field;
 use indicatif::{ProgressBar, ProgressStyle};
+use jaxpurify::infer::LinearGaussian;
 use jaxpurify::prelude::*;
 use plot::Figure;
 use plotters::chart::SeriesLabelPosition;
 use plotters::style::{BLACK, Color, RGBColor};
-use posterior::LinearGaussian;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::path::PathBuf;

@@ -4,13 +4,11 @@
 
 #[path = "../examples/common/gp_model.rs"]
 mod gp_model;
-#[path = "../examples/common/posterior.rs"]
-mod posterior;
 
 use gp_model::observed_field;
+use jaxpurify::infer::LinearGaussian;
 use jaxpurify::prelude::*;
 use nalgebra::{DMatrix, DVector};
-use posterior::LinearGaussian;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 

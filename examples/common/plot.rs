@@ -8,6 +8,9 @@
 //! plotters under the family name `sans-serif`, so figures need no system
 //! fonts.
 
+// Each example includes this file and uses a part of it.
+#![allow(dead_code)]
+
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::error::Error;
@@ -44,6 +47,14 @@ enum Layer {
         /// Half-lengths of vertical error bars, one per point.
         errors: Option<Vec<f64>>,
         style: ShapeStyle,
+        label: Option<String>,
+    },
+    /// The area between two curves over the same `xs`.
+    Band {
+        xs: Vec<f64>,
+        low: Vec<f64>,
+        high: Vec<f64>,
+        colour: RGBAColor,
         label: Option<String>,
     },
 }
@@ -112,6 +123,30 @@ impl Figure {
         self
     }
 
+    /// The area between `low` and `high` over `xs`, filled with `colour`
+    /// (give it some transparency to see the layers below).
+    pub fn band(
+        mut self,
+        xs: &[f64],
+        low: &[f64],
+        high: &[f64],
+        colour: RGBAColor,
+        label: Option<&str>,
+    ) -> Figure {
+        assert!(
+            xs.len() == low.len() && xs.len() == high.len(),
+            "Figure::band: xs, low and high differ in length"
+        );
+        self.layers.push(Layer::Band {
+            xs: xs.to_vec(),
+            low: low.to_vec(),
+            high: high.to_vec(),
+            colour,
+            label: label.map(String::from),
+        });
+        self
+    }
+
     /// Draws the figure into a PNG of `width` x `height` pixels at `path`,
     /// creating the parent directory if needed.
     pub fn save(&self, path: &Path, width: u32, height: u32) -> Result<(), Box<dyn Error>> {
@@ -155,14 +190,19 @@ impl Figure {
         let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for layer in &self.layers {
-            let (xs, ys, errors) = match layer {
-                Layer::Line { xs, ys, .. } => (xs, ys, None),
-                Layer::Points { xs, ys, errors, .. } => (xs, ys, errors.as_ref()),
+            let (xs, lows, highs) = match layer {
+                Layer::Line { xs, ys, .. } => (xs, ys.clone(), ys.clone()),
+                Layer::Points { xs, ys, errors, .. } => {
+                    let e = |i: usize| errors.as_ref().map_or(0.0, |e| e[i]);
+                    let lows = ys.iter().enumerate().map(|(i, y)| y - e(i)).collect();
+                    let highs = ys.iter().enumerate().map(|(i, y)| y + e(i)).collect();
+                    (xs, lows, highs)
+                }
+                Layer::Band { xs, low, high, .. } => (xs, low.clone(), high.clone()),
             };
-            for (i, (&x, &y)) in xs.iter().zip(ys).enumerate() {
-                let e = errors.map_or(0.0, |e| e[i]);
+            for ((&x, &lo), &hi) in xs.iter().zip(&lows).zip(&highs) {
                 (x_lo, x_hi) = (x_lo.min(x), x_hi.max(x));
-                (y_lo, y_hi) = (y_lo.min(y - e), y_hi.max(y + e));
+                (y_lo, y_hi) = (y_lo.min(lo), y_hi.max(hi));
             }
         }
         (padded(x_lo, x_hi), padded(y_lo, y_hi))
@@ -221,6 +261,27 @@ fn draw_layer(chart: &mut Chart<'_>, layer: &Layer) -> Result<(), Box<dyn Error>
                 series
                     .label(label)
                     .legend(move |(x, y)| Circle::new((x + 10, y), 3, style.filled()));
+            }
+        }
+        Layer::Band {
+            xs,
+            low,
+            high,
+            colour,
+            label,
+        } => {
+            let outline: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(low)
+                .map(|(&x, &y)| (x, y))
+                .chain(xs.iter().zip(high).rev().map(|(&x, &y)| (x, y)))
+                .collect();
+            let series = chart.draw_series(std::iter::once(Polygon::new(outline, colour.filled())))?;
+            if let Some(label) = label {
+                let colour = *colour;
+                series
+                    .label(label)
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
             }
         }
     }

@@ -10,6 +10,8 @@
 //!   reproducible from a seed whatever the number of threads.
 //! * [`likelihood`]: log-likelihoods of data given a prediction, with the
 //!   Fisher metric MGVI needs.
+//! * [`linear_gaussian`]: the exact Gaussian posterior of a model linear
+//!   in its whitened parameters, matrix-free, by conjugate gradients.
 //! * [`draws`]: draws of named leaves of any shape, appended chain by
 //!   chain, with their sampler statistics.
 //! * [`diagnostics`]: split R-hat, bulk and tail ESS, quantiles and MCSE
@@ -25,6 +27,7 @@
 pub mod diagnostics;
 pub mod draws;
 pub mod likelihood;
+pub mod linear_gaussian;
 #[cfg(feature = "infer")]
 pub mod map;
 #[cfg(feature = "infer")]
@@ -38,6 +41,7 @@ pub mod summary;
 pub use diagnostics::{Chains, Diagnostics};
 pub use draws::{ChainDraws, Draws, Layout, Leaf, SamplerStats};
 pub use likelihood::{Bernoulli, FisherMetric, Gaussian, GaussianCholesky, Likelihood, Poisson, StudentT};
+pub use linear_gaussian::LinearGaussian;
 #[cfg(feature = "infer")]
 pub use map::{MapFit, MapSettings, Termination};
 #[cfg(feature = "infer")]

@@ -2,8 +2,6 @@
 //! parameters, observed with independent Gaussian noise, without ever
 //! forming a matrix.
 //!
-//! Include it with `#[path = "common/posterior.rs"] mod posterior;`.
-//!
 //! Data `y = R xi + eta` with prior `xi ~ N(0, I)` and noise
 //! `eta ~ N(0, N)`, `N` diagonal, give the posterior `N(m, M^-1)` with
 //! precision `M = R^T N^-1 R + I` and mean `m = M^-1 R^T N^-1 y`. As in the
@@ -15,11 +13,37 @@
 //! compiled once (`compile`): a conjugate-gradient iteration then runs their
 //! kernels only.
 
-use jaxpurify::optim::{CgResult, conjugate_gradient};
-use jaxpurify::{Compiled, Flat, Model, Result, Tensor, Tree, compile};
+use crate::compile::{Compiled, compile};
+use crate::error::{Error, Result};
+use crate::model::{Flat, Model};
+use crate::optim::{CgResult, conjugate_gradient};
+use crate::tensor::Tensor;
+use crate::tree::Tree;
 use rand::Rng;
 
 /// A linear model with Gaussian noise of known per-datum variance.
+///
+/// ```
+/// # extern crate jaxpurify_runtime as jaxpurify;
+/// use jaxpurify::infer::LinearGaussian;
+/// use jaxpurify::{purify, Tensor};
+///
+/// /// Two standard-normal values, observed as their sum and difference.
+/// #[purify]
+/// fn sum_and_difference() -> Tensor {
+///     let xi = param!(2);
+///     jaxpurify::stack(&[xi.sum(), &xi.select(0, 0) - &xi.select(0, 1)], 0)
+/// }
+///
+/// fn main() -> jaxpurify::Result<()> {
+///     let fixed = sum_and_difference::Fixed::default();
+///     let gp = LinearGaussian::new(sum_and_difference::new(), fixed, vec![1.0, 1.0])?;
+///     // R = [[1, 1], [1, -1]]: M = R^T R + I = 3 I, so m = R^T y / 3.
+///     let mean = gp.mean(&[3.0, 1.0], 1e-12, 10);
+///     assert!((mean.x[0] - 4.0 / 3.0).abs() < 1e-12 && (mean.x[1] - 2.0 / 3.0).abs() < 1e-12);
+///     Ok(())
+/// }
+/// ```
 pub struct LinearGaussian<M: Model<Output = Tensor>> {
     flat: Flat<M>,
     fixed: M::Fixed,
@@ -38,27 +62,43 @@ impl<M: Model<Output = Tensor>> LinearGaussian<M> {
     /// The posterior machinery for `model` with `fixed` data and noise
     /// variance `noise_variance[i]` on output `i`.
     ///
-    /// # Panics
-    /// When a variance is not positive and finite (`N^-1` would not exist) or
-    /// their number differs from the model's output length.
+    /// # Errors
+    /// [`Error::Length`] when the number of variances differs from the
+    /// model's output length, [`Error::InvalidArgument`] when a variance is
+    /// not positive and finite (`N^-1` would not exist) or the model's output
+    /// at zero parameters is not zero (it is not linear), and the model's
+    /// own errors.
     pub fn new(model: M, fixed: M::Fixed, noise_variance: Vec<f64>) -> Result<Self> {
+        const OP: &str = "LinearGaussian::new";
         let flat = model.flat()?;
         let zeros = vec![0.0; flat.len()];
         let origin = flat.unravel(&zeros)?;
         let (output, pullback) = flat.model().vjp(&origin, &fixed)?;
-        assert_eq!(
-            output.numel(),
-            noise_variance.len(),
-            "LinearGaussian: one noise variance per output"
-        );
-        assert!(
-            noise_variance.iter().all(|v| *v > 0.0 && v.is_finite()),
-            "LinearGaussian: noise variances must be positive and finite"
-        );
-        assert!(
-            output.as_slice().iter().all(|v| *v == 0.0),
-            "LinearGaussian: the model's output at zero parameters is not zero, so it is not linear"
-        );
+        if output.numel() != noise_variance.len() {
+            return Err(Error::Length {
+                path: "noise variances (one per output)".into(),
+                expected: output.numel(),
+                actual: noise_variance.len(),
+            });
+        }
+        if let Some(i) = noise_variance.iter().position(|v| !(*v > 0.0 && v.is_finite())) {
+            return Err(Error::InvalidArgument {
+                op: OP,
+                message: format!(
+                    "noise variances must be positive and finite, got {} at {i}",
+                    noise_variance[i]
+                ),
+            });
+        }
+        if let Some(i) = output.as_slice().iter().position(|v| *v != 0.0) {
+            return Err(Error::InvalidArgument {
+                op: OP,
+                message: format!(
+                    "the model's output at zero parameters is {} at {i}, not zero: it is not linear",
+                    output.as_slice()[i]
+                ),
+            });
+        }
         let response = flat.model().compile_apply(&origin, &fixed)?;
         let adjoint = compile(|d: &Tensor| pullback.apply(d), &output)?;
         let variance = Tensor::from(noise_variance.as_slice());
