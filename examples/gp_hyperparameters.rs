@@ -14,9 +14,14 @@
 //! cargo run --release --example gp_hyperparameters [OUTPUT.png]
 //! ```
 
+#[path = "common/gp_kernel.rs"]
+mod gp_kernel;
 #[path = "common/plot.rs"]
 mod plot;
 
+use gp_kernel::{
+    N, SEED, TRUE_AMPLITUDE, TRUE_LENGTH, TRUE_NOISE, gp_marginal, simulate, squared_exponential,
+};
 use jaxpurify::infer::{MapSettings, NutsSettings, Posterior};
 use jaxpurify::linalg::{self, Transpose, Triangle};
 use jaxpurify::prelude::*;
@@ -27,50 +32,6 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-const N: usize = 60;
-const X_MAX: f64 = 10.0;
-const SEED: u64 = 7;
-/// The hyperparameters the data are drawn with.
-const TRUE_AMPLITUDE: f64 = 1.5;
-const TRUE_LENGTH: f64 = 1.2;
-const TRUE_NOISE: f64 = 0.3;
-
-/// `a^2 exp(-(x_i - x'_j)^2 / (2 l^2))` between two sets of points.
-fn squared_exponential(x: &Tensor, x2: &Tensor, amplitude: &Tensor, length: &Tensor) -> Tensor {
-    let d = x.reshape([x.numel(), 1]) - x2.reshape([1, x2.numel()]);
-    amplitude.square() * (-(d.square()) / (length.square() * 2.0)).exp()
-}
-
-/// The log marginal likelihood of `y` at `x` under a GP with learned
-/// squared-exponential kernel and noise:
-/// `-y^T K^-1 y / 2 - ln det K / 2 - n ln(2 pi) / 2`.
-#[purify]
-fn gp_marginal(n: usize) -> Result<Tensor> {
-    let amplitude = log_normal_variable!(mean = 1.0, sigma = 1.0);
-    let length = log_normal_variable!(mean = 2.0, sigma = 1.5);
-    let noise = log_normal_variable!(mean = 0.5, sigma = 0.5);
-    let x = fixed!(n);
-    let y = fixed!(n);
-    let k = squared_exponential(&x, &x, &amplitude, &length) + Tensor::eye(n) * noise.square();
-    let l = linalg::cholesky(&k)?;
-    let z = linalg::solve_triangular(&l, &y, Triangle::Lower, Transpose::No)?;
-    let half_log_det = linalg::diagonal(&l).ln().sum();
-    Ok(-(z.square().sum() * 0.5) - half_log_det - n as f64 * 0.5 * (2.0 * std::f64::consts::PI).ln())
-}
-
-/// Data drawn from the GP with the true hyperparameters, through a smooth
-/// function on a fine grid.
-fn simulate(rng: &mut Xoshiro256PlusPlus) -> Result<(gp_marginal::Fixed, Tensor, Tensor)> {
-    let x = Tensor::rand_uniform([N], 0.0, X_MAX, rng);
-    let grid = Tensor::linspace(0.0, X_MAX, 200);
-    let both = concatenate(&[x.clone(), grid.clone()], 0);
-    let (a, l) = (Tensor::scalar(TRUE_AMPLITUDE), Tensor::scalar(TRUE_LENGTH));
-    let k = squared_exponential(&both, &both, &a, &l) + Tensor::eye(N + 200) * 1e-8;
-    let f = linalg::cholesky(&k)?.matmul(&Tensor::randn([N + 200], rng));
-    let y = f.slice(0, 0, N, 1) + Tensor::randn([N], rng) * TRUE_NOISE;
-    Ok((gp_marginal::Fixed { x, y }, grid, f.slice(0, N, N + 200, 1)))
-}
 
 /// The GP's predictive mean and standard deviation of `f` on `grid`.
 fn predict(
@@ -105,7 +66,7 @@ fn run() -> std::result::Result<bool, Box<dyn std::error::Error>> {
         .nth(1)
         .map_or_else(|| PathBuf::from("target/gp_hyperparameters.png"), PathBuf::from);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(SEED);
-    let (fixed, grid, truth) = simulate(&mut rng)?;
+    let (fixed, grid, truth) = simulate(N, &mut rng)?;
     let posterior = Posterior::from_log_likelihood(gp_marginal::new(N), fixed.clone())?;
     println!(
         "{N} noisy points from a GP; the log density is {}",

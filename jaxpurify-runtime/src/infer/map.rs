@@ -411,3 +411,129 @@ impl<M: Model + Sync> LogDensity for Likelihood<'_, M> {
         super::posterior::check_finite(self.0.log_likelihood_and_grad(x, grad)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::Gaussian;
+    use crate::tensor::Tensor;
+
+    fn quiet() -> MapSettings {
+        MapSettings {
+            progress: false,
+            ..MapSettings::default()
+        }
+    }
+
+    /// Rosenbrock's function, negated, failing (an error) where `x < -2`.
+    struct Rosenbrock;
+
+    impl LogDensity for Rosenbrock {
+        fn dim(&self) -> usize {
+            2
+        }
+
+        fn log_density_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64> {
+            if x[0] < -2.0 {
+                return Err(Error::InvalidArgument {
+                    op: "rosenbrock",
+                    message: "outside the domain".into(),
+                });
+            }
+            let (a, b) = (1.0 - x[0], x[1] - x[0] * x[0]);
+            g[0] = 2.0 * a + 400.0 * x[0] * b;
+            g[1] = -200.0 * b;
+            Ok(-(a * a + 100.0 * b * b))
+        }
+    }
+
+    #[test]
+    fn rosenbrock_converges_from_the_classic_start_and_past_failures() {
+        let fit = lbfgs(&Rosenbrock, &[-1.2, 1.0], &quiet()).unwrap();
+        assert!(fit.termination.converged, "{}", fit.termination);
+        assert!(
+            (fit.x[0] - 1.0).abs() < 1e-6 && (fit.x[1] - 1.0).abs() < 1e-6,
+            "{:?}",
+            fit.x
+        );
+        // One pass of automatic differentiation per point: argmin's cost
+        // and gradient calls at one point share it.
+        assert!(
+            fit.termination.evaluations <= 2 * fit.termination.iterations + 5,
+            "{}",
+            fit.termination
+        );
+    }
+
+    /// `-(x - 3)^4 / 4`, failing where `x > 10`: the first step from far
+    /// away lands there.
+    struct Quartic;
+
+    impl LogDensity for Quartic {
+        fn dim(&self) -> usize {
+            1
+        }
+
+        fn log_density_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64> {
+            if x[0] > 10.0 {
+                return Ok(f64::NAN);
+            }
+            g[0] = -(x[0] - 3.0).powi(3);
+            Ok(-(x[0] - 3.0).powi(4) / 4.0)
+        }
+    }
+
+    #[test]
+    fn failed_evaluations_are_rejected_steps() {
+        let fit = lbfgs(&Quartic, &[-10.0], &quiet()).unwrap();
+        assert!(fit.termination.failures > 0, "{}", fit.termination);
+        // A quartic's minimum is flat: the gradient tolerance 1e-6 stops
+        // about 1e-2 from it.
+        assert!((fit.x[0] - 3.0).abs() < 2e-2, "{:?} {}", fit.x, fit.termination);
+    }
+
+    #[test]
+    fn an_optimiser_that_cannot_start_says_why() {
+        let err = lbfgs(&Rosenbrock, &[-3.0, 0.0], &quiet())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "map::lbfgs: the log density cannot be evaluated at the starting point: \
+             rosenbrock: outside the domain"
+        );
+        let err = lbfgs(&Rosenbrock, &[0.0], &quiet()).unwrap_err().to_string();
+        assert_eq!(err, "`initial point`: expected length 2, got 1");
+    }
+
+    /// `a + b x` at three points, both standard normal a priori.
+    #[crate::purify]
+    fn line() -> Tensor {
+        let a = param!(());
+        let b = param!(());
+        let x = Tensor::from([-1.0, 0.0, 2.0]);
+        &a + &b * &x
+    }
+
+    #[test]
+    fn the_map_of_a_linear_gaussian_model_is_its_closed_form() {
+        // y = R w + noise (sigma 0.5) with R = [[1, -1], [1, 0], [1, 2]] and
+        // w ~ N(0, I): the MAP solves (R^T R / 0.25 + I) w = R^T y / 0.25.
+        // R^T R = [[3, 1], [1, 5]], R^T y = [y0 + y1 + y2, -y0 + 2 y2].
+        let y = [1.0, 2.0, 4.5];
+        let likelihood = Gaussian::new(Tensor::from(y), 0.5).unwrap();
+        let posterior = Posterior::new(line::new(), line::Fixed::default(), likelihood).unwrap();
+        let fit = posterior.map_lbfgs(&quiet()).unwrap();
+        let (p, q) = ((y[0] + y[1] + y[2]) * 4.0, (-y[0] + 2.0 * y[2]) * 4.0);
+        // [[13, 4], [4, 21]] w = [p, q].
+        let det = 13.0 * 21.0 - 16.0;
+        let (a, b) = ((21.0 * p - 4.0 * q) / det, (13.0 * q - 4.0 * p) / det);
+        assert!((fit.params.a.item() - a).abs() < 1e-7 && (fit.params.b.item() - b).abs() < 1e-7);
+        assert!(fit.termination.converged && fit.evaluation.starts_with("compiled"));
+        // Maximum likelihood, without the prior: ordinary least squares.
+        let ml = posterior.max_likelihood_lbfgs(&fit.params, &quiet()).unwrap();
+        let (p, q) = (y[0] + y[1] + y[2], -y[0] + 2.0 * y[2]);
+        let (a, b) = ((5.0 * p - q) / 14.0, (3.0 * q - p) / 14.0);
+        assert!((ml.params.a.item() - a).abs() < 1e-7 && (ml.params.b.item() - b).abs() < 1e-7);
+    }
+}
