@@ -148,14 +148,32 @@ pub fn sample<D: LogDensity, S: DrawSink>(
     seed: u64,
     sink_for: impl Fn(usize) -> Result<S> + Sync,
 ) -> Result<Vec<(S, ChainInfo)>> {
+    let all: Vec<usize> = (0..chains).collect();
+    sample_chains(density, &all, settings, seed, sink_for)
+}
+
+/// [`sample`] for the chains numbered `chains` only: chain `c` of a run
+/// depends on `seed` and `c` alone, so runs of disjoint sets of chains (on
+/// several processes or machines) together give exactly the draws of one
+/// run of them all.
+///
+/// # Errors
+/// As [`sample`].
+pub fn sample_chains<D: LogDensity, S: DrawSink>(
+    density: &D,
+    chains: &[usize],
+    settings: &NutsSettings,
+    seed: u64,
+    sink_for: impl Fn(usize) -> Result<S> + Sync,
+) -> Result<Vec<(S, ChainInfo)>> {
     let bars = MultiProgress::new();
     if !settings.progress {
         bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let total = settings.warmup + settings.draws;
-    let results: Vec<Result<(S, ChainInfo)>> = (0..chains)
-        .into_par_iter()
-        .map(|chain| {
+    let results: Vec<Result<(S, ChainInfo)>> = chains
+        .par_iter()
+        .map(|&chain| {
             let bar = bars.add(chain_bar(chain, total));
             let result = run_chain(density, chain, settings, seed, sink_for(chain)?, &bar);
             bar.finish_and_clear();
@@ -445,6 +463,14 @@ mod tests {
         };
         let (one, four) = (run(1), run(4));
         assert_eq!(one.0, four.0);
+        // Chains 2 and 3 alone, as another process would run them.
+        let layout = Arc::new(Layout::new([("x", vec![2])]).unwrap());
+        let part = sample_chains(&target, &[2, 3], &quiet(100, 100), 3, |_| {
+            Ok(ChainDraws::new(layout.clone()))
+        })
+        .unwrap();
+        assert_eq!(part[0].0, one.0.chains()[2]);
+        assert_eq!(part[1].0, one.0.chains()[3]);
         assert_ne!(one.0.chains()[0].draw(5), one.0.chains()[1].draw(5));
     }
 
