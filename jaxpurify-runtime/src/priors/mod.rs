@@ -634,7 +634,7 @@ mod tests {
             Ok((value.clone(), value.sum()))
         };
         type Build = fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>;
-        let builds: [(Build, [f64; 2], [[f64; 2]; 3]); 5] = [
+        let builds: [(Build, [f64; 2], [[f64; 2]; 3]); 11] = [
             (
                 |a, b, x| Ok(Normal::new(a, b)?.forward(x)),
                 [0.5, 2.0],
@@ -659,6 +659,36 @@ mod tests {
                 |a, b, x| Ok(InverseGamma::new(a, b)?.forward(x)),
                 [3.0, 2.0],
                 [[4.0, 1.0], [-3.0, 1.0], [3.0, -2.0]],
+            ),
+            (
+                |a, b, x| Ok(Cauchy::new(a, b)?.forward(x)),
+                [0.5, 2.0],
+                [[1.0, 0.5], [0.0, -1.0], [f64::INFINITY, 1.0]],
+            ),
+            (
+                |_, b, x| Ok(HalfCauchy::new(b)?.forward(x)),
+                [0.0, 5.0],
+                [[0.0, 2.0], [0.0, -5.0], [0.0, 0.0]],
+            ),
+            (
+                |_, b, x| Ok(HalfNormal::new(b)?.forward(x)),
+                [0.0, 1.5],
+                [[0.0, 0.2], [0.0, -1.0], [0.0, f64::NAN]],
+            ),
+            (
+                |a, b, x| Ok(HalfStudentT::new(a, b)?.forward(x)),
+                [3.0, 2.0],
+                [[5.0, 1.0], [-3.0, 1.0], [3.0, 0.0]],
+            ),
+            (
+                |a, b, x| Ok(Gamma::new(a, b)?.forward(x)),
+                [2.0, 3.0],
+                [[4.0, 0.5], [0.0, 1.0], [2.0, -1.0]],
+            ),
+            (
+                |a, b, x| Ok(Beta::new(a, b)?.forward(x)),
+                [2.0, 3.0],
+                [[0.5, 4.0], [-2.0, 1.0], [2.0, f64::INFINITY]],
             ),
         ];
         for (build, at, points) in builds {
