@@ -23,7 +23,7 @@ use rand::Rng;
 
 /// A linear model with Gaussian noise of known per-datum variance.
 ///
-/// ```
+/// ```standalone_crate
 /// # extern crate jaxpurify_runtime as jaxpurify;
 /// use jaxpurify::infer::LinearGaussian;
 /// use jaxpurify::{purify, Tensor};

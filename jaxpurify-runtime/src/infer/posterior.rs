@@ -91,7 +91,7 @@ type LogLikelihood<O> = Box<dyn Fn(&O) -> Tensor + Send + Sync>;
 /// [`evaluation`](Posterior::evaluation) says which. Values are up to an
 /// additive constant: the prior's normalisation is left out.
 ///
-/// ```
+/// ```standalone_crate
 /// # extern crate jaxpurify_runtime as jaxpurify;
 /// use jaxpurify::infer::{LogDensity, Posterior};
 /// use jaxpurify::{purify, Tensor};
