@@ -104,10 +104,17 @@ pub trait Tree: Sized {
     /// When the trees have different numbers of leaves.
     #[track_caller]
     fn zip_map(&self, other: &Self, mut f: impl FnMut(&Tensor, &Tensor) -> Tensor) -> Self {
-        let others = other.leaves();
-        let mut it = others.into_iter();
-        let out = self.map(|a| f(a, it.next().expect("zip_map: the trees differ")));
-        assert!(it.next().is_none(), "zip_map: the trees differ");
+        let mut others = other.leaves().into_iter();
+        let mut short = false;
+        let out = self.map(|a| match others.next() {
+            Some(b) => f(a, b),
+            None => {
+                short = true;
+                a.clone()
+            }
+        });
+        // Here, not in the closure, which would not pass on the caller's location.
+        assert!(!short && others.next().is_none(), "zip_map: the trees differ");
         out
     }
 
@@ -188,7 +195,15 @@ pub trait Tree: Sized {
     #[track_caller]
     fn with_leaves(&self, leaves: impl IntoIterator<Item = Tensor>) -> Self {
         let mut it = leaves.into_iter();
-        let out = self.map(|_| it.next().expect("with_leaves: too few leaves"));
+        let mut short = false;
+        let out = self.map(|t| {
+            it.next().unwrap_or_else(|| {
+                short = true;
+                t.clone()
+            })
+        });
+        // Here, not in the closure, which would not pass on the caller's location.
+        assert!(!short, "with_leaves: too few leaves");
         assert!(it.next().is_none(), "with_leaves: too many leaves");
         out
     }
