@@ -385,7 +385,50 @@ impl From<&Tensor> for Tensor {
 
 impl PartialEq for Tensor {
     /// Equal shapes and equal values (NaN is unequal to itself, as for `f64`).
+    /// Inside a function being [`compile`](crate::compile())d, comparing
+    /// tensors that depend on its inputs reads their values: compiling then
+    /// fails naming the line of the `==`.
+    #[track_caller]
     fn eq(&self, other: &Tensor) -> bool {
         self.shape == other.shape && self.as_slice() == other.as_slice()
+    }
+
+    /// `!(self == other)`; written out so that `!=` names its own line too
+    /// (the default method is not `#[track_caller]`).
+    #[track_caller]
+    #[allow(
+        clippy::partialeq_ne_impl,
+        reason = "the default `ne` would lose the caller's location"
+    )]
+    fn ne(&self, other: &Tensor) -> bool {
+        !PartialEq::eq(self, other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile;
+
+    #[test]
+    fn comparing_traced_tensors_names_the_line_of_the_comparison() {
+        let c = Tensor::from([1.0, 2.0]);
+        let equal = |x: &Tensor| if *x == c { x.exp() } else { x.sin() };
+        let equal_line = line!() - 1;
+        let unequal = |x: &Tensor| if *x != c { x.exp() } else { x.sin() };
+        let unequal_line = line!() - 1;
+        let messages = [compile(equal, &c).err(), compile(unequal, &c).err()];
+        for (message, line) in messages.into_iter().zip([equal_line, unequal_line]) {
+            let message = message.expect("a value read").to_string();
+            let site = format!("{}:{line}:", file!());
+            assert!(message.contains(&site), "{message} does not name {site}");
+        }
+        // Between references, std's `==` stands between the line and ours.
+        let by_reference = |x: &Tensor| if x == &c { x.exp() } else { x.sin() };
+        let message = compile(by_reference, &c).err().expect("a value read").to_string();
+        assert!(
+            message.contains("compare the tensors themselves, `*a == *b`"),
+            "{message}"
+        );
     }
 }

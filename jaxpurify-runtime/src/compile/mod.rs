@@ -99,9 +99,10 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
     drop(traced_input);
     if let Some(site) = trace.read {
         return Err(compile_error(&format!(
-            "the value of a tensor that depends on the input was read at {site}; \
+            "the value of a tensor that depends on the input was read at {}; \
              a compiled program cannot repeat what was decided on it \
-             (call the function without compiling, or express the choice with `where_`)"
+             (call the function without compiling, or express the choice with `where_`)",
+            read_site(site)
         )));
     }
     let (input_lens, output_lens) = (leaf_lens(example), leaf_lens(&traced_output));
@@ -119,6 +120,20 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
     let nearby = example.map(nearby_point);
     compiled.check_against(&nearby, &f(&nearby))?;
     Ok(compiled)
+}
+
+/// Where a traced value was read, for the message of a refused trace. `==`
+/// between `&Tensor`s goes through std's `PartialEq` for references, which
+/// cannot pass on its caller's location: say what to write to get the line
+/// rather than leave only a line of std.
+fn read_site(site: &std::panic::Location<'_>) -> String {
+    match site.file().ends_with("core/src/cmp.rs") {
+        true => format!(
+            "a comparison of tensor references ({site}; compare the tensors themselves, \
+             `*a == *b`, to see its line)"
+        ),
+        false => site.to_string(),
+    }
 }
 
 fn compile_error(reason: &str) -> Error {
