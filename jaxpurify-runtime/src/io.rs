@@ -1,19 +1,140 @@
 //! Saving and loading trees of tensors as JSON or safetensors, keyed by
 //! leaf path (`field.xi`, `layers.1.w`), so files are readable from Python
-//! (`safetensors.numpy.load_file`) and by eye.
+//! (`safetensors.numpy.load_file`, `json.load`) and by eye.
+//!
+//! Every `f64` comes back with the bits it was saved with, in both formats.
+//! JSON has no NaN or infinities, so the values it cannot write as numbers
+//! are strings that Python's `float` reads: `"Infinity"`, `"-Infinity"`,
+//! `"NaN"` and `"-NaN"` (the quiet NaNs without payload), and
+//! `"NaN:0x7ff8000000000001"` with the bits of any other NaN. Signed zeros
+//! and subnormals are numbers (`-0.0`, `5e-324`).
+//!
+//! ```
+//! use jaxpurify_runtime::{io, Tensor};
+//! let x = Tensor::from([1.5, f64::INFINITY, f64::NAN, -0.0]);
+//! let json = io::to_json(&x);
+//! assert!(json.contains("\"Infinity\"") && json.contains("\"NaN\""));
+//! let back = io::from_json_like(&x, &json)?;
+//! let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+//! assert_eq!(bits(&back), bits(&x));
+//! # Ok::<(), jaxpurify_runtime::Error>(())
+//! ```
 
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::tree::{Path, Tree};
 use safetensors::tensor::TensorView;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 /// One saved leaf: its shape and row-major values.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
     shape: Vec<usize>,
+    #[serde(serialize_with = "write_values", deserialize_with = "read_values")]
     data: Vec<f64>,
+}
+
+/// The quiet NaNs without payload, positive and negative (the latter is what
+/// x86 computes for `0.0 / 0.0`).
+const NAN: u64 = 0x7ff8_0000_0000_0000;
+const NEGATIVE_NAN: u64 = 0xfff8_0000_0000_0000;
+
+/// `v` as JSON: a number when finite, else one of the strings above.
+fn json_value(v: f64) -> serde_json::Value {
+    let text = match v.to_bits() {
+        _ if v.is_finite() => return v.into(),
+        _ if v == f64::INFINITY => "Infinity".to_string(),
+        _ if v == f64::NEG_INFINITY => "-Infinity".to_string(),
+        NAN => "NaN".to_string(),
+        NEGATIVE_NAN => "-NaN".to_string(),
+        bits => format!("NaN:0x{bits:016x}"),
+    };
+    serde_json::Value::String(text)
+}
+
+/// The value a string of [`json_value`] stands for.
+fn from_json_text(text: &str) -> Option<f64> {
+    let bits = match text {
+        "Infinity" => return Some(f64::INFINITY),
+        "-Infinity" => return Some(f64::NEG_INFINITY),
+        "NaN" => NAN,
+        "-NaN" => NEGATIVE_NAN,
+        _ => u64::from_str_radix(text.strip_prefix("NaN:0x")?, 16).ok()?,
+    };
+    Some(f64::from_bits(bits)).filter(|v| v.is_nan())
+}
+
+fn write_values<S: Serializer>(values: &[f64], serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(values.len()))?;
+    for &v in values {
+        seq.serialize_element(&json_value(v))?;
+    }
+    seq.end()
+}
+
+fn read_values<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<f64>, D::Error> {
+    deserializer.deserialize_seq(ValuesVisitor)
+}
+
+/// Reads `data`: numbers, and the strings [`json_value`] writes.
+struct ValuesVisitor;
+
+impl<'de> Visitor<'de> for ValuesVisitor {
+    type Value = Vec<f64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of numbers")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Vec<f64>, A::Error> {
+        // No capacity from the file's own claim: a list grows with what it holds.
+        let mut values = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            values.push(v.0);
+        }
+        Ok(values)
+    }
+}
+
+/// One value of `data`.
+struct Value(f64);
+
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl Visitor<'_> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"a number, "NaN", "-NaN", "Infinity", "-Infinity" or "NaN:0x" and 16 hex digits"#)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Value(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Value, E> {
+        from_json_text(text)
+            .map(Value)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(text), &self))
+    }
 }
 
 fn entries<T: Tree>(tree: &T) -> BTreeMap<String, (Shape, Vec<f64>)> {
@@ -187,6 +308,87 @@ mod tests {
         assert_eq!(back, t);
         let back = from_safetensors_like(&t, &to_safetensors(&t)).unwrap();
         assert_eq!(back, t);
+    }
+
+    /// Hand-picked special values, then pseudo-random bit patterns: all of
+    /// them, then with the exponent all ones (NaN payloads of either sign)
+    /// and all zeros (subnormals).
+    fn every_kind_of_bits() -> Vec<u64> {
+        let mut bits = vec![
+            0,
+            1 << 63,
+            1,
+            (1 << 63) | 1,
+            0x000f_ffff_ffff_ffff,
+            f64::MIN_POSITIVE.to_bits(),
+            f64::MAX.to_bits(),
+            f64::MIN.to_bits(),
+            f64::EPSILON.to_bits(),
+            f64::INFINITY.to_bits(),
+            f64::NEG_INFINITY.to_bits(),
+            NAN,
+            NEGATIVE_NAN,
+            0x7ff0_0000_0000_0001,
+            0x7fff_ffff_ffff_ffff,
+            u64::MAX,
+            1.0f64.to_bits(),
+            0.1f64.to_bits(),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            bits.extend([
+                state,
+                state | 0x7ff0_0000_0000_0000,
+                state & 0x800f_ffff_ffff_ffff,
+            ]);
+        }
+        bits
+    }
+
+    #[test]
+    fn every_bit_pattern_round_trips_through_both_formats() {
+        let bits = every_kind_of_bits();
+        let values: Vec<f64> = bits.iter().map(|&b| f64::from_bits(b)).collect();
+        let tree = (Tensor::from(values), Tensor::scalar(f64::NAN));
+        let of = |t: &(Tensor, Tensor)| -> Vec<u64> {
+            t.0.to_vec()
+                .iter()
+                .chain(&t.1.to_vec())
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        let json = from_json_like(&tree, &to_json(&tree)).unwrap();
+        assert_eq!(of(&json), of(&tree));
+        let safetensors = from_safetensors_like(&tree, &to_safetensors(&tree)).unwrap();
+        assert_eq!(of(&safetensors), of(&tree));
+    }
+
+    #[test]
+    fn json_writes_non_finite_values_as_strings_python_reads() {
+        let x = Tensor::from([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, -0.0]);
+        let json: serde_json::Value = serde_json::from_str(&to_json(&x)).unwrap();
+        assert_eq!(
+            json["<root>"]["data"],
+            serde_json::json!(["Infinity", "-Infinity", "NaN", "-NaN", -0.0])
+        );
+        let payload = f64::from_bits(0x7ff0_0000_0000_0001);
+        assert!(to_json(&Tensor::scalar(payload)).contains(r#""NaN:0x7ff0000000000001""#));
+    }
+
+    #[test]
+    fn a_value_json_cannot_hold_is_refused_with_what_is_accepted() {
+        let template = Tensor::zeros([2]);
+        for bad in ["null", r#""nan""#, r#""NaN:0x3ff0000000000000""#, r#""NaN:0x1""#] {
+            let json = format!(r#"{{"<root>": {{"shape": [2], "data": [1.0, {bad}]}}}}"#);
+            let message = from_json_like(&template, &json).unwrap_err().to_string();
+            assert!(
+                message.contains(r#"expected a number, "NaN""#),
+                "{bad}: {message}"
+            );
+        }
     }
 
     #[test]

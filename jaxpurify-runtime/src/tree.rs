@@ -177,7 +177,10 @@ pub trait Tree: Sized {
     }
 
     /// Saves the tree by leaf path: JSON for `.json`, safetensors for
-    /// `.safetensors` (see [`crate::io`]).
+    /// `.safetensors` (see [`crate::io`]). Every value loads back with its
+    /// bits; JSON writes NaN and infinities as the strings `"NaN"`, `"-NaN"`,
+    /// `"Infinity"` and `"-Infinity"` (other NaNs as `"NaN:0x..."` with
+    /// their bits).
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         crate::io::save(self, path)
     }
