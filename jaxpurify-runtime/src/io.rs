@@ -157,7 +157,13 @@ fn rebuild_like<T: Tree>(template: &T, mut saved: HashMap<String, (Shape, Vec<f6
             Some((shape, _)) if &shape != t.shape() => {
                 misshapen.push(format!("{p} (expected {}, got {shape})", t.shape()));
             }
-            Some((shape, data)) => leaves.push(Tensor::from_vec(data, shape)),
+            // The shape is the template's, so its size cannot overflow.
+            Some((shape, data)) if data.len() != shape.numel() => misshapen.push(format!(
+                "{p} (shape {shape} holds {} values, the file gives {})",
+                shape.numel(),
+                data.len()
+            )),
+            Some((shape, data)) => leaves.push(Tensor::from_parts(data, shape)),
         },
     );
     let mut unexpected: Vec<String> = saved.into_keys().collect();
@@ -169,7 +175,6 @@ fn rebuild_like<T: Tree>(template: &T, mut saved: HashMap<String, (Shape, Vec<f6
             misshapen,
         });
     }
-    let leaves: Vec<Tensor> = leaves.into_iter().collect::<Result<_>>()?;
     Ok(template.with_leaves(leaves))
 }
 
@@ -399,6 +404,16 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "could not load: missing `1.1`; unexpected `2`; misshapen `0 (expected [2], got [3])`"
+        );
+    }
+
+    #[test]
+    fn values_that_do_not_fill_their_shape_are_reported_by_path() {
+        let template = (Tensor::zeros([2]), vec![Tensor::zeros([4])]);
+        let json = r#"{"0": {"shape": [2], "data": [1, 2]}, "1.0": {"shape": [4], "data": [1, 2]}}"#;
+        assert_eq!(
+            from_json_like(&template, json).unwrap_err().to_string(),
+            "could not load: misshapen `1.0 (shape [4] holds 4 values, the file gives 2)`"
         );
     }
 
