@@ -20,7 +20,7 @@
 //! # Ok::<(), jaxpurify_runtime::Error>(())
 //! ```
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, printable, quoted};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::tree::{Path, Tree};
@@ -197,10 +197,7 @@ pub fn to_json<T: Tree>(tree: &T) -> String {
 
 /// A tree shaped like `template` from [`to_json`]'s output.
 pub fn from_json_like<T: Tree>(template: &T, json: &str) -> Result<T> {
-    let map: HashMap<String, Entry> = serde_json::from_str(json).map_err(|e| Error::Format {
-        format: "JSON",
-        message: e.to_string(),
-    })?;
+    let map: HashMap<String, Entry> = serde_json::from_str(json).map_err(|e| format_error("JSON", e))?;
     let saved = map
         .into_iter()
         .map(|(p, e)| (p, (Shape::from(e.shape), e.data)))
@@ -223,18 +220,14 @@ pub fn to_safetensors<T: Tree>(tree: &T) -> Vec<u8> {
 
 /// A tree shaped like `template` from safetensors bytes.
 pub fn from_safetensors_like<T: Tree>(template: &T, bytes: &[u8]) -> Result<T> {
-    let format_error = |message: String| Error::Format {
-        format: "safetensors",
-        message,
-    };
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format_error(e.to_string()))?;
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format_error("safetensors", e))?;
     let mut saved = HashMap::new();
     for (name, view) in file.tensors() {
         if view.dtype() != safetensors::Dtype::F64 {
-            return Err(format_error(format!(
-                "`{name}` has dtype {:?}, expected F64",
-                view.dtype()
-            )));
+            return Err(Error::Format {
+                format: "safetensors",
+                message: format!("{} has dtype {:?}, expected F64", quoted(&name), view.dtype()),
+            });
         }
         let data = view
             .data()
@@ -244,6 +237,14 @@ pub fn from_safetensors_like<T: Tree>(template: &T, bytes: &[u8]) -> Result<T> {
         saved.insert(name, (Shape::from(view.shape()), data));
     }
     rebuild_like(template, saved)
+}
+
+/// A parser's complaint about a file, which may quote the file: escaped.
+fn format_error(format: &'static str, e: impl fmt::Display) -> Error {
+    Error::Format {
+        format,
+        message: printable(&e.to_string()),
+    }
 }
 
 fn io_error(path: &std::path::Path, e: std::io::Error) -> Error {
@@ -270,10 +271,7 @@ pub fn load_like<T: Tree>(template: &T, path: impl AsRef<std::path::Path>) -> Re
     match extension(path)? {
         Ext::Json => from_json_like(
             template,
-            std::str::from_utf8(&bytes).map_err(|e| Error::Format {
-                format: "JSON",
-                message: e.to_string(),
-            })?,
+            std::str::from_utf8(&bytes).map_err(|e| format_error("JSON", e))?,
         ),
         Ext::SafeTensors => from_safetensors_like(template, &bytes),
     }
@@ -415,6 +413,55 @@ mod tests {
             from_json_like(&template, json).unwrap_err().to_string(),
             "could not load: misshapen `1.0 (shape [4] holds 4 values, the file gives 2)`"
         );
+    }
+
+    /// A name that would clear the screen, turn text red and break the line.
+    const HOSTILE: &str = "w\u{1b}[2J\u{1b}[31m\n\u{202e}`x`";
+
+    fn assert_printable(message: &str) {
+        assert!(
+            !message.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{message:?}"
+        );
+    }
+
+    #[test]
+    fn names_from_files_reach_messages_escaped() {
+        let template = Tensor::zeros([1]);
+        let key = serde_json::to_string(HOSTILE).unwrap();
+        let json =
+            format!(r#"{{"<root>": {{"shape": [1], "data": [0]}}, {key}: {{"shape": [1], "data": [0]}}}}"#);
+        let message = from_json_like(&template, &json).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            r"could not load: unexpected `w\u{1b}[2J\u{1b}[31m\n\u{202e}\`x\``"
+        );
+        let bytes = [0u8; 4];
+        let view = TensorView::new(safetensors::Dtype::I32, vec![1], &bytes).unwrap();
+        let file = safetensors::serialize([(HOSTILE, view)], None).unwrap();
+        let message = from_safetensors_like(&template, &file).unwrap_err().to_string();
+        assert_printable(&message);
+        assert!(message.contains(r"`w\u{1b}[2J"), "{message}");
+        let json = format!(r#"{{"<root>": {{"shape": [1], "data": [{key}]}}}}"#);
+        let message = from_json_like(&template, &json).unwrap_err().to_string();
+        assert_printable(&message);
+        assert!(message.contains("[2J"), "{message}");
+    }
+
+    #[test]
+    fn long_names_and_long_lists_are_cut() {
+        let long = "a".repeat(1000);
+        let json = format!(r#"{{"{long}": {{"shape": [], "data": [0]}}}}"#);
+        let message = from_json_like(&(), &json).unwrap_err().to_string();
+        assert!(message.ends_with("` (cut, 1000 bytes in all)"), "{message}");
+        assert!(message.len() < 200, "{message}");
+        let many: Vec<String> = (0..50)
+            .map(|i| format!(r#""n{i}": {{"shape": [], "data": [0]}}"#))
+            .collect();
+        let message = from_json_like(&(), &format!("{{{}}}", many.join(",")))
+            .unwrap_err()
+            .to_string();
+        assert!(message.ends_with(", and 40 more"), "{message}");
     }
 
     #[test]
