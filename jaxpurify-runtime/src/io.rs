@@ -25,9 +25,9 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::tree::{Path, Tree};
 use safetensors::tensor::TensorView;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// One saved leaf: its shape and row-major values.
@@ -137,6 +137,81 @@ impl Visitor<'_> for ValueVisitor {
     }
 }
 
+/// The entries of a JSON file by path. A path given twice is an error:
+/// either value could be the one meant, and keeping one would hide that.
+struct JsonEntries(HashMap<String, Entry>);
+
+impl<'de> serde::Deserialize<'de> for JsonEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<JsonEntries, D::Error> {
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+struct EntriesVisitor;
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = JsonEntries;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"an object of entries, {"path": {"shape": [..], "data": [..]}, ..}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<JsonEntries, A::Error> {
+        let mut entries = HashMap::new();
+        while let Some(path) = map.next_key::<String>()? {
+            let entry = map.next_value::<Entry>()?;
+            if entries.contains_key(&path) {
+                return Err(de::Error::custom(given_twice(&path)));
+            }
+            entries.insert(path, entry);
+        }
+        Ok(JsonEntries(entries))
+    }
+}
+
+fn given_twice(path: &str) -> String {
+    format!("entry {} is given twice", quoted(path))
+}
+
+/// The first tensor name a safetensors header (already validated by the
+/// safetensors crate, which keeps the last of equal names) gives twice.
+fn repeated_name(file: &[u8]) -> Option<String> {
+    let len = usize::try_from(u64::from_le_bytes(file.get(..8)?.try_into().ok()?)).ok()?;
+    let header = std::str::from_utf8(file.get(8..8usize.checked_add(len)?)?).ok()?;
+    serde_json::from_str::<RepeatedName>(header).ok()?.0
+}
+
+/// The first key of a JSON object that occurs twice, if any.
+struct RepeatedName(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for RepeatedName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<RepeatedName, D::Error> {
+        deserializer.deserialize_map(RepeatedNameVisitor)
+    }
+}
+
+struct RepeatedNameVisitor;
+
+impl<'de> Visitor<'de> for RepeatedNameVisitor {
+    type Value = RepeatedName;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a safetensors header")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RepeatedName, A::Error> {
+        let (mut seen, mut repeated) = (HashSet::new(), None);
+        // To the end: the parser checks that the object is closed.
+        while let Some(name) = map.next_key::<String>()? {
+            map.next_value::<IgnoredAny>()?;
+            if !seen.insert(name.clone()) {
+                repeated.get_or_insert(name);
+            }
+        }
+        Ok(RepeatedName(repeated))
+    }
+}
+
 fn entries<T: Tree>(tree: &T) -> BTreeMap<String, (Shape, Vec<f64>)> {
     let mut out = BTreeMap::new();
     tree.visit(&mut Path::root(), &mut |p, t| {
@@ -197,8 +272,9 @@ pub fn to_json<T: Tree>(tree: &T) -> String {
 
 /// A tree shaped like `template` from [`to_json`]'s output.
 pub fn from_json_like<T: Tree>(template: &T, json: &str) -> Result<T> {
-    let map: HashMap<String, Entry> = serde_json::from_str(json).map_err(|e| format_error("JSON", e))?;
+    let map: JsonEntries = serde_json::from_str(json).map_err(|e| format_error("JSON", e))?;
     let saved = map
+        .0
         .into_iter()
         .map(|(p, e)| (p, (Shape::from(e.shape), e.data)))
         .collect();
@@ -221,6 +297,9 @@ pub fn to_safetensors<T: Tree>(tree: &T) -> Vec<u8> {
 /// A tree shaped like `template` from safetensors bytes.
 pub fn from_safetensors_like<T: Tree>(template: &T, bytes: &[u8]) -> Result<T> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format_error("safetensors", e))?;
+    if let Some(name) = repeated_name(bytes) {
+        return Err(format_error("safetensors", given_twice(&name)));
+    }
     let mut saved = HashMap::new();
     for (name, view) in file.tensors() {
         if view.dtype() != safetensors::Dtype::F64 {
@@ -462,6 +541,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.ends_with(", and 40 more"), "{message}");
+    }
+
+    #[test]
+    fn an_entry_given_twice_is_an_error_in_both_formats() {
+        let template = (Tensor::zeros([1]),);
+        let json = r#"{"0": {"shape": [1], "data": [1]}, "0": {"shape": [1], "data": [2]}}"#;
+        let message = from_json_like(&template, json).unwrap_err().to_string();
+        assert!(
+            message.starts_with("invalid JSON: entry `0` is given twice"),
+            "{message}"
+        );
+        // Two names `0` for the same 8 bytes: the safetensors crate keeps one
+        // and finds the file consistent.
+        let header = r#"{"0":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"0":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#;
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend(header.as_bytes());
+        file.extend(1.0f64.to_le_bytes());
+        let message = from_safetensors_like(&template, &file).unwrap_err().to_string();
+        assert_eq!(message, "invalid safetensors: entry `0` is given twice");
     }
 
     #[test]
