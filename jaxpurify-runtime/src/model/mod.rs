@@ -159,6 +159,10 @@ pub trait Model {
         fixed: &Self::Fixed,
         tangent: &Self::Params,
     ) -> Result<(Self::Output, Self::Output)> {
+        if let Some(e) = tangent_misfit(params, tangent) {
+            // Misshapen parameters are the boundary's error, reported first.
+            return Err(self.apply(params, fixed).err().unwrap_or(e));
+        }
         let mut error = None;
         let (out, dout) = jvp(
             |p: &Self::Params| keep_error(self.apply(p, fixed), &mut error),
@@ -337,6 +341,37 @@ impl<P: Tree, O: Tree + Clone> Pullback<P, O> {
     pub fn apply(&self, cotangent: &O) -> P {
         self.inner.apply(&Some(cotangent.clone()))
     }
+}
+
+/// The first leaf where a tangent's shape differs from the parameters':
+/// `jvp` would panic on it.
+fn tangent_misfit<P: Tree>(params: &P, tangent: &P) -> Option<Error> {
+    let given = params.leaves();
+    let mut misfit = None;
+    let mut k = 0;
+    tangent.visit(&mut Path::root(), &mut |path, t| {
+        let expected = given.get(k).map(|p| p.shape());
+        if misfit.is_none() && expected != Some(t.shape()) {
+            misfit = Some(match expected {
+                Some(expected) => Error::Shape {
+                    path: format!("tangent {path}"),
+                    expected: expected.clone(),
+                    actual: t.shape().clone(),
+                },
+                None => Error::Missing {
+                    path: format!("parameter for tangent {path}"),
+                },
+            });
+        }
+        k += 1;
+    });
+    misfit.or_else(|| {
+        (k < given.len()).then(|| Error::Length {
+            path: "tangent leaves".into(),
+            expected: given.len(),
+            actual: k,
+        })
+    })
 }
 
 fn check_scalar(value: &Tensor) -> Result<()> {
