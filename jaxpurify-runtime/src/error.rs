@@ -49,6 +49,17 @@ pub enum Error {
         /// Path of the value.
         path: String,
     },
+    /// A given value that the model does not declare for its arguments: a
+    /// parameter in a branch not taken, or of a component not called. An
+    /// empty tensor stands for such a value, as in what `zeros` returns.
+    #[error(
+        "`{path}`: given, but the model does not declare it for these arguments; \
+         leave it empty (`Tensor::zeros([0])`), as `zeros` and `normal` do"
+    )]
+    Unused {
+        /// Path of the value.
+        path: String,
+    },
     /// Saved values do not match the tree they are loaded into.
     #[error("could not load: {}", load_report(missing, unexpected, misshapen))]
     Load {

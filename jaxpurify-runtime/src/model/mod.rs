@@ -5,6 +5,7 @@ mod flat;
 mod init;
 mod scope;
 mod shapes;
+mod unused;
 
 pub use flat::Flat;
 #[doc(hidden)]
@@ -105,15 +106,15 @@ pub trait Model {
         })
     }
 
-    /// Declared parameter shapes, by path in declaration order.
+    /// Declared parameter shapes, by path in declaration order: those the
+    /// body declares for the bound arguments.
     fn shapes(&self) -> Result<Shapes> {
-        Ok(Shapes::of(&self.zeros()?))
+        declare(self)?.params.shapes::<Self::Params>()
     }
 
     /// Declared fixed-data shapes, by path in declaration order.
     fn fixed_shapes(&self) -> Result<Shapes> {
-        let fixed: Self::Fixed = declare(self)?.fixed.build()?;
-        Ok(Shapes::of(&fixed))
+        declare(self)?.fixed.shapes::<Self::Fixed>()
     }
 
     /// The output for given parameters and fixed data.
@@ -122,7 +123,7 @@ pub trait Model {
         // is only looked at for errors, never moved out.
         let shared = Shared::new(true, false);
         let out = self.call(&Scope::new(Some((params, fixed)), &shared));
-        shared.first_error().map_or(Ok(out), Err)
+        shared.first_error_given(params, fixed).map_or(Ok(out), Err)
     }
 
     /// The intermediates for given parameters and fixed data.
@@ -284,7 +285,7 @@ type Run<M> = (<M as Model>::Output, <M as Model>::Intermediates);
 fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed) -> Result<Run<M>> {
     let shared = Shared::new(true, true);
     let out = model.call(&Scope::new(Some((params, fixed)), &shared));
-    let mut state = shared.finish();
+    let mut state = shared.finish_given(params, fixed);
     first_error(&mut state)?;
     Ok((out, state.intermediates.build()?))
 }
