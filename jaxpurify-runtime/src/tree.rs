@@ -212,6 +212,41 @@ pub trait Tree: Sized {
     }
 }
 
+/// The first list (a `Vec` inside the tree, by its path) whose length
+/// differs between two trees of one type, with its length in `expected`
+/// and in `given`. Lengths are read from the leaves' paths, so an entry
+/// without leaves (a component without parameters) does not count.
+pub(crate) fn list_length_difference<T: Tree>(expected: &T, given: &T) -> Option<(String, usize, usize)> {
+    let (expected, given) = (list_lengths(expected), list_lengths(given));
+    let length_in =
+        |lists: &[(String, usize)], path: &str| lists.iter().find(|(p, _)| p == path).map_or(0, |&(_, n)| n);
+    let differs = |(path, _): &(String, usize)| {
+        let (e, g) = (length_in(&expected, path), length_in(&given, path));
+        (e != g).then(|| (path.clone(), e, g))
+    };
+    expected.iter().chain(&given).find_map(differs)
+}
+
+/// Each list of `tree` with the number of its entries that hold leaves, in
+/// the order the lists are first met.
+fn list_lengths<T: Tree>(tree: &T) -> Vec<(String, usize)> {
+    let mut lists: Vec<(String, usize)> = Vec::new();
+    tree.visit(&mut Path::root(), &mut |path, _| {
+        let mut prefix = Path::root();
+        for segment in path.segments() {
+            if let PathSegment::Index(i) = *segment {
+                let list = prefix.to_string();
+                match lists.iter_mut().find(|(p, _)| *p == list) {
+                    Some((_, n)) => *n = (*n).max(i + 1),
+                    None => lists.push((list, i + 1)),
+                }
+            }
+            prefix.push(segment.clone());
+        }
+    });
+    lists
+}
+
 /// Leaves looked up by path, for building a tree that does not exist yet
 /// (initialisation, loading, recorded intermediates).
 pub trait LeafSource {

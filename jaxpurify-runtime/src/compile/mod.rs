@@ -26,7 +26,7 @@ pub(crate) mod trace;
 use crate::autodiff::graph::Tape;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use crate::tree::{Path, Tree};
+use crate::tree::{Path, Tree, list_length_difference};
 use program::{Program, Workspace};
 use std::sync::{Mutex, PoisonError};
 use trace::Source;
@@ -159,10 +159,13 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         let given = input.leaves();
         let expected = self.input.leaves();
         if given.len() != expected.len() {
+            // Named by the list whose length differs, as a direct call does.
+            let (path, expected, actual) = list_length_difference(&self.input, input)
+                .unwrap_or_else(|| ("compiled input leaves".into(), expected.len(), given.len()));
             return Err(Error::Length {
-                path: "compiled input leaves".into(),
-                expected: expected.len(),
-                actual: given.len(),
+                path,
+                expected,
+                actual,
             });
         }
         for (k, (g, e)) in given.iter().zip(&expected).enumerate() {

@@ -187,7 +187,9 @@ impl Shared {
         errors.extend(unused::errors(fixed, read_fixed, &used, FIXED, false));
     }
 
-    /// Records an error for each list given longer or shorter than used.
+    /// Records an error for each list given longer or shorter than used,
+    /// ahead of the others: entries missing from a short list are its
+    /// consequence.
     fn check_lists(&self) {
         let mut state = self.state.borrow_mut();
         if state.list_use.is_empty() {
@@ -204,7 +206,7 @@ impl Shared {
             })
             .collect();
         unused.sort_by_key(|e| e.to_string());
-        state.errors.extend(unused);
+        state.errors.splice(0..0, unused);
     }
 
     fn fail(&self, error: Error) {
