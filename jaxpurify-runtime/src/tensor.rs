@@ -1,6 +1,7 @@
 //! The tensor type: n-dimensional f64 values, row-major, shared and immutable.
 
 use crate::autodiff::graph::{Tracks, copy_tracks, note_value_read};
+use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::storage::Storage;
@@ -85,6 +86,33 @@ impl Tensor {
             shape,
             tracks: Tracks::new(),
         }
+    }
+
+    /// Zeros of `shape` whose values are made only if read: what a model's
+    /// body runs on when only its shapes are asked for.
+    pub(crate) fn deferred_zeros(shape: Shape) -> Tensor {
+        Tensor {
+            data: Storage::deferred_zeros(shape.numel()),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// The output of shape `shape` of an op whose input values are not
+    /// computed yet: `kernel` computes it when it is read.
+    pub(crate) fn deferred(kernel: Box<dyn Kernel>, inputs: &[&Tensor], shape: Shape) -> Tensor {
+        let inputs = inputs.iter().map(|t| t.data.clone()).collect();
+        Tensor {
+            data: Storage::deferred(shape.numel(), kernel, inputs),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// The values, unless they are deferred and not computed yet.
+    #[inline]
+    pub(crate) fn computed_data(&self) -> Option<&[f64]> {
+        self.data.computed()
     }
 
     /// A scalar (shape `[]`).
@@ -181,7 +209,7 @@ impl Tensor {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.data.as_slice().len()
+        self.data.len()
     }
 
     /// Size of the first axis, like Python's `len`.
@@ -196,7 +224,7 @@ impl Tensor {
 
     /// Whether the tensor has no elements.
     pub fn is_empty(&self) -> bool {
-        self.data.as_slice().is_empty()
+        self.data.len() == 0
     }
 
     /// The value of a one-element tensor.

@@ -87,7 +87,7 @@ pub trait Model {
         if let Some(known) = self.layout_cache().and_then(|c| c.0.get()) {
             return Ok(known.clone());
         }
-        let zeros: Self::Params = declare(self)?.params.build()?;
+        let zeros: Self::Params = declare(self, false)?.params.build()?;
         if let Some(cache) = self.layout_cache() {
             // Another thread may have stored the same layout first.
             let _ = cache.0.set(zeros.clone());
@@ -107,14 +107,16 @@ pub trait Model {
     }
 
     /// Declared parameter shapes, by path in declaration order: those the
-    /// body declares for the bound arguments.
+    /// body declares for the bound arguments. The body runs on values
+    /// computed only if it reads them, so no parameter-sized buffer is made
+    /// unless an op needs its values to decide something.
     fn shapes(&self) -> Result<Shapes> {
-        declare(self)?.params.shapes::<Self::Params>()
+        declare(self, true)?.params.shapes::<Self::Params>()
     }
 
     /// Declared fixed-data shapes, by path in declaration order.
     fn fixed_shapes(&self) -> Result<Shapes> {
-        declare(self)?.fixed.shapes::<Self::Fixed>()
+        declare(self, true)?.fixed.shapes::<Self::Fixed>()
     }
 
     /// The output for given parameters and fixed data.
@@ -270,9 +272,11 @@ pub trait Model {
     }
 }
 
-/// Runs the body with values declared rather than given.
-fn declare<M: Model + ?Sized>(model: &M) -> Result<State> {
-    let shared = Shared::new(false, false);
+/// Runs the body with values declared rather than given; `deferred` ones
+/// are computed only if the body reads them, so that shapes, which need no
+/// values, cost none.
+fn declare<M: Model + ?Sized>(model: &M, deferred: bool) -> Result<State> {
+    let shared = Shared::declaring(deferred);
     model.call(&Scope::new(None, &shared));
     let mut state = shared.finish();
     first_error(&mut state)?;

@@ -51,9 +51,10 @@ pub(crate) struct Entries {
 }
 
 impl Entries {
-    /// Declares zeros of `shape` at `key`, or returns the earlier
-    /// declaration (a closure reached twice), which must have that shape.
-    fn get_or_insert(&mut self, key: String, shape: &Shape) -> Result<Tensor> {
+    /// Declares zeros of `shape` at `key` (`deferred`: computed only if
+    /// read), or returns the earlier declaration (a closure reached twice),
+    /// which must have that shape.
+    fn get_or_insert(&mut self, key: String, shape: &Shape, deferred: bool) -> Result<Tensor> {
         if let Some(existing) = self.values.get(&key) {
             if existing.shape() != shape {
                 return Err(Error::Shape {
@@ -64,7 +65,10 @@ impl Entries {
             }
             return Ok(existing.clone());
         }
-        let value = Tensor::zeros(shape.clone());
+        let value = match deferred {
+            true => Tensor::deferred_zeros(shape.clone()),
+            false => Tensor::zeros(shape.clone()),
+        };
         self.values.insert(key, value.clone());
         Ok(value)
     }
@@ -120,6 +124,9 @@ impl LeafSource for Entries {
 pub(crate) struct Shared {
     /// Values are given (apply) rather than declared (initialise, shapes).
     applying: bool,
+    /// Declared values are computed only if read: for shapes, which need
+    /// none.
+    deferred: bool,
     record_intermediates: bool,
     state: RefCell<State>,
 }
@@ -142,8 +149,18 @@ impl Shared {
     pub(crate) fn new(applying: bool, record_intermediates: bool) -> Shared {
         Shared {
             applying,
+            deferred: false,
             record_intermediates,
             state: RefCell::new(State::default()),
+        }
+    }
+
+    /// The state of an evaluation that declares its values, `deferred` ones
+    /// when only their shapes are wanted.
+    pub(crate) fn declaring(deferred: bool) -> Shared {
+        Shared {
+            deferred,
+            ..Shared::new(false, false)
         }
     }
 
@@ -274,7 +291,9 @@ impl<'a, P, F> Scope<'a, P, F> {
         let list_key = self.key(name, None).to_string();
         let declared = index
             .map_or(Ok(()), |i| entries.declare_index(&list_key, i))
-            .and_then(|()| entries.get_or_insert(self.key(name, index).to_string(), &shape));
+            .and_then(|()| {
+                entries.get_or_insert(self.key(name, index).to_string(), &shape, self.shared.deferred)
+            });
         declared.unwrap_or_else(|e| {
             state.errors.push(e);
             Tensor::zeros(shape)
