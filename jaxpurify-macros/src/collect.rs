@@ -7,6 +7,7 @@ use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, Ident, Item, LitStr, Local, Macro, Pat, Stmt};
@@ -232,7 +233,8 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
     s.set_span(s.span().located_at(span));
     let p = Ident::new("__p", Span::mixed_site());
     let f = Ident::new("__f", Span::mixed_site());
-    let key = LitStr::new(&name.to_string(), name.span());
+    // `r#type` declares the path `type`.
+    let key = LitStr::new(&name.unraw().to_string(), name.span());
     // Variables have no positional argument; every other marker has one.
     let positional = args.positional;
     let tokens = match (kind, index) {

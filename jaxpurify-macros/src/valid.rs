@@ -3,6 +3,7 @@
 
 use crate::collect::Marker;
 use crate::marker::Kind;
+use syn::ext::IdentExt;
 
 /// The generated structs a marker kind contributes a field to.
 fn structs(kind: Kind) -> &'static [&'static str] {
@@ -33,7 +34,7 @@ pub fn check(markers: &[Marker]) -> Vec<syn::Error> {
 
 /// The error for two markers claiming one field, at both places.
 fn clash(earlier: &Marker, later: &Marker) -> [syn::Error; 2] {
-    let name = &later.name;
+    let name = later.name.unraw();
     let message = if earlier.kind == later.kind && earlier.indexed != later.indexed {
         format!("`{name}` is declared both as a list (`{name}[i]`) and as a single value; use one form")
     } else if earlier.from_let && later.from_let && earlier.name == later.name && earlier.kind == later.kind {
