@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprCall, Ident, LitStr, Macro, Token, bracketed};
+use syn::{Expr, ExprCall, ExprUnary, Ident, LitStr, Macro, Token, UnOp, bracketed};
 
 /// Every marker `#[purify]` rewrites, by macro name.
 pub const MARKERS: &[&str] = &[
@@ -211,7 +211,11 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
                     }
                 )));
             }
-            args.positional = Some(input.parse()?);
+            let positional: Expr = input.parse()?;
+            if kind != Kind::Intermediate {
+                check_sizes(&positional)?;
+            }
+            args.positional = Some(positional);
             if input.is_empty() {
                 return Ok(args);
             }
@@ -252,6 +256,27 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
         }
     }
     Ok(args)
+}
+
+/// Rejects a negative size written in a shape (`-3`, `[2, -n]`) before
+/// rustc does: its own suggestion, a signed literal, would not fit either.
+fn check_sizes(shape: &Expr) -> syn::Result<()> {
+    let sizes: Vec<&Expr> = match shape {
+        Expr::Array(a) => a.elems.iter().collect(),
+        Expr::Tuple(t) => t.elems.iter().collect(),
+        Expr::Paren(p) => vec![&*p.expr],
+        other => vec![other],
+    };
+    for size in sizes {
+        if let Expr::Unary(ExprUnary { op: UnOp::Neg(_), .. }) = size {
+            let text = size.to_token_stream().to_string().replace(' ', "");
+            return Err(syn::Error::new_spanned(
+                size,
+                format!("shapes are sizes, which are never negative (`usize`), and `{text}` is negative"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `sub!(component(args))`, `sub!(name = component(args))` or
