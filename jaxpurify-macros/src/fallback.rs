@@ -22,8 +22,11 @@ pub fn emit(function: &Function, error: syn::Error) -> TokenStream {
     item.attrs.push(syn::parse_quote!(
         #[allow(dead_code, unreachable_code, unused_variables, clippy::diverging_sub_expression)]
     ));
+    let method = matches!(item.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
     let rest = match &function.args {
         Some(args) => expand::expand(item, args, &[]),
+        // In an `impl` or a trait: a module there would be an error of its own.
+        None if method => quote!(#item),
         None => {
             let (name, vis) = (item.sig.ident.clone(), item.vis.clone());
             let item = expand::with_scope(item);
