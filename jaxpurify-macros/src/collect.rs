@@ -6,7 +6,7 @@
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
@@ -225,6 +225,24 @@ fn shape_expr(shape: &Expr) -> TokenStream {
     }
 }
 
+/// `intermediate!(value)`: through a trait rather than `Scope::intermediate`,
+/// so that a value that is not a tensor gets the trait's one message. The
+/// value is bound first: for an argument `x.f()` with a tensor `x`, rustc
+/// would suggest recording `x` instead.
+fn intermediate_call(s: &Ident, key: &LitStr, index: Option<&Expr>, value: Expr, span: Span) -> TokenStream {
+    let index = match index {
+        None => quote!(::core::option::Option::None),
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+    };
+    let bound = Ident::new("__jp_value", value.span());
+    // The block is the macro's, so lints on user code (`let x = ..; x`) skip it.
+    let block = Span::mixed_site().located_at(span);
+    quote_spanned!(block=> {
+        let #bound = #value;
+        ::jaxpurify::__private::Intermediate::record(#bound, #s, #key, #index)
+    })
+}
+
 /// The context call that replaces one marker. Its tokens carry `span`, the
 /// marker's name, so type errors about the call (`let n: usize = param!(2)`)
 /// point there rather than at `#[purify]`.
@@ -256,13 +274,9 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
                 }
             }
         }
-        (Kind::Intermediate, None) => {
+        (Kind::Intermediate, index) => {
             let value = positional.expect("parse_args requires a value");
-            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::None, #value))
-        }
-        (Kind::Intermediate, Some(i)) => {
-            let value = positional.expect("parse_args requires a value");
-            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::Some(#i), #value))
+            intermediate_call(&s, &key, index, value, span)
         }
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());

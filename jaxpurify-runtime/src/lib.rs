@@ -65,7 +65,7 @@ pub use model::{Flat, Model, Prior, Pullback, Shapes};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::Result;
-    pub use crate::model::{LayoutCache, Model, Prior, Scope, Shapes};
+    pub use crate::model::{Intermediate, LayoutCache, Model, Prior, Scope, Shapes};
     pub use crate::priors::{InverseGamma, Laplace, LogNormal, Normal, Uniform};
     pub use crate::shape::Shape;
     pub use rand;

@@ -9,7 +9,7 @@ mod unused;
 
 pub use flat::Flat;
 #[doc(hidden)]
-pub use scope::Scope;
+pub use scope::{Intermediate, Scope};
 pub use shapes::Shapes;
 
 use crate::autodiff::{Vjp, jvp, vjp};

@@ -500,5 +500,28 @@ impl<'a, P, F> Scope<'a, P, F> {
     }
 }
 
+/// What `intermediate!` records: a `Tensor`, and nothing else, so that
+/// recording another value is one error that says so (and the value keeps
+/// its type, so nothing else fails because of it).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`intermediate!` records a `Tensor`, not a value of type `{Self}`",
+    label = "not a `Tensor`",
+    note = "intermediates are tensors: make one of the value first, e.g. `Tensor::scalar(n as f64)`"
+)]
+pub trait Intermediate: Sized {
+    /// `self`, recorded by `scope` as intermediate `name` (entry `index`
+    /// of a list) when intermediates are asked for.
+    fn record<P, F>(self, scope: &Scope<'_, P, F>, name: &'static str, index: Option<usize>) -> Self;
+}
+
+// Not offered as a fix: the message already says what an intermediate is.
+#[diagnostic::do_not_recommend]
+impl Intermediate for Tensor {
+    fn record<P, F>(self, scope: &Scope<'_, P, F>, name: &'static str, index: Option<usize>) -> Tensor {
+        scope.intermediate(name, index, self)
+    }
+}
+
 /// Suffix that tells fixed-data lists from parameter lists in messages.
 const FIXED: &str = " (fixed data)";
