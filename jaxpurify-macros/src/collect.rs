@@ -1,7 +1,7 @@
 //! Finding the markers in a function body and rewriting each into a call on
-//! the model context. One `VisitMut` pass; it never enters nested items
-//! (`fn`, `impl`, `mod` inside the body), whose markers stay unexpanded and
-//! report that they are outside `#[purify]`.
+//! the model context. One `VisitMut` pass; it never rewrites inside nested
+//! items (`fn`, `impl`, `mod` inside the body), which are not part of the
+//! model: a marker there is an error that says so.
 
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS};
@@ -56,7 +56,9 @@ fn binding_name(pat: &Pat) -> Option<Ident> {
 }
 
 impl VisitMut for RewriteMarkers {
-    fn visit_item_mut(&mut self, _: &mut Item) {}
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        self.reject_in_item(item);
+    }
 
     fn visit_local_mut(&mut self, local: &mut Local) {
         let saved = std::mem::replace(&mut self.let_name, binding_name(&local.pat));
@@ -99,6 +101,34 @@ impl VisitMut for RewriteMarkers {
 }
 
 impl RewriteMarkers {
+    /// Markers in a nested item (a `#[purify]` function of its own aside)
+    /// would declare nothing of this model, and their own message ("not
+    /// inside a `#[purify]` function") would puzzle: say what to write.
+    fn reject_in_item(&mut self, item: &Item) {
+        if is_purified(item) {
+            return;
+        }
+        let mut found = Vec::new();
+        find_marker_idents(item.to_token_stream(), &mut found);
+        let (what, name) = match item {
+            Item::Fn(f) => (
+                format!("the nested function `{}`", f.sig.ident),
+                f.sig.ident.to_string(),
+            ),
+            _ => ("a nested item".to_string(), "f".to_string()),
+        };
+        for ident in found {
+            self.errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}!` in {what} is not part of the model: items nested in a `#[purify]` body \
+                     do not share its parameters; write it as a closure (`let {name} = |...| ...;`), \
+                     which may use markers, or as a `#[purify]` function called with `sub!({name}(...))`"
+                ),
+            ));
+        }
+    }
+
     /// Markers inside another macro's arguments cannot be rewritten (the
     /// arguments are not parsed Rust yet): ask for a `let` binding instead.
     fn reject_nested(&mut self, mac: &Macro) {
@@ -191,6 +221,14 @@ impl RewriteMarkers {
             ),
         ))
     }
+}
+
+/// Whether `item` is a `#[purify]` function itself, with markers of its own.
+pub fn is_purified(item: &Item) -> bool {
+    let Item::Fn(f) = item else { return false };
+    f.attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "purify"))
 }
 
 fn find_marker_idents(tokens: TokenStream, found: &mut Vec<Ident>) {

@@ -4,6 +4,7 @@
 //! and the stubs cause no errors of their own.
 
 use crate::attr::Function;
+use crate::collect;
 use crate::expand;
 use crate::marker::{self, Kind};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
@@ -41,12 +42,16 @@ pub fn emit(function: &Function, error: syn::Error) -> TokenStream {
     quote!(#errors #rest)
 }
 
-/// Replaces every marker, also inside other macros' arguments, with a stub.
-/// Like collection, it never enters nested items.
+/// Replaces every marker, also inside other macros' arguments and nested
+/// items (where collection reported it), with a stub.
 struct StubMarkers;
 
 impl VisitMut for StubMarkers {
-    fn visit_item_mut(&mut self, _: &mut Item) {}
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        if !collect::is_purified(item) {
+            visit_mut::visit_item_mut(self, item);
+        }
+    }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Expr::Macro(m) = expr {
