@@ -29,9 +29,11 @@ pub struct Marker {
     pub site: TokenStream,
 }
 
-/// Rewrites every marker in `body`, returning what was found and every error.
-pub fn collect(body: &mut syn::Block) -> (Vec<Marker>, Vec<syn::Error>) {
+/// Rewrites every marker in the body of the model `model`, returning what
+/// was found and every error.
+pub fn collect(body: &mut syn::Block, model: &Ident) -> (Vec<Marker>, Vec<syn::Error>) {
     let mut pass = RewriteMarkers {
+        model: model.clone(),
         markers: Vec::new(),
         errors: Vec::new(),
         let_name: None,
@@ -41,6 +43,8 @@ pub fn collect(body: &mut syn::Block) -> (Vec<Marker>, Vec<syn::Error>) {
 }
 
 struct RewriteMarkers {
+    /// The function whose body this is: its module sees the components.
+    model: Ident,
     markers: Vec<Marker>,
     errors: Vec<syn::Error>,
     /// The binding of the innermost `let` whose initialiser is being visited.
@@ -184,7 +188,7 @@ impl RewriteMarkers {
             true => mac.to_token_stream(),
             false => name.to_token_stream(),
         };
-        let expr = expand_marker(kind, &name, index.as_ref(), args, mac.path.span());
+        let expr = expand_marker(&self.model, kind, &name, index.as_ref(), args, mac.path.span());
         self.markers.push(Marker {
             kind,
             name,
@@ -229,6 +233,29 @@ pub fn is_purified(item: &Item) -> bool {
     f.attrs
         .iter()
         .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "purify"))
+}
+
+/// A component's call, routed through what the model's module sees under
+/// the component's alias: a `#[purify]` component's module makes it the
+/// call of the component's body (which it re-exports, so that a component
+/// imported with `use` brings it along), a stand-in (when the function is
+/// not `#[purify]`) the one error that says so.
+fn sub_call(model: &Ident, field: &Ident, mut call: ExprCall) -> TokenStream {
+    let Expr::Path(func) = &mut *call.func else {
+        unreachable!("parse_sub accepts calls of paths only")
+    };
+    let component = func.path.to_token_stream().to_string().replace(' ', "");
+    let not_purified = syn::Error::new_spanned(
+        &func.path,
+        format!(
+            "`{component}` is not a `#[purify]` function, so `sub!` cannot call it as a component: \
+             add `#[purify]` to it, or call it without `sub!`"
+        ),
+    )
+    .to_compile_error();
+    let alias = marker::component_alias(field);
+    func.path = syn::parse_quote_spanned!(func.path.span()=> self::#model::#alias::__jp_body);
+    quote_spanned!(call.span()=> self::#model::#alias::__jp_call!({ #call } { #not_purified }))
 }
 
 fn find_marker_idents(tokens: TokenStream, found: &mut Vec<Ident>) {
@@ -281,10 +308,17 @@ fn intermediate_call(s: &Ident, key: &LitStr, index: Option<&Expr>, value: Expr,
     })
 }
 
-/// The context call that replaces one marker. Its tokens carry `span`, the
-/// marker's name, so type errors about the call (`let n: usize = param!(2)`)
-/// point there rather than at `#[purify]`.
-fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, span: Span) -> Expr {
+/// The context call that replaces one marker of the model `model`. Its
+/// tokens carry `span`, the marker's name, so type errors about the call
+/// (`let n: usize = param!(2)`) point there rather than at `#[purify]`.
+fn expand_marker(
+    model: &Ident,
+    kind: Kind,
+    name: &Ident,
+    index: Option<&Expr>,
+    args: Args,
+    span: Span,
+) -> Expr {
     let mut s = scope_ident();
     s.set_span(s.span().located_at(span));
     let p = Ident::new("__p", Span::mixed_site());
@@ -331,7 +365,7 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
             };
             call.args
                 .insert(0, syn::parse2(scope).expect("a scope expression"));
-            return Expr::Call(call);
+            sub_call(model, name, call)
         }
     };
     syn::parse2(tokens).expect("generated marker code parses")

@@ -32,10 +32,11 @@ pub fn emit(function: &Function, error: syn::Error) -> TokenStream {
             let (name, vis) = (item.sig.ident.clone(), item.vis.clone());
             let item = expand::with_scope(item);
             let structs = expand::structs(&[]);
+            let call = expand::component_call(&vis, &item.sig.ident);
             quote! {
                 #item
                 #[allow(missing_docs)]
-                #vis mod #name { #structs }
+                #vis mod #name { #structs #call }
             }
         }
     };
@@ -96,6 +97,9 @@ fn stub(kind: Kind, mac: &Macro) -> Expr {
         (Kind::Sub, Some(Expr::Call(mut call))) => {
             call.args
                 .insert(0, syn::parse2(todo).expect("a macro call parses"));
+            if let Expr::Path(func) = &mut *call.func {
+                func.path.segments.push(syn::parse_quote!(__jp_body));
+            }
             Expr::Call(call)
         }
         (Kind::Intermediate, Some(value)) => tensor(span, value.into_token_stream()),

@@ -2,6 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprCall, ExprUnary, Ident, LitStr, Macro, Token, UnOp, bracketed};
@@ -18,6 +19,20 @@ pub const MARKERS: &[&str] = &[
     "laplace_variable",
     "inverse_gamma_variable",
 ];
+
+/// The function that a `#[purify] fn NAME`'s body becomes, with the model
+/// context as its first argument: `__jp_NAME`. `NAME` itself stays with the
+/// user's signature and refuses to be called (see `expand::guard`).
+pub fn body_ident(name: &Ident) -> Ident {
+    Ident::new(&format!("__jp_{}", name.unraw()), name.span())
+}
+
+/// The name under which a model's module sees the component of its field
+/// `field`: the component's own module when it is `#[purify]`, a stand-in
+/// otherwise (see `expand::component_imports`).
+pub fn component_alias(field: &Ident) -> Ident {
+    Ident::new(&format!("__jp_sub_{}", field.unraw()), field.span())
+}
 
 /// What a marker declares.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
