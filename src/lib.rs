@@ -47,8 +47,11 @@
 //! * A component's markers are nested under its field, so one component used
 //!   twice under two names never clashes.
 //! * Misuse is a compile error pointing at your code: duplicate names, no
-//!   name to infer, a marker outside `#[purify]`, a marker inside another
-//!   macro's arguments (bind it with `let` first), unknown keys.
+//!   name to infer, a marker outside `#[purify]` or in an item nested in
+//!   its body, a marker inside another macro's arguments (bind it with `let`
+//!   first), unknown keys, negative sizes, `intermediate!` of a value that is
+//!   not a tensor, `sub!` of a function that is not `#[purify]`, and calling
+//!   a purified function directly (evaluate it with `NAME::apply`).
 //!
 //! # What `#[purify]` generates
 //!
