@@ -48,8 +48,11 @@
 //! * A component's markers are nested under its field, so one component used
 //!   twice under two names never clashes.
 //! * Misuse is a compile error pointing at your code: duplicate names, no
-//!   name to infer, a marker outside `#[purify]`, a marker inside another
-//!   macro's arguments (bind it with `let` first), unknown keys.
+//!   name to infer, a marker outside `#[purify]` or in an item nested in
+//!   its body, a marker inside another macro's arguments (bind it with `let`
+//!   first), unknown keys, negative sizes, `intermediate!` of a value that is
+//!   not a tensor, `sub!` of a function that is not `#[purify]`, and calling
+//!   a purified function directly (evaluate it with `NAME::apply`).
 //!
 //! # What `#[purify]` generates
 //!
@@ -75,16 +78,23 @@
 //! * Free functions with the same names taking the arguments last
 //!   (`NAME::apply(&params, &fixed, args..)`).
 //!
-//! The function itself gains a first parameter, the model context. Without
-//! the macro, the README model's `field` component would read:
+//! The body becomes a hidden function `__jp_NAME` with a first parameter,
+//! the model context. `NAME` itself keeps its signature and documentation
+//! but cannot be called: a direct call is a compile error that points to
+//! `NAME::apply`. Without the macro, the README model's `field` component
+//! would read:
 //!
 //! ```ignore
-//! fn field(scope: &Scope<'_, field::Params, field::Fixed>, n: usize, alpha: &Tensor) -> Tensor {
+//! fn __jp_field(scope: &Scope<'_, field::Params, field::Fixed>, n: usize, alpha: &Tensor) -> Tensor {
 //!     let k = fftfreq(n, 1.0).at(0).set(f64::INFINITY);
 //!     let power = k.abs().pow(alpha);
 //!     let xi = scope.param("xi", Shape::from(n), |p| &p.xi);  // checked against the given shape
 //!     let f = fft(&(power.sqrt() * &xi));
 //!     f.re() - f.im()
+//! }
+//! /// A Gaussian random field on `n` points with spectral index `alpha`.
+//! fn field<'a>(n: usize, alpha: &Tensor) -> Tensor where PhantomData<&'a ()>: field::CalledDirectly {
+//!     unreachable!()  // no type meets the bound; its message says to call `field::apply`
 //! }
 //! mod field {
 //!     #[derive(Clone, Debug, PartialEq, Tree)]
@@ -98,7 +108,7 @@
 //!         type Params = Params; type Fixed = Fixed;
 //!         type Intermediates = Intermediates; type Output = Tensor;
 //!         fn call(&self, scope: &Scope<'_, Params, Fixed>) -> Result<Tensor> {
-//!             ModelOutput::into_result(super::field(scope, self.n, self.alpha))
+//!             ModelOutput::into_result(super::__jp_field(scope, self.n, self.alpha))
 //!         }
 //!     }
 //!     pub fn new<'a>(n: usize, alpha: &'a Tensor) -> Model<'a> { Model { n, alpha } }

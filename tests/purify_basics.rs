@@ -97,3 +97,28 @@ fn invalid_prior_arguments_are_errors_not_nan() {
     .unwrap_err();
     assert!(err.to_string().contains("mean"), "{err}");
 }
+
+/// Markers bound to raw identifiers.
+#[purify]
+fn keywords() -> Tensor {
+    let r#type = param!(3);
+    let r#match = fixed!(());
+    r#type.sum() * r#match
+}
+
+#[test]
+fn raw_identifiers_declare_plain_paths() {
+    assert_eq!(keywords::shapes().unwrap().to_string(), "type: [3]");
+    assert_eq!(keywords::fixed_shapes().unwrap().to_string(), "match: []");
+    let bad = keywords::Params {
+        r#type: Tensor::zeros([2]),
+    };
+    assert_eq!(
+        keywords::apply(&bad, &Default::default())
+            .unwrap_err()
+            .to_string(),
+        "`type`: expected shape [3], got [2]"
+    );
+    let json = jaxpurify::io::to_json(&keywords::zeros().unwrap());
+    assert!(json.contains("\"type\"") && !json.contains("r#"), "{json}");
+}

@@ -108,7 +108,27 @@ fn a_vec_of_the_wrong_length_is_an_error() {
     assert_eq!(err.to_string(), "`layers`: expected length 2, got 3");
     params.layers.truncate(1);
     let err = mlp::apply(&params, &fixed, &dims).unwrap_err();
-    assert!(err.to_string().contains("layers.1"), "{err}");
+    assert_eq!(err.to_string(), "`layers`: expected length 2, got 1");
+}
+
+#[test]
+fn a_compiled_call_names_a_list_of_the_wrong_length_as_a_direct_call_does() {
+    let dims = [3, 4, 4, 2];
+    let params = mlp::zeros(&dims).unwrap();
+    let fixed = mlp::Fixed {
+        h: Tensor::ones([3]),
+        ..Default::default()
+    };
+    let compiled = mlp::new(&dims)
+        .compile_value_and_grad(&params, &fixed, |y| y.sum())
+        .unwrap();
+    for len in [2, 4] {
+        let mut wrong = params.clone();
+        wrong.layers.resize(len, params.layers[0].clone());
+        let direct = mlp::apply(&wrong, &fixed, &dims).unwrap_err().to_string();
+        assert_eq!(direct, format!("`layers`: expected length 3, got {len}"));
+        assert_eq!(compiled.call(&wrong).unwrap_err().to_string(), direct);
+    }
 }
 
 #[purify]

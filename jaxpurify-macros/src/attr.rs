@@ -56,7 +56,9 @@ pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> syn::Result<Fu
         match input {
             FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
                 r,
-                "`#[purify]` functions cannot take `self`",
+                "`#[purify]` goes on a free function, not a method: the model's module is \
+                 generated beside the function, which an `impl` or a trait cannot hold; move it \
+                 out and pass what it needs from `self` as arguments",
             )),
             FnArg::Typed(pt) => match &*pt.pat {
                 Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => parsed.push(Arg {

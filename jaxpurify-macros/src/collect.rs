@@ -1,12 +1,13 @@
 //! Finding the markers in a function body and rewriting each into a call on
-//! the model context. One `VisitMut` pass; it never enters nested items
-//! (`fn`, `impl`, `mod` inside the body), whose markers stay unexpanded and
-//! report that they are outside `#[purify]`.
+//! the model context. One `VisitMut` pass; it never rewrites inside nested
+//! items (`fn`, `impl`, `mod` inside the body), which are not part of the
+//! model: a marker there is an error that says so.
 
 use crate::attr::scope_ident;
 use crate::marker::{self, Args, GivenName, Kind, MARKERS, Prior};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, Ident, Item, LitStr, Local, Macro, Pat, Stmt};
@@ -28,9 +29,11 @@ pub struct Marker {
     pub site: TokenStream,
 }
 
-/// Rewrites every marker in `body`, returning what was found and every error.
-pub fn collect(body: &mut syn::Block) -> (Vec<Marker>, Vec<syn::Error>) {
+/// Rewrites every marker in the body of the model `model`, returning what
+/// was found and every error.
+pub fn collect(body: &mut syn::Block, model: &Ident) -> (Vec<Marker>, Vec<syn::Error>) {
     let mut pass = RewriteMarkers {
+        model: model.clone(),
         markers: Vec::new(),
         errors: Vec::new(),
         let_name: None,
@@ -40,6 +43,8 @@ pub fn collect(body: &mut syn::Block) -> (Vec<Marker>, Vec<syn::Error>) {
 }
 
 struct RewriteMarkers {
+    /// The function whose body this is: its module sees the components.
+    model: Ident,
     markers: Vec<Marker>,
     errors: Vec<syn::Error>,
     /// The binding of the innermost `let` whose initialiser is being visited.
@@ -55,7 +60,9 @@ fn binding_name(pat: &Pat) -> Option<Ident> {
 }
 
 impl VisitMut for RewriteMarkers {
-    fn visit_item_mut(&mut self, _: &mut Item) {}
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        self.reject_in_item(item);
+    }
 
     fn visit_local_mut(&mut self, local: &mut Local) {
         let saved = std::mem::replace(&mut self.let_name, binding_name(&local.pat));
@@ -98,6 +105,34 @@ impl VisitMut for RewriteMarkers {
 }
 
 impl RewriteMarkers {
+    /// Markers in a nested item (a `#[purify]` function of its own aside)
+    /// would declare nothing of this model, and their own message ("not
+    /// inside a `#[purify]` function") would puzzle: say what to write.
+    fn reject_in_item(&mut self, item: &Item) {
+        if is_purified(item) {
+            return;
+        }
+        let mut found = Vec::new();
+        find_marker_idents(item.to_token_stream(), &mut found);
+        let (what, name) = match item {
+            Item::Fn(f) => (
+                format!("the nested function `{}`", f.sig.ident),
+                f.sig.ident.to_string(),
+            ),
+            _ => ("a nested item".to_string(), "f".to_string()),
+        };
+        for ident in found {
+            self.errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}!` in {what} is not part of the model: items nested in a `#[purify]` body \
+                     do not share its parameters; write it as a closure (`let {name} = |...| ...;`), \
+                     which may use markers, or as a `#[purify]` function called with `sub!({name}(...))`"
+                ),
+            ));
+        }
+    }
+
     /// Markers inside another macro's arguments cannot be rewritten (the
     /// arguments are not parsed Rust yet): ask for a `let` binding instead.
     fn reject_nested(&mut self, mac: &Macro) {
@@ -153,7 +188,7 @@ impl RewriteMarkers {
             true => mac.to_token_stream(),
             false => name.to_token_stream(),
         };
-        let expr = expand_marker(kind, &name, index.as_ref(), args, mac.path.span());
+        let expr = expand_marker(&self.model, kind, &name, index.as_ref(), args, mac.path.span());
         self.markers.push(Marker {
             kind,
             name,
@@ -192,6 +227,37 @@ impl RewriteMarkers {
     }
 }
 
+/// Whether `item` is a `#[purify]` function itself, with markers of its own.
+pub fn is_purified(item: &Item) -> bool {
+    let Item::Fn(f) = item else { return false };
+    f.attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "purify"))
+}
+
+/// A component's call, routed through what the model's module sees under
+/// the component's alias: a `#[purify]` component's module makes it the
+/// call of the component's body (which it re-exports, so that a component
+/// imported with `use` brings it along), a stand-in (when the function is
+/// not `#[purify]`) the one error that says so.
+fn sub_call(model: &Ident, field: &Ident, mut call: ExprCall) -> TokenStream {
+    let Expr::Path(func) = &mut *call.func else {
+        unreachable!("parse_sub accepts calls of paths only")
+    };
+    let component = func.path.to_token_stream().to_string().replace(' ', "");
+    let not_purified = syn::Error::new_spanned(
+        &func.path,
+        format!(
+            "`{component}` is not a `#[purify]` function, so `sub!` cannot call it as a component: \
+             add `#[purify]` to it, or call it without `sub!`"
+        ),
+    )
+    .to_compile_error();
+    let alias = marker::component_alias(field);
+    func.path = syn::parse_quote_spanned!(func.path.span()=> self::#model::#alias::__jp_body);
+    quote_spanned!(call.span()=> self::#model::#alias::__jp_call!({ #call } { #not_purified }))
+}
+
 fn find_marker_idents(tokens: TokenStream, found: &mut Vec<Ident>) {
     let mut iter = tokens.into_iter().peekable();
     while let Some(tt) = iter.next() {
@@ -224,15 +290,41 @@ fn shape_expr(shape: &Expr) -> TokenStream {
     }
 }
 
-/// The context call that replaces one marker. Its tokens carry `span`, the
-/// marker's name, so type errors about the call (`let n: usize = param!(2)`)
-/// point there rather than at `#[purify]`.
-fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, span: Span) -> Expr {
+/// `intermediate!(value)`: through a trait rather than `Scope::intermediate`,
+/// so that a value that is not a tensor gets the trait's one message. The
+/// value is bound first: for an argument `x.f()` with a tensor `x`, rustc
+/// would suggest recording `x` instead.
+fn intermediate_call(s: &Ident, key: &LitStr, index: Option<&Expr>, value: Expr, span: Span) -> TokenStream {
+    let index = match index {
+        None => quote!(::core::option::Option::None),
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+    };
+    let bound = Ident::new("__jp_value", value.span());
+    // The block is the macro's, so lints on user code (`let x = ..; x`) skip it.
+    let block = Span::mixed_site().located_at(span);
+    quote_spanned!(block=> {
+        let #bound = #value;
+        ::jaxpurify::__private::Intermediate::record(#bound, #s, #key, #index)
+    })
+}
+
+/// The context call that replaces one marker of the model `model`. Its
+/// tokens carry `span`, the marker's name, so type errors about the call
+/// (`let n: usize = param!(2)`) point there rather than at `#[purify]`.
+fn expand_marker(
+    model: &Ident,
+    kind: Kind,
+    name: &Ident,
+    index: Option<&Expr>,
+    args: Args,
+    span: Span,
+) -> Expr {
     let mut s = scope_ident();
     s.set_span(s.span().located_at(span));
     let p = Ident::new("__p", Span::mixed_site());
     let f = Ident::new("__f", Span::mixed_site());
-    let key = LitStr::new(&name.to_string(), name.span());
+    // `r#type` declares the path `type`.
+    let key = LitStr::new(&name.unraw().to_string(), name.span());
     // Variables have no positional argument; every other marker has one.
     let positional = args.positional;
     let tokens = match (kind, index) {
@@ -254,13 +346,9 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
                 }
             }
         }
-        (Kind::Intermediate, None) => {
+        (Kind::Intermediate, index) => {
             let value = positional.expect("parse_args requires a value");
-            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::None, #value))
-        }
-        (Kind::Intermediate, Some(i)) => {
-            let value = positional.expect("parse_args requires a value");
-            quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::Some(#i), #value))
+            intermediate_call(&s, &key, index, value, span)
         }
         (Kind::Variable(Prior::Given), _) => {
             let prior = positional.expect("parse_args requires a prior");
@@ -281,7 +369,7 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
             };
             call.args
                 .insert(0, syn::parse2(scope).expect("a scope expression"));
-            return Expr::Call(call);
+            sub_call(model, name, call)
         }
     };
     syn::parse2(tokens).expect("generated marker code parses")

@@ -3,13 +3,14 @@
 use crate::attr::{self, Arg, scope_ident};
 use crate::collect::{self, Marker};
 use crate::fallback;
-use crate::marker::Kind;
+use crate::marker::{self, Kind};
 use crate::valid;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{FnArg, Ident, ItemFn, Lifetime, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, Lifetime, ReturnType, Type, Visibility};
 
 /// `#[purify]`: parse, collect, validate, expand; on any error, the fallback.
 pub fn purify(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -23,7 +24,7 @@ pub fn purify(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let mut item = function.item.clone();
-    let (markers, found) = collect::collect(&mut item.block);
+    let (markers, found) = collect::collect(&mut item.block, &function.item.sig.ident);
     errors.extend(found);
     errors.extend(valid::check(&markers));
     match (attr::combine(errors), &function.args) {
@@ -33,26 +34,143 @@ pub fn purify(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 }
 
-/// The function, taking the model context, and its module.
+/// The body taking the model context, the function's name refusing direct
+/// calls, and the module.
 pub fn expand(item: ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
     let module = module(&item, args, markers);
+    let guard = guard(&item);
     let item = with_scope(item);
-    quote!(#item #module)
+    quote!(#item #guard #module)
 }
 
-/// The function with the model context as its first argument. A method
-/// (already an error) is left alone: the context cannot precede `self`.
+/// The body as `__jp_NAME`, with the model context as its first argument.
+/// A method (already an error) is left alone: the context cannot precede
+/// `self`.
 pub fn with_scope(mut item: ItemFn) -> ItemFn {
     if matches!(item.sig.inputs.first(), Some(FnArg::Receiver(_))) {
         return item;
     }
     let s = scope_ident();
-    let name = &item.sig.ident;
+    let name = item.sig.ident.clone();
     let scope: FnArg = syn::parse_quote!(#s: &::jaxpurify::__private::Scope<'_, #name::Params, #name::Fixed>);
     item.sig.inputs.insert(0, scope);
+    item.sig.ident = marker::body_ident(&name);
+    item.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     item.attrs
         .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
     item
+}
+
+/// The function's own name, with its signature and documentation, made
+/// impossible to call: a bound no type meets, whose message (see
+/// `called_directly`) says how a model is evaluated. Without it, calling
+/// `model(3)` would meet the body's extra context argument, and rustc
+/// would suggest building that context by hand.
+fn guard(item: &ItemFn) -> TokenStream {
+    let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
+    let (name, inputs, output) = (&sig.ident, &sig.inputs, &sig.output);
+    let never = quote_spanned!(name.span()=>
+        ::core::marker::PhantomData<&'__jp_direct ()>: #name::__JpCalledDirectly
+    );
+    quote! {
+        #(#attrs)*
+        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
+        #vis fn #name<'__jp_direct>(#inputs) #output where #never {
+            ::core::unreachable!("a `#[purify]` function is evaluated through its module")
+        }
+    }
+}
+
+/// The trait behind [`guard`]'s bound: implemented by `()` only, and its
+/// message is the advice for a direct call of the function.
+fn called_directly(name: &Ident, args: &[Arg]) -> TokenStream {
+    let names: Vec<String> = args.iter().map(|a| a.name.unraw().to_string()).collect();
+    let list = names.join(", ");
+    let after: String = names.iter().map(|n| format!(", {n}")).collect();
+    let message = format!(
+        "`{name}` is a model, not called directly: evaluate it with `{name}::apply(&params, &fixed{after})`"
+    );
+    let label = "called directly";
+    let component =
+        format!("inside another `#[purify]` function, use it as a component: `sub!({name}({list}))`");
+    let init =
+        format!("`{name}::zeros({list})` and `{name}::normal(&mut rng{after})` make parameters for it");
+    quote! {
+        #[doc(hidden)]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #component, note = #init)]
+        pub trait __JpCalledDirectly {}
+
+        #[diagnostic::do_not_recommend]
+        impl __JpCalledDirectly for () {}
+    }
+}
+
+/// What `sub!` calls through in a component's module: the body `body` of
+/// a function with visibility `vis`, and `__jp_call!`, which makes the call
+/// (the stand-in for a function that is not `#[purify]` gives an error
+/// instead).
+pub fn component_call(vis: &Visibility, body: &Ident) -> TokenStream {
+    let vis = vis_in_module(vis);
+    quote! {
+        #[doc(hidden)]
+        pub use ::jaxpurify::__private::__jp_first as __jp_call;
+        #[doc(hidden)]
+        #vis use super::#body as __jp_body;
+    }
+}
+
+/// `vis`, of an item beside the module, as written for an item inside it:
+/// what is private to the enclosing module is `pub(super)` there.
+fn vis_in_module(vis: &Visibility) -> TokenStream {
+    let Visibility::Restricted(r) = vis else {
+        return match vis {
+            Visibility::Public(_) => quote!(pub),
+            _ => quote!(pub(super)),
+        };
+    };
+    let path = &r.path;
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    match first.as_deref() {
+        Some("crate") => quote!(pub(in #path)),
+        Some("self") if path.segments.len() == 1 => quote!(pub(super)),
+        Some("self") => {
+            let rest = path.segments.iter().skip(1);
+            quote!(pub(in super #(:: #rest)*))
+        }
+        _ => quote!(pub(in super::#path)),
+    }
+}
+
+/// How the module sees its components: each under its alias
+/// ([`marker::component_alias`]) as imported from the component's path, or,
+/// when that path names a function without a module (not `#[purify]`), as
+/// the runtime's stand-in, which a glob import provides and an explicit
+/// import shadows in the type namespace. Then a component that is not
+/// `#[purify]` is one error, from the stand-in's `__jp_call!`.
+fn component_imports(markers: &[Marker]) -> TokenStream {
+    let mut aliases: Vec<Ident> = Vec::new();
+    let mut imports = Vec::new();
+    for m in markers.iter().filter(|m| m.kind == Kind::Sub) {
+        let alias = marker::component_alias(&m.name);
+        if aliases.contains(&alias) {
+            continue;
+        }
+        let path = component_path(m.component.as_ref().expect("sub! markers name their component"));
+        imports.push(quote!(#[doc(hidden)] pub(super) use #path as #alias;));
+        aliases.push(alias);
+    }
+    if aliases.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #(#imports)*
+        #[doc(hidden)]
+        mod __jp_not_purified {
+            #(pub use ::jaxpurify::__private::not_purified as #aliases;)*
+        }
+        #[doc(hidden)]
+        pub(super) use self::__jp_not_purified::*;
+    }
 }
 
 /// The lifetime that the bound model's reference arguments carry.
@@ -102,10 +220,12 @@ fn module_type(ty: &Type, with_lifetime: bool) -> Type {
     ty
 }
 
-/// A component's path as seen from inside the generated module.
+/// A component's path as seen from inside the generated module, for a
+/// `use`: a bare name is the enclosing module's.
 fn component_path(path: &syn::Path) -> TokenStream {
     let first = path.segments.first().map(|s| s.ident.to_string());
     match first.as_deref() {
+        _ if path.leading_colon.is_none() && path.segments.len() == 1 => quote!(super::#path),
         Some("self") if path.leading_colon.is_none() => {
             let rest = path.segments.iter().skip(1);
             quote!(super #(:: #rest)*)
@@ -143,9 +263,9 @@ fn fields(markers: &[Marker], which: &str) -> Vec<Field> {
             ),
             (Kind::Variable(_), "Intermediates") => (tensor.clone(), "The physical value of a variable."),
             (Kind::Sub, _) => {
-                let path = component_path(m.component.as_ref().expect("sub! markers name their component"));
+                let alias = marker::component_alias(&m.name);
                 let which = format_ident!("{which}");
-                (quote!(#path::#which), "A component, called through `sub!`.")
+                (quote!(#alias::#which), "A component, called through `sub!`.")
             }
             _ => continue,
         };
@@ -259,6 +379,12 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
         None => quote!(Model),
     };
     let api = api_functions(&arg_names, &plain_types, &model_any);
+    let body = marker::body_ident(name);
+    let (components, call, called_directly) = (
+        component_imports(markers),
+        component_call(vis, &body),
+        called_directly(name, args),
+    );
     let module_doc = format!(
         "The model of [`{name}`](fn@{name}), generated by `#[purify]`: its parameter, fixed-data and \
          intermediate structs and its API. [`Model`] binds the arguments and implements \
@@ -271,6 +397,9 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
             use super::*;
 
             #structs
+            #components
+            #call
+            #called_directly
 
             #[doc = "What the model computes: the function's return value, without its `Result`."]
             pub type Output = <#returned as ::jaxpurify::__private::ModelOutput>::Output;
@@ -307,7 +436,7 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
                     &self,
                     scope: &::jaxpurify::__private::Scope<'_, Params, Fixed>,
                 ) -> ::jaxpurify::__private::Result<Output> {
-                    ::jaxpurify::__private::ModelOutput::into_result(super::#name(scope, #(#cloned_args),*))
+                    ::jaxpurify::__private::ModelOutput::into_result(super::#body(scope, #(#cloned_args),*))
                 }
             }
 

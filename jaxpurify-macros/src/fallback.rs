@@ -4,6 +4,7 @@
 //! and the stubs cause no errors of their own.
 
 use crate::attr::Function;
+use crate::collect;
 use crate::expand;
 use crate::marker::{self, Kind};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
@@ -22,28 +23,36 @@ pub fn emit(function: &Function, error: syn::Error) -> TokenStream {
     item.attrs.push(syn::parse_quote!(
         #[allow(dead_code, unreachable_code, unused_variables, clippy::diverging_sub_expression)]
     ));
+    let method = matches!(item.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
     let rest = match &function.args {
         Some(args) => expand::expand(item, args, &[]),
+        // In an `impl` or a trait: a module there would be an error of its own.
+        None if method => quote!(#item),
         None => {
             let (name, vis) = (item.sig.ident.clone(), item.vis.clone());
             let item = expand::with_scope(item);
             let structs = expand::structs(&[]);
+            let call = expand::component_call(&vis, &item.sig.ident);
             quote! {
                 #item
                 #[allow(missing_docs)]
-                #vis mod #name { #structs }
+                #vis mod #name { #structs #call }
             }
         }
     };
     quote!(#errors #rest)
 }
 
-/// Replaces every marker, also inside other macros' arguments, with a stub.
-/// Like collection, it never enters nested items.
+/// Replaces every marker, also inside other macros' arguments and nested
+/// items (where collection reported it), with a stub.
 struct StubMarkers;
 
 impl VisitMut for StubMarkers {
-    fn visit_item_mut(&mut self, _: &mut Item) {}
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        if !collect::is_purified(item) {
+            visit_mut::visit_item_mut(self, item);
+        }
+    }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Expr::Macro(m) = expr {
@@ -88,6 +97,9 @@ fn stub(kind: Kind, mac: &Macro) -> Expr {
         (Kind::Sub, Some(Expr::Call(mut call))) => {
             call.args
                 .insert(0, syn::parse2(todo).expect("a macro call parses"));
+            if let Expr::Path(func) = &mut *call.func {
+                func.path.segments.push(syn::parse_quote!(__jp_body));
+            }
             Expr::Call(call)
         }
         (Kind::Intermediate, Some(value)) => tensor(span, value.into_token_stream()),

@@ -2,9 +2,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprCall, Ident, LitStr, Macro, Token, bracketed};
+use syn::{Expr, ExprCall, ExprUnary, Ident, LitStr, Macro, Token, UnOp, bracketed};
 
 /// Every marker `#[purify]` rewrites, by macro name.
 pub const MARKERS: &[&str] = &[
@@ -25,6 +26,20 @@ pub const MARKERS: &[&str] = &[
     "beta_variable",
     "variable",
 ];
+
+/// The function that a `#[purify] fn NAME`'s body becomes, with the model
+/// context as its first argument: `__jp_NAME`. `NAME` itself stays with the
+/// user's signature and refuses to be called (see `expand::guard`).
+pub fn body_ident(name: &Ident) -> Ident {
+    Ident::new(&format!("__jp_{}", name.unraw()), name.span())
+}
+
+/// The name under which a model's module sees the component of its field
+/// `field`: the component's own module when it is `#[purify]`, a stand-in
+/// otherwise (see `expand::component_imports`).
+pub fn component_alias(field: &Ident) -> Ident {
+    Ident::new(&format!("__jp_sub_{}", field.unraw()), field.span())
+}
 
 /// What a marker declares.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -266,7 +281,11 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
                     kind.macro_name()
                 )));
             }
-            args.positional = Some(input.parse()?);
+            let positional: Expr = input.parse()?;
+            if kind != Kind::Intermediate {
+                check_sizes(&positional)?;
+            }
+            args.positional = Some(positional);
             if input.is_empty() {
                 return Ok(args);
             }
@@ -307,6 +326,27 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
         }
     }
     Ok(args)
+}
+
+/// Rejects a negative size written in a shape (`-3`, `[2, -n]`) before
+/// rustc does: its own suggestion, a signed literal, would not fit either.
+fn check_sizes(shape: &Expr) -> syn::Result<()> {
+    let sizes: Vec<&Expr> = match shape {
+        Expr::Array(a) => a.elems.iter().collect(),
+        Expr::Tuple(t) => t.elems.iter().collect(),
+        Expr::Paren(p) => vec![&*p.expr],
+        other => vec![other],
+    };
+    for size in sizes {
+        if let Expr::Unary(ExprUnary { op: UnOp::Neg(_), .. }) = size {
+            let text = size.to_token_stream().to_string().replace(' ', "");
+            return Err(syn::Error::new_spanned(
+                size,
+                format!("shapes are sizes, which are never negative (`usize`), and `{text}` is negative"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `sub!(component(args))`, `sub!(name = component(args))` or

@@ -2,7 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, Ident};
+use syn::ext::IdentExt;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr};
 
 /// The derive's entry point.
 pub fn derive(input: TokenStream) -> TokenStream {
@@ -27,6 +28,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let name = &input.ident;
     let body = tree_impls(&fields);
+    let paths = path_names(&fields);
     quote! {
         impl #impl_generics ::jaxpurify::__private::Tree for #name #ty_generics #where_clause { #body }
         impl #impl_generics ::jaxpurify::__private::TreeBuild for #name #ty_generics #where_clause {
@@ -37,7 +39,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
                 let _ = (&path, &source);
                 ::core::result::Result::Ok(Self {
                     #(#fields: path.with(
-                        ::jaxpurify::__private::PathSegment::Field(::core::stringify!(#fields)),
+                        ::jaxpurify::__private::PathSegment::Field(#paths),
                         |p| ::jaxpurify::__private::TreeBuild::build(p, source),
                     )?,)*
                 })
@@ -46,8 +48,17 @@ pub fn derive(input: TokenStream) -> TokenStream {
     }
 }
 
+/// Each field's name in leaf paths: `r#type` is the path `type`.
+fn path_names(fields: &[Ident]) -> Vec<LitStr> {
+    fields
+        .iter()
+        .map(|f| LitStr::new(&f.unraw().to_string(), f.span()))
+        .collect()
+}
+
 /// The methods of `Tree` for a struct with these fields, in order.
 fn tree_impls(fields: &[Ident]) -> TokenStream {
+    let paths = path_names(fields);
     quote! {
         fn visit<'__jp_a>(
             &'__jp_a self,
@@ -55,7 +66,7 @@ fn tree_impls(fields: &[Ident]) -> TokenStream {
             f: &mut dyn ::core::ops::FnMut(&::jaxpurify::__private::Path, &'__jp_a ::jaxpurify::__private::Tensor),
         ) {
             #(path.with(
-                ::jaxpurify::__private::PathSegment::Field(::core::stringify!(#fields)),
+                ::jaxpurify::__private::PathSegment::Field(#paths),
                 |p| ::jaxpurify::__private::Tree::visit(&self.#fields, p, f),
             );)*
             let _ = (path, f);
@@ -72,7 +83,7 @@ fn tree_impls(fields: &[Ident]) -> TokenStream {
             let _ = (&path, &f);
             ::core::result::Result::Ok(Self {
                 #(#fields: path.with(
-                    ::jaxpurify::__private::PathSegment::Field(::core::stringify!(#fields)),
+                    ::jaxpurify::__private::PathSegment::Field(#paths),
                     |p| ::jaxpurify::__private::Tree::try_rebuild(&self.#fields, p, f),
                 )?,)*
             })

@@ -49,6 +49,17 @@ pub enum Error {
         /// Path of the value.
         path: String,
     },
+    /// A given value that the model does not declare for its arguments: a
+    /// parameter in a branch not taken, or of a component not called. An
+    /// empty tensor stands for such a value, as in what `zeros` returns.
+    #[error(
+        "`{path}`: given, but the model does not declare it for these arguments; \
+         leave it empty (`Tensor::zeros([0])`), as `zeros` and `normal` do"
+    )]
+    Unused {
+        /// Path of the value.
+        path: String,
+    },
     /// Saved values do not match the tree they are loaded into.
     #[error("could not load: {}", load_report(missing, unexpected, misshapen))]
     Load {
@@ -135,20 +146,82 @@ impl Error {
 /// `Result` with this library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Lists of a load report name at most this many entries each.
+const LISTED: usize = 10;
+
 fn load_report(missing: &[String], unexpected: &[String], misshapen: &[String]) -> String {
-    let list = |what: &str, items: &[String]| {
+    // Only unexpected names come from the file; the others are the tree's.
+    let list = |what: &str, items: &[String], quote: fn(&str) -> String| {
         (!items.is_empty()).then(|| {
-            let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+            let mut quoted: Vec<String> = items.iter().take(LISTED).map(|i| quote(i)).collect();
+            if items.len() > LISTED {
+                quoted.push(format!("and {} more", items.len() - LISTED));
+            }
             format!("{what} {}", quoted.join(", "))
         })
     };
+    let plain = |i: &str| format!("`{i}`");
     [
-        list("missing", missing),
-        list("unexpected", unexpected),
-        list("misshapen", misshapen),
+        list("missing", missing, plain),
+        list("unexpected", unexpected, quoted),
+        list("misshapen", misshapen, plain),
     ]
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
     .join("; ")
+}
+
+/// Characters a name read from a file keeps in a message, so that a long
+/// name cannot drown the rest.
+const QUOTED_CHARS: usize = 80;
+
+/// A name read from a file, between backticks for a message: control
+/// characters, terminal escapes and other invisible characters are escaped
+/// (`\u{1b}`), as are backticks and backslashes, so that what is printed is
+/// what the file holds and cannot act on the terminal; a long name is cut.
+///
+/// ```
+/// # use jaxpurify_runtime::Error;
+/// let e = Error::Load { missing: vec![], unexpected: vec!["w\u{1b}[2J`".into()], misshapen: vec![] };
+/// assert_eq!(e.to_string(), "could not load: unexpected `w\\u{1b}[2J\\``");
+/// ```
+pub(crate) fn quoted(name: &str) -> String {
+    let mut out = String::from("`");
+    for c in name.chars().take(QUOTED_CHARS) {
+        match c {
+            '`' | '\\' => out.extend(['\\', c]),
+            _ => push_printable(&mut out, c),
+        }
+    }
+    out.push('`');
+    if name.chars().nth(QUOTED_CHARS).is_some() {
+        out.push_str(&format!(" (cut, {} bytes in all)", name.len()));
+    }
+    out
+}
+
+/// Characters a message taken from a parser keeps.
+const MESSAGE_CHARS: usize = 400;
+
+/// A parser's message about a file, which may quote the file: control and
+/// invisible characters escaped as in [`quoted`], cut when long.
+pub(crate) fn printable(message: &str) -> String {
+    let mut out = String::new();
+    for c in message.chars().take(MESSAGE_CHARS) {
+        push_printable(&mut out, c);
+    }
+    if message.chars().nth(MESSAGE_CHARS).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// `c`, or its escape when a terminal would not show it as itself.
+fn push_printable(out: &mut String, c: char) {
+    match c {
+        // Printable, but `escape_debug` escapes them for Rust literals.
+        '"' | '\'' | '\\' => out.push(c),
+        _ => out.extend(c.escape_debug()),
+    }
 }

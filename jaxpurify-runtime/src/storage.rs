@@ -3,9 +3,16 @@
 //! otherwise. Small models are made of such tensors, and an allocation and
 //! its free cost more than their arithmetic. Large heap buffers go back to
 //! the thread's [`buffer_pool`] when their last tensor is dropped.
+//!
+//! Values may also be deferred: computed by their op's kernel when first
+//! read. A model's body runs on deferred zeros when only its shapes are
+//! asked for, so that its ops decide their shapes without computing (or
+//! allocating) any values that nothing reads.
 
 use crate::buffer_pool;
-use std::sync::Arc;
+use crate::compile::kernel::Kernel;
+use smallvec::SmallVec;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Values held without allocating.
 const INLINE: usize = 4;
@@ -13,7 +20,38 @@ const INLINE: usize = 4;
 #[derive(Clone)]
 pub(crate) enum Storage {
     Inline { len: u8, values: [f64; INLINE] },
-    Shared(Arc<Buffer>),
+    Shared(Arc<Heap>),
+}
+
+/// Values on the heap: computed, or deferred. Deferred values are rare, so
+/// they sit in the same variant of [`Storage`] and behind a box of their
+/// own: the common paths and allocations stay as small as they were.
+pub(crate) enum Heap {
+    Values(Buffer),
+    Deferred(Box<Deferred>),
+}
+
+/// Values not computed yet: a kernel and the storages of its inputs, run
+/// when the values are first read.
+pub(crate) struct Deferred {
+    len: usize,
+    kernel: Box<dyn Kernel>,
+    /// Taken when the values are computed, which frees what only they needed.
+    inputs: Mutex<SmallVec<[Storage; 4]>>,
+    values: OnceLock<Buffer>,
+}
+
+/// The kernel of deferred zeros.
+struct Zeros;
+
+impl Kernel for Zeros {
+    fn name(&self) -> &'static str {
+        "zeros"
+    }
+
+    fn run(&self, _: &[&[f64]], out: &mut [f64]) {
+        out.fill(0.0);
+    }
 }
 
 /// Values on the heap, offered to the buffer pool when dropped.
@@ -35,7 +73,7 @@ impl Storage {
                 values,
             };
         }
-        Storage::Shared(Arc::new(Buffer(data)))
+        Storage::Shared(Arc::new(Heap::Values(Buffer(data))))
     }
 
     /// Collects the `len` values of `values`, inline when they fit, without
@@ -45,7 +83,7 @@ impl Storage {
             let mut data = buffer_pool::with_capacity(len);
             data.extend(values);
             debug_assert_eq!(data.len(), len, "value count");
-            return Storage::Shared(Arc::new(Buffer(data)));
+            return Storage::Shared(Arc::new(Heap::Values(Buffer(data))));
         }
         let mut inline = [0.0; INLINE];
         let mut count = 0;
@@ -65,7 +103,7 @@ impl Storage {
         if len > INLINE {
             let mut data = buffer_pool::for_overwrite(len);
             write(&mut data);
-            return Storage::Shared(Arc::new(Buffer(data)));
+            return Storage::Shared(Arc::new(Heap::Values(Buffer(data))));
         }
         let mut values = [0.0; INLINE];
         write(&mut values[..len]);
@@ -75,10 +113,63 @@ impl Storage {
         }
     }
 
+    /// `len` zeros, computed when first read.
+    pub(crate) fn deferred_zeros(len: usize) -> Storage {
+        Storage::deferred(len, Box::new(Zeros), SmallVec::new())
+    }
+
+    /// `len` values that `kernel` computes from `inputs` when first read.
+    pub(crate) fn deferred(len: usize, kernel: Box<dyn Kernel>, inputs: SmallVec<[Storage; 4]>) -> Storage {
+        Storage::Shared(Arc::new(Heap::Deferred(Box::new(Deferred {
+            len,
+            kernel,
+            inputs: Mutex::new(inputs),
+            values: OnceLock::new(),
+        }))))
+    }
+
+    /// The values if they are deferred and not computed yet.
+    fn pending(&self) -> Option<&Arc<Heap>> {
+        match self {
+            Storage::Shared(heap) if matches!(&**heap, Heap::Deferred(d) if d.values.get().is_none()) => {
+                Some(heap)
+            }
+            _ => None,
+        }
+    }
+
+    /// The values, unless they are deferred and not computed yet.
+    #[inline]
+    pub(crate) fn computed(&self) -> Option<&[f64]> {
+        match self {
+            Storage::Inline { len, values } => Some(&values[..*len as usize]),
+            Storage::Shared(heap) => match &**heap {
+                Heap::Values(data) => Some(&data.0),
+                Heap::Deferred(d) => d.values.get().map(|b| &b.0[..]),
+            },
+        }
+    }
+
+    /// The number of values, without computing deferred ones.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Storage::Inline { len, .. } => *len as usize,
+            Storage::Shared(heap) => match &**heap {
+                Heap::Values(data) => data.0.len(),
+                Heap::Deferred(d) => d.len,
+            },
+        }
+    }
+
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[f64] {
         match self {
             Storage::Inline { len, values } => &values[..*len as usize],
-            Storage::Shared(data) => &data.0,
+            Storage::Shared(heap) => match &**heap {
+                Heap::Values(data) => &data.0,
+                Heap::Deferred(d) => d.values(),
+            },
         }
     }
 
@@ -86,10 +177,75 @@ impl Storage {
     pub(crate) fn into_vec(self) -> Vec<f64> {
         match self {
             Storage::Inline { .. } => self.as_slice().to_vec(),
-            Storage::Shared(data) => match Arc::try_unwrap(data) {
-                Ok(mut owned) => std::mem::take(&mut owned.0),
-                Err(shared) => shared.0.to_vec(),
+            Storage::Shared(heap) => match Arc::try_unwrap(heap) {
+                Ok(Heap::Values(mut owned)) => std::mem::take(&mut owned.0),
+                Ok(Heap::Deferred(d)) => d.values().to_vec(),
+                Err(shared) => Storage::Shared(shared).as_slice().to_vec(),
             },
+        }
+    }
+}
+
+impl Deferred {
+    /// The values, computing them (and the deferred values they need) first.
+    #[cold]
+    fn values(&self) -> &[f64] {
+        if let Some(values) = self.values.get() {
+            return &values.0;
+        }
+        // Inputs before the ops that read them, with a stack of our own: a
+        // chain of deferred ops as long as a model's loop would overflow the
+        // call stack if each computed its inputs itself.
+        let mut stack: Vec<(Arc<Heap>, bool)> = self.pending_inputs().map(|d| (d, false)).collect();
+        while let Some((heap, inputs_ready)) = stack.pop() {
+            let Heap::Deferred(d) = &*heap else { continue };
+            if d.values.get().is_some() {
+                continue;
+            }
+            if inputs_ready {
+                d.compute();
+                continue;
+            }
+            let inputs: Vec<Arc<Heap>> = d.pending_inputs().collect();
+            stack.push((heap, true));
+            stack.extend(inputs.into_iter().map(|input| (input, false)));
+        }
+        self.compute()
+    }
+
+    /// The deferred inputs whose values are not computed yet.
+    fn pending_inputs(&self) -> impl Iterator<Item = Arc<Heap>> {
+        let inputs = self.inputs.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending: SmallVec<[Arc<Heap>; 4]> = inputs.iter().filter_map(|s| s.pending().cloned()).collect();
+        pending.into_iter()
+    }
+
+    /// Runs the kernel, once; its inputs are computed already.
+    fn compute(&self) -> &[f64] {
+        let values = self.values.get_or_init(|| {
+            let inputs = std::mem::take(&mut *self.inputs.lock().unwrap_or_else(PoisonError::into_inner));
+            let slices: SmallVec<[&[f64]; 4]> = inputs.iter().map(Storage::as_slice).collect();
+            let mut out = buffer_pool::for_overwrite(self.len);
+            self.kernel.run(&slices, &mut out);
+            Buffer(out)
+        });
+        &values.0
+    }
+}
+
+impl Drop for Deferred {
+    /// Drops a chain of deferred inputs one by one, not recursively, for
+    /// the reason `values` keeps a stack.
+    fn drop(&mut self) {
+        let inputs = self.inputs.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut pending: Vec<Storage> = std::mem::take(inputs).into_vec();
+        while let Some(storage) = pending.pop() {
+            if let Storage::Shared(heap) = storage {
+                if let Some(Heap::Deferred(mut last)) = Arc::into_inner(heap) {
+                    let inputs = last.inputs.get_mut().unwrap_or_else(PoisonError::into_inner);
+                    pending.extend(std::mem::take(inputs));
+                }
+            }
         }
     }
 }
@@ -125,6 +281,42 @@ mod tests {
             assert_eq!(matches!(a, Storage::Inline { .. }), n <= INLINE);
             assert_eq!(b.into_vec(), data);
         }
+    }
+
+    /// Adds one to its input.
+    #[derive(Clone)]
+    struct AddOne;
+
+    impl Kernel for AddOne {
+        fn name(&self) -> &'static str {
+            "add_one"
+        }
+
+        fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+            for (o, x) in out.iter_mut().zip(inputs[0]) {
+                *o = x + 1.0;
+            }
+        }
+    }
+
+    fn chain(length: usize) -> Storage {
+        (0..length).fold(Storage::deferred_zeros(3), |input, _| {
+            Storage::deferred(3, Box::new(AddOne), smallvec::smallvec![input])
+        })
+    }
+
+    #[test]
+    fn deferred_values_are_computed_when_read_however_long_the_chain() {
+        // Far deeper than a test thread's stack would allow recursion.
+        const LONG: usize = 300_000;
+        let end = chain(LONG);
+        assert_eq!(end.len(), 3);
+        assert_eq!(end.as_slice(), &[LONG as f64; 3]);
+        let shared = end.clone();
+        drop(end);
+        assert_eq!(shared.as_slice(), &[LONG as f64; 3]);
+        // Never read: dropped link by link.
+        drop(chain(LONG));
     }
 
     #[test]

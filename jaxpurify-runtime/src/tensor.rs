@@ -1,6 +1,7 @@
 //! The tensor type: n-dimensional f64 values, row-major, shared and immutable.
 
 use crate::autodiff::graph::{Tracks, copy_tracks, note_value_read};
+use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::storage::Storage;
@@ -85,6 +86,33 @@ impl Tensor {
             shape,
             tracks: Tracks::new(),
         }
+    }
+
+    /// Zeros of `shape` whose values are made only if read: what a model's
+    /// body runs on when only its shapes are asked for.
+    pub(crate) fn deferred_zeros(shape: Shape) -> Tensor {
+        Tensor {
+            data: Storage::deferred_zeros(shape.numel()),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// The output of shape `shape` of an op whose input values are not
+    /// computed yet: `kernel` computes it when it is read.
+    pub(crate) fn deferred(kernel: Box<dyn Kernel>, inputs: &[&Tensor], shape: Shape) -> Tensor {
+        let inputs = inputs.iter().map(|t| t.data.clone()).collect();
+        Tensor {
+            data: Storage::deferred(shape.numel(), kernel, inputs),
+            shape,
+            tracks: Tracks::new(),
+        }
+    }
+
+    /// The values, unless they are deferred and not computed yet.
+    #[inline]
+    pub(crate) fn computed_data(&self) -> Option<&[f64]> {
+        self.data.computed()
     }
 
     /// A scalar (shape `[]`).
@@ -181,7 +209,7 @@ impl Tensor {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.data.as_slice().len()
+        self.data.len()
     }
 
     /// Size of the first axis, like Python's `len`.
@@ -196,7 +224,7 @@ impl Tensor {
 
     /// Whether the tensor has no elements.
     pub fn is_empty(&self) -> bool {
-        self.data.as_slice().is_empty()
+        self.data.len() == 0
     }
 
     /// The value of a one-element tensor.
@@ -389,7 +417,50 @@ impl From<&Tensor> for Tensor {
 
 impl PartialEq for Tensor {
     /// Equal shapes and equal values (NaN is unequal to itself, as for `f64`).
+    /// Inside a function being [`compile`](crate::compile())d, comparing
+    /// tensors that depend on its inputs reads their values: compiling then
+    /// fails naming the line of the `==`.
+    #[track_caller]
     fn eq(&self, other: &Tensor) -> bool {
         self.shape == other.shape && self.as_slice() == other.as_slice()
+    }
+
+    /// `!(self == other)`; written out so that `!=` names its own line too
+    /// (the default method is not `#[track_caller]`).
+    #[track_caller]
+    #[allow(
+        clippy::partialeq_ne_impl,
+        reason = "the default `ne` would lose the caller's location"
+    )]
+    fn ne(&self, other: &Tensor) -> bool {
+        !PartialEq::eq(self, other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile;
+
+    #[test]
+    fn comparing_traced_tensors_names_the_line_of_the_comparison() {
+        let c = Tensor::from([1.0, 2.0]);
+        let equal = |x: &Tensor| if *x == c { x.exp() } else { x.sin() };
+        let equal_line = line!() - 1;
+        let unequal = |x: &Tensor| if *x != c { x.exp() } else { x.sin() };
+        let unequal_line = line!() - 1;
+        let messages = [compile(equal, &c).err(), compile(unequal, &c).err()];
+        for (message, line) in messages.into_iter().zip([equal_line, unequal_line]) {
+            let message = message.expect("a value read").to_string();
+            let site = format!("{}:{line}:", file!());
+            assert!(message.contains(&site), "{message} does not name {site}");
+        }
+        // Between references, std's `==` stands between the line and ours.
+        let by_reference = |x: &Tensor| if x == &c { x.exp() } else { x.sin() };
+        let message = compile(by_reference, &c).err().expect("a value read").to_string();
+        assert!(
+            message.contains("compare the tensors themselves, `*a == *b`"),
+            "{message}"
+        );
     }
 }

@@ -104,10 +104,17 @@ pub trait Tree: Sized {
     /// When the trees have different numbers of leaves.
     #[track_caller]
     fn zip_map(&self, other: &Self, mut f: impl FnMut(&Tensor, &Tensor) -> Tensor) -> Self {
-        let others = other.leaves();
-        let mut it = others.into_iter();
-        let out = self.map(|a| f(a, it.next().expect("zip_map: the trees differ")));
-        assert!(it.next().is_none(), "zip_map: the trees differ");
+        let mut others = other.leaves().into_iter();
+        let mut short = false;
+        let out = self.map(|a| match others.next() {
+            Some(b) => f(a, b),
+            None => {
+                short = true;
+                a.clone()
+            }
+        });
+        // Here, not in the closure, which would not pass on the caller's location.
+        assert!(!short && others.next().is_none(), "zip_map: the trees differ");
         out
     }
 
@@ -170,7 +177,10 @@ pub trait Tree: Sized {
     }
 
     /// Saves the tree by leaf path: JSON for `.json`, safetensors for
-    /// `.safetensors` (see [`crate::io`]).
+    /// `.safetensors` (see [`crate::io`]). Every value loads back with its
+    /// bits; JSON writes NaN and infinities as the strings `"NaN"`, `"-NaN"`,
+    /// `"Infinity"` and `"-Infinity"` (other NaNs as `"NaN:0x..."` with
+    /// their bits).
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         crate::io::save(self, path)
     }
@@ -188,10 +198,53 @@ pub trait Tree: Sized {
     #[track_caller]
     fn with_leaves(&self, leaves: impl IntoIterator<Item = Tensor>) -> Self {
         let mut it = leaves.into_iter();
-        let out = self.map(|_| it.next().expect("with_leaves: too few leaves"));
+        let mut short = false;
+        let out = self.map(|t| {
+            it.next().unwrap_or_else(|| {
+                short = true;
+                t.clone()
+            })
+        });
+        // Here, not in the closure, which would not pass on the caller's location.
+        assert!(!short, "with_leaves: too few leaves");
         assert!(it.next().is_none(), "with_leaves: too many leaves");
         out
     }
+}
+
+/// The first list (a `Vec` inside the tree, by its path) whose length
+/// differs between two trees of one type, with its length in `expected`
+/// and in `given`. Lengths are read from the leaves' paths, so an entry
+/// without leaves (a component without parameters) does not count.
+pub(crate) fn list_length_difference<T: Tree>(expected: &T, given: &T) -> Option<(String, usize, usize)> {
+    let (expected, given) = (list_lengths(expected), list_lengths(given));
+    let length_in =
+        |lists: &[(String, usize)], path: &str| lists.iter().find(|(p, _)| p == path).map_or(0, |&(_, n)| n);
+    let differs = |(path, _): &(String, usize)| {
+        let (e, g) = (length_in(&expected, path), length_in(&given, path));
+        (e != g).then(|| (path.clone(), e, g))
+    };
+    expected.iter().chain(&given).find_map(differs)
+}
+
+/// Each list of `tree` with the number of its entries that hold leaves, in
+/// the order the lists are first met.
+fn list_lengths<T: Tree>(tree: &T) -> Vec<(String, usize)> {
+    let mut lists: Vec<(String, usize)> = Vec::new();
+    tree.visit(&mut Path::root(), &mut |path, _| {
+        let mut prefix = Path::root();
+        for segment in path.segments() {
+            if let PathSegment::Index(i) = *segment {
+                let list = prefix.to_string();
+                match lists.iter_mut().find(|(p, _)| *p == list) {
+                    Some((_, n)) => *n = (*n).max(i + 1),
+                    None => lists.push((list, i + 1)),
+                }
+            }
+            prefix.push(segment.clone());
+        }
+    });
+    lists
 }
 
 /// Leaves looked up by path, for building a tree that does not exist yet

@@ -55,10 +55,11 @@ pub fn vmap(xs: &Tensor, axis: isize, mut f: impl FnMut(&Tensor) -> Tensor) -> T
 #[track_caller]
 pub fn vmap_many(xs: &[&Tensor], axis: isize, mut f: impl FnMut(&[Tensor]) -> Tensor) -> Tensor {
     assert!(!xs.is_empty(), "vmap: no inputs given");
-    let axes: Vec<usize> = xs
-        .iter()
-        .map(|x| normalize_axis(axis, x.ndim(), "vmap"))
-        .collect();
+    let mut axes: Vec<usize> = Vec::with_capacity(xs.len());
+    // A loop, not `map`: a closure would not pass on the caller's location.
+    for x in xs {
+        axes.push(normalize_axis(axis, x.ndim(), "vmap"));
+    }
     let length = xs[0].shape()[axes[0]];
     for (x, &a) in xs.iter().zip(&axes) {
         assert!(

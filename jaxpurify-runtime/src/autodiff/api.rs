@@ -75,6 +75,27 @@ impl<T: Tree, O: Tree> Vjp<T, O> {
     }
 }
 
+/// Panics, at the caller's line, when a tangent does not match its point
+/// leaf by leaf (the mismatch would otherwise surface inside a derivative
+/// rule).
+#[track_caller]
+fn check_tangent(x: &[&Tensor], tangent: &[&Tensor]) {
+    assert_eq!(
+        x.len(),
+        tangent.len(),
+        "jvp: the tangent has a different number of leaves than the input"
+    );
+    for (x, t) in x.iter().zip(tangent) {
+        assert_eq!(
+            x.shape(),
+            t.shape(),
+            "jvp: tangent shape {} does not match input shape {}",
+            t.shape(),
+            x.shape()
+        );
+    }
+}
+
 /// A tree's leaves without allocating for the common few.
 fn leaves_of<T: Tree>(tree: &T) -> SmallVec<[&Tensor; 4]> {
     let mut out = SmallVec::new();
@@ -138,7 +159,12 @@ pub fn grad<T: Tree>(f: impl FnOnce(&T) -> Tensor, x: &T) -> T {
 /// assert_eq!(y.to_vec(), vec![1.0, 4.0]);
 /// assert_eq!(dy.to_vec(), vec![2.0, 2.0]);
 /// ```
+///
+/// # Panics
+/// When the tangent's leaves do not have the shapes of `x`'s.
+#[track_caller]
 pub fn jvp<T: Tree, O: Tree>(f: impl FnOnce(&T) -> O, x: &T, tangent: &T) -> (O, O) {
+    check_tangent(&leaves_of(x), &leaves_of(tangent));
     let (value, pullback) = vjp(f, x);
     // The pullback is linear in its cotangent `u`; differentiating
     // `u -> <pullback(u), tangent>` with respect to `u` gives J * tangent.

@@ -32,9 +32,17 @@ pub(crate) trait Kernel: Send + Sync + 'static {
 
 /// Runs `kernel` on the values of `inputs` into a new tensor of `shape`,
 /// for an op that records `kernel` with its output (so reading traced
-/// inputs here is no value read: the program runs the kernel again).
-pub(crate) fn eval_recorded<K: Kernel>(kernel: &K, inputs: &[&Tensor], shape: Shape) -> Tensor {
-    let values: SmallVec<[&[f64]; 4]> = inputs.iter().map(|t| t.data()).collect();
+/// inputs here is no value read: the program runs the kernel again). An
+/// input whose values are not computed yet (a run for shapes only) defers
+/// the output as well.
+pub(crate) fn eval_recorded<K: Kernel + Clone>(kernel: &K, inputs: &[&Tensor], shape: Shape) -> Tensor {
+    let mut values: SmallVec<[&[f64]; 4]> = SmallVec::new();
+    for t in inputs {
+        let Some(data) = t.computed_data() else {
+            return Tensor::deferred(Box::new(kernel.clone()), inputs, shape);
+        };
+        values.push(data);
+    }
     Tensor::from_kernel(shape, |out| kernel.run(&values, out))
 }
 

@@ -27,7 +27,7 @@ pub(crate) mod trace;
 use crate::autodiff::graph::Tape;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use crate::tree::{Path, Tree};
+use crate::tree::{Path, Tree, list_length_difference};
 use program::{Program, Workspace};
 use std::sync::{Mutex, PoisonError};
 use trace::Source;
@@ -104,7 +104,8 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
              program runs the same ops on every call and cannot repeat a choice made on that \
              value. Choose per element with `where_` (both sides are computed), keep the \
              decision outside the compiled function, or call the function without compiling",
-            read.what, read.site
+            read.what,
+            read_site(read.site)
         )));
     }
     if let Some((check, error)) = &trace.failed {
@@ -137,6 +138,20 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
     Ok(compiled)
 }
 
+/// Where a traced value was read, for the message of a refused trace. `==`
+/// between `&Tensor`s goes through std's `PartialEq` for references, which
+/// cannot pass on its caller's location: say what to write to get the line
+/// rather than leave only a line of std.
+fn read_site(site: &std::panic::Location<'_>) -> String {
+    match site.file().ends_with("core/src/cmp.rs") {
+        true => format!(
+            "a comparison of tensor references ({site}; compare the tensors themselves, \
+             `*a == *b`, to see its line)"
+        ),
+        false => site.to_string(),
+    }
+}
+
 fn compile_error(reason: &str) -> Error {
     Error::Compile {
         reason: reason.to_string(),
@@ -162,10 +177,13 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         let given = input.leaves();
         let expected = self.input.leaves();
         if given.len() != expected.len() {
+            // Named by the list whose length differs, as a direct call does.
+            let (path, expected, actual) = list_length_difference(&self.input, input)
+                .unwrap_or_else(|| ("compiled input leaves".into(), expected.len(), given.len()));
             return Err(Error::Length {
-                path: "compiled input leaves".into(),
-                expected: expected.len(),
-                actual: given.len(),
+                path,
+                expected,
+                actual,
             });
         }
         for (k, (g, e)) in given.iter().zip(&expected).enumerate() {

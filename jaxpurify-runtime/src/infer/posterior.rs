@@ -179,7 +179,9 @@ impl<M: Model> Posterior<M> {
         let zeros = vec![0.0; self.flat.len()];
         let value = match self.flat.apply(&zeros, &self.fixed) {
             Ok(output) => (self.likelihood)(&output),
-            Err(Error::Shape { .. } | Error::Length { .. } | Error::Missing { .. }) => {
+            Err(
+                Error::Shape { .. } | Error::Length { .. } | Error::Missing { .. } | Error::Unused { .. },
+            ) => {
                 return self.flat.apply(&zeros, &self.fixed).map(|_| ());
             }
             Err(_) => return Ok(()),

@@ -5,10 +5,11 @@ mod flat;
 mod init;
 mod scope;
 mod shapes;
+mod unused;
 
 pub use flat::Flat;
 #[doc(hidden)]
-pub use scope::Scope;
+pub use scope::{Intermediate, Scope};
 pub use shapes::Shapes;
 
 use crate::autodiff::{Vjp, jvp, vjp};
@@ -129,7 +130,7 @@ pub trait Model {
         if let Some(known) = self.layout_cache().and_then(|c| c.0.get()) {
             return Ok(known.clone());
         }
-        let zeros: Self::Params = declare(self)?.params.build()?;
+        let zeros: Self::Params = declare(self, false)?.params.build()?;
         if let Some(cache) = self.layout_cache() {
             // Another thread may have stored the same layout first.
             let _ = cache.0.set(zeros.clone());
@@ -148,15 +149,17 @@ pub trait Model {
         })
     }
 
-    /// Declared parameter shapes, by path in declaration order.
+    /// Declared parameter shapes, by path in declaration order: those the
+    /// body declares for the bound arguments. The body runs on values
+    /// computed only if it reads them, so no parameter-sized buffer is made
+    /// unless an op needs its values to decide something.
     fn shapes(&self) -> Result<Shapes> {
-        Ok(Shapes::of(&self.zeros()?))
+        declare(self, true)?.params.shapes::<Self::Params>()
     }
 
     /// Declared fixed-data shapes, by path in declaration order.
     fn fixed_shapes(&self) -> Result<Shapes> {
-        let fixed: Self::Fixed = declare(self)?.fixed.build()?;
-        Ok(Shapes::of(&fixed))
+        declare(self, true)?.fixed.shapes::<Self::Fixed>()
     }
 
     /// The output for given parameters and fixed data.
@@ -167,7 +170,7 @@ pub trait Model {
         let out = self.call(&Scope::new(Some((params, fixed)), &shared));
         // A value checked at the boundary comes first: the body computed
         // with its placeholder, so its own error may follow from it.
-        shared.first_error().map_or(out, Err)
+        shared.first_error_given(params, fixed).map_or(out, Err)
     }
 
     /// The intermediates for given parameters and fixed data.
@@ -204,6 +207,10 @@ pub trait Model {
         fixed: &Self::Fixed,
         tangent: &Self::Params,
     ) -> Result<(Self::Output, Self::Output)> {
+        if let Some(e) = tangent_misfit(params, tangent) {
+            // Misshapen parameters are the boundary's error, reported first.
+            return Err(self.apply(params, fixed).err().unwrap_or(e));
+        }
         let mut error = None;
         let (out, dout) = jvp(
             |p: &Self::Params| keep_error(self.apply(p, fixed), &mut error),
@@ -340,11 +347,13 @@ pub trait Model {
     }
 }
 
-/// Runs the body with values declared rather than given. An error the
-/// body returns at the declared (zero) values does not matter when every
-/// marker was reached before it; the layout then says what was missed.
-fn declare<M: Model + ?Sized>(model: &M) -> Result<State> {
-    let shared = Shared::new(false, false);
+/// Runs the body with values declared rather than given; `deferred` ones
+/// are computed only if the body reads them, so that shapes, which need no
+/// values, cost none. An error the body returns at the declared (zero)
+/// values does not matter when every marker was reached before it; the
+/// layout then says what was missed.
+fn declare<M: Model + ?Sized>(model: &M, deferred: bool) -> Result<State> {
+    let shared = Shared::declaring(deferred);
     let _ = model.call(&Scope::new(None, &shared));
     let mut state = shared.finish();
     first_error(&mut state)?;
@@ -357,7 +366,7 @@ type Run<M> = (<M as Model>::Output, <M as Model>::Intermediates);
 fn run<M: Model + ?Sized>(model: &M, params: &M::Params, fixed: &M::Fixed) -> Result<Run<M>> {
     let shared = Shared::new(true, true);
     let out = model.call(&Scope::new(Some((params, fixed)), &shared));
-    let mut state = shared.finish();
+    let mut state = shared.finish_given(params, fixed);
     first_error(&mut state)?;
     Ok((out?, state.intermediates.build()?))
 }
@@ -414,6 +423,37 @@ impl<P: Tree, O: Tree + Clone> Pullback<P, O> {
     pub fn apply(&self, cotangent: &O) -> P {
         self.inner.apply(&Some(cotangent.clone()))
     }
+}
+
+/// The first leaf where a tangent's shape differs from the parameters':
+/// `jvp` would panic on it.
+fn tangent_misfit<P: Tree>(params: &P, tangent: &P) -> Option<Error> {
+    let given = params.leaves();
+    let mut misfit = None;
+    let mut k = 0;
+    tangent.visit(&mut Path::root(), &mut |path, t| {
+        let expected = given.get(k).map(|p| p.shape());
+        if misfit.is_none() && expected != Some(t.shape()) {
+            misfit = Some(match expected {
+                Some(expected) => Error::Shape {
+                    path: format!("tangent {path}"),
+                    expected: expected.clone(),
+                    actual: t.shape().clone(),
+                },
+                None => Error::Missing {
+                    path: format!("parameter for tangent {path}"),
+                },
+            });
+        }
+        k += 1;
+    });
+    misfit.or_else(|| {
+        (k < given.len()).then(|| Error::Length {
+            path: "tangent leaves".into(),
+            expected: given.len(),
+            actual: k,
+        })
+    })
 }
 
 fn check_scalar(value: &Tensor) -> Result<()> {

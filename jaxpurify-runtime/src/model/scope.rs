@@ -6,11 +6,13 @@
 //! created per evaluation: nothing is global, and evaluations on different
 //! threads never see each other.
 
+use super::Shapes;
+use super::unused;
 use crate::autodiff::graph::label_checks;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::tree::{LeafSource, Path, PathSegment, TreeBuild};
+use crate::tree::{LeafSource, Path, PathSegment, Tree, TreeBuild};
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::HashMap as StdHashMap;
@@ -50,9 +52,10 @@ pub(crate) struct Entries {
 }
 
 impl Entries {
-    /// Declares zeros of `shape` at `key`, or returns the earlier
-    /// declaration (a closure reached twice), which must have that shape.
-    fn get_or_insert(&mut self, key: String, shape: &Shape) -> Result<Tensor> {
+    /// Declares zeros of `shape` at `key` (`deferred`: computed only if
+    /// read), or returns the earlier declaration (a closure reached twice),
+    /// which must have that shape.
+    fn get_or_insert(&mut self, key: String, shape: &Shape, deferred: bool) -> Result<Tensor> {
         if let Some(existing) = self.values.get(&key) {
             if existing.shape() != shape {
                 return Err(Error::Shape {
@@ -63,7 +66,10 @@ impl Entries {
             }
             return Ok(existing.clone());
         }
-        let value = Tensor::zeros(shape.clone());
+        let value = match deferred {
+            true => Tensor::deferred_zeros(shape.clone()),
+            false => Tensor::zeros(shape.clone()),
+        };
         self.values.insert(key, value.clone());
         Ok(value)
     }
@@ -93,11 +99,21 @@ impl Entries {
     pub(crate) fn build<T: TreeBuild>(&mut self) -> Result<T> {
         T::build(&mut Path::root(), self)
     }
+
+    /// The shapes of the declared entries, in the order of the tree `T`
+    /// built from them.
+    pub(crate) fn shapes<T: TreeBuild>(&mut self) -> Result<Shapes> {
+        let tree: T = self.build()?;
+        Ok(Shapes::of_declared(&tree, |path| self.values.contains_key(path)))
+    }
 }
 
 impl LeafSource for Entries {
+    /// The value declared at `path`; an empty tensor where the body, run
+    /// with these arguments, declared none (a branch not taken).
     fn take(&mut self, path: &Path) -> Option<Tensor> {
-        self.values.get(&path.to_string()).cloned()
+        let declared = self.values.get(&path.to_string()).cloned();
+        Some(declared.unwrap_or_else(|| Tensor::zeros([0])))
     }
 
     fn list_len(&self, path: &Path) -> usize {
@@ -109,6 +125,9 @@ impl LeafSource for Entries {
 pub(crate) struct Shared {
     /// Values are given (apply) rather than declared (initialise, shapes).
     applying: bool,
+    /// Declared values are computed only if read: for shapes, which need
+    /// none.
+    deferred: bool,
     record_intermediates: bool,
     state: RefCell<State>,
 }
@@ -120,6 +139,10 @@ pub(crate) struct State {
     pub(crate) intermediates: Entries,
     /// For each list read from given values: (highest index used + 1, length given).
     list_use: HashMap<String, (usize, usize)>,
+    /// Where the given parameters and fixed values that markers read are,
+    /// to find those given but never read.
+    read_params: SmallVec<[usize; 8]>,
+    read_fixed: SmallVec<[usize; 8]>,
     pub(crate) errors: Vec<Error>,
 }
 
@@ -127,27 +150,64 @@ impl Shared {
     pub(crate) fn new(applying: bool, record_intermediates: bool) -> Shared {
         Shared {
             applying,
+            deferred: false,
             record_intermediates,
             state: RefCell::new(State::default()),
         }
     }
 
-    /// The state after the evaluation, with list lengths checked: a list
-    /// given longer than the model uses is an error too.
+    /// The state of an evaluation that declares its values, `deferred` ones
+    /// when only their shapes are wanted.
+    pub(crate) fn declaring(deferred: bool) -> Shared {
+        Shared {
+            deferred,
+            ..Shared::new(false, false)
+        }
+    }
+
+    /// The state after an evaluation that declared its values.
     pub(crate) fn finish(self) -> State {
-        self.check_lists();
         self.state.into_inner()
     }
 
-    /// The first error of the evaluation, list lengths checked, leaving the
-    /// state in place.
-    pub(crate) fn first_error(&self) -> Option<Error> {
+    /// The state after an evaluation on given values, with what was given
+    /// and not used reported: a list given longer than the model went
+    /// through, a parameter the arguments do not declare.
+    pub(crate) fn finish_given<P: Tree, F: Tree>(self, params: &P, fixed: &F) -> State {
         self.check_lists();
+        self.check_unused(params, fixed);
+        self.state.into_inner()
+    }
+
+    /// The first error of an evaluation on given values, checked as in
+    /// [`finish_given`](Shared::finish_given), leaving the state in place.
+    pub(crate) fn first_error_given<P: Tree, F: Tree>(&self, params: &P, fixed: &F) -> Option<Error> {
+        self.check_lists();
+        self.check_unused(params, fixed);
         let mut state = self.state.borrow_mut();
         (!state.errors.is_empty()).then(|| state.errors.swap_remove(0))
     }
 
-    /// Records an error for each list given longer or shorter than used.
+    /// Records an error for each given leaf with values that no marker read.
+    /// Fixed values are checked in lists only: `Fixed` is often filled with
+    /// `..Default::default()`, whose scalar zeros stand for "not given".
+    fn check_unused<P: Tree, F: Tree>(&self, params: &P, fixed: &F) {
+        let mut state = self.state.borrow_mut();
+        let State {
+            list_use,
+            read_params,
+            read_fixed,
+            errors,
+            ..
+        } = &mut *state;
+        let used = |list: &str| list_use.get(list).map(|&(used, _)| used);
+        errors.extend(unused::errors(params, read_params, &used, "", true));
+        errors.extend(unused::errors(fixed, read_fixed, &used, FIXED, false));
+    }
+
+    /// Records an error for each list given longer or shorter than used,
+    /// ahead of the others: entries missing from a short list are its
+    /// consequence.
     fn check_lists(&self) {
         let mut state = self.state.borrow_mut();
         if state.list_use.is_empty() {
@@ -164,7 +224,7 @@ impl Shared {
             })
             .collect();
         unused.sort_by_key(|e| e.to_string());
-        state.errors.extend(unused);
+        state.errors.splice(0..0, unused);
     }
 
     fn fail(&self, error: Error) {
@@ -232,7 +292,9 @@ impl<'a, P, F> Scope<'a, P, F> {
         let list_key = self.key(name, None).to_string();
         let declared = index
             .map_or(Ok(()), |i| entries.declare_index(&list_key, i))
-            .and_then(|()| entries.get_or_insert(self.key(name, index).to_string(), &shape));
+            .and_then(|()| {
+                entries.get_or_insert(self.key(name, index).to_string(), &shape, self.shared.deferred)
+            });
         declared.unwrap_or_else(|e| {
             state.errors.push(e);
             Tensor::zeros(shape)
@@ -241,8 +303,23 @@ impl<'a, P, F> Scope<'a, P, F> {
 
     /// Checks a given value against its declared shape; a mismatch is
     /// recorded and a zero placeholder returned, so the value never reaches
-    /// an operation.
-    fn checked(&self, name: &'static str, index: Option<usize>, shape: Shape, given: &Tensor) -> Tensor {
+    /// an operation. Either way the value counts as read.
+    fn checked(
+        &self,
+        kind: Kind,
+        name: &'static str,
+        index: Option<usize>,
+        shape: Shape,
+        given: &Tensor,
+    ) -> Tensor {
+        {
+            let mut state = self.shared.state.borrow_mut();
+            let read = match kind {
+                Kind::Param => &mut state.read_params,
+                Kind::Fixed => &mut state.read_fixed,
+            };
+            read.push(unused::address(given));
+        }
         if given.shape() == &shape {
             return given.clone();
         }
@@ -272,7 +349,7 @@ impl<'a, P, F> Scope<'a, P, F> {
     /// `param!(shape)` named `name`.
     pub fn param(&self, name: &'static str, shape: Shape, get: impl FnOnce(&'a P) -> &'a Tensor) -> Tensor {
         match self.params {
-            Some(p) => self.checked(name, None, shape, get(p)),
+            Some(p) => self.checked(Kind::Param, name, None, shape, get(p)),
             None => self.declare(Kind::Param, name, None, shape),
         }
     }
@@ -286,7 +363,7 @@ impl<'a, P, F> Scope<'a, P, F> {
         get: impl FnOnce(&'a P) -> &'a Vec<Tensor>,
     ) -> Tensor {
         match self.params.and_then(|p| self.list_entry(name, "", index, get(p))) {
-            Some(given) => self.checked(name, Some(index), shape, given),
+            Some(given) => self.checked(Kind::Param, name, Some(index), shape, given),
             None => self.declare(Kind::Param, name, Some(index), shape),
         }
     }
@@ -294,7 +371,7 @@ impl<'a, P, F> Scope<'a, P, F> {
     /// `fixed!(shape)` named `name`.
     pub fn fixed(&self, name: &'static str, shape: Shape, get: impl FnOnce(&'a F) -> &'a Tensor) -> Tensor {
         match self.fixed {
-            Some(f) => self.checked(name, None, shape, get(f)),
+            Some(f) => self.checked(Kind::Fixed, name, None, shape, get(f)),
             None => self.declare(Kind::Fixed, name, None, shape),
         }
     }
@@ -311,7 +388,7 @@ impl<'a, P, F> Scope<'a, P, F> {
             .fixed
             .and_then(|f| self.list_entry(name, FIXED, index, get(f)))
         {
-            Some(given) => self.checked(name, Some(index), shape, given),
+            Some(given) => self.checked(Kind::Fixed, name, Some(index), shape, given),
             None => self.declare(Kind::Fixed, name, Some(index), shape),
         }
     }
@@ -430,6 +507,29 @@ impl<'a, P, F> Scope<'a, P, F> {
         {
             errors.push(e);
         }
+    }
+}
+
+/// What `intermediate!` records: a `Tensor`, and nothing else, so that
+/// recording another value is one error that says so (and the value keeps
+/// its type, so nothing else fails because of it).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`intermediate!` records a `Tensor`, not a value of type `{Self}`",
+    label = "not a `Tensor`",
+    note = "intermediates are tensors: make one of the value first, e.g. `Tensor::scalar(n as f64)`"
+)]
+pub trait Intermediate: Sized {
+    /// `self`, recorded by `scope` as intermediate `name` (entry `index`
+    /// of a list) when intermediates are asked for.
+    fn record<P, F>(self, scope: &Scope<'_, P, F>, name: &'static str, index: Option<usize>) -> Self;
+}
+
+// Not offered as a fix: the message already says what an intermediate is.
+#[diagnostic::do_not_recommend]
+impl Intermediate for Tensor {
+    fn record<P, F>(self, scope: &Scope<'_, P, F>, name: &'static str, index: Option<usize>) -> Tensor {
+        scope.intermediate(name, index, self)
     }
 }
 

@@ -26,6 +26,20 @@ impl Shapes {
         Shapes(out)
     }
 
+    /// The shapes of the leaves of `tree` whose paths `declared` accepts, in
+    /// the tree's order: a model's layout leaves out what its arguments do
+    /// not declare.
+    pub(crate) fn of_declared<T: Tree>(tree: &T, declared: impl Fn(&str) -> bool) -> Shapes {
+        let mut out = Vec::new();
+        tree.visit(&mut Path::root(), &mut |p, t| {
+            let path = p.to_string();
+            if declared(&path) {
+                out.push((path, t.shape().clone()));
+            }
+        });
+        Shapes(out)
+    }
+
     /// The shape at `path` (e.g. `"field.xi"`).
     pub fn get(&self, path: &str) -> Option<&Shape> {
         self.0.iter().find(|(p, _)| p == path).map(|(_, s)| s)

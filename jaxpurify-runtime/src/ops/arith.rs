@@ -65,8 +65,10 @@ fn zip_plan(name: &str, a: &Shape, b: &Shape) -> (ZipPlan, Shape) {
     if a.numel() == 1 && a.ndim() <= b.ndim() {
         return (ZipPlan::LeftScalar, b.clone());
     }
-    let shape =
-        broadcast_shapes(a, b).unwrap_or_else(|| panic!("{name}: shapes {a} and {b} do not broadcast"));
+    // Not `unwrap_or_else`: a closure would not pass on the caller's location.
+    let Some(shape) = broadcast_shapes(a, b) else {
+        panic!("{name}: shapes {a} and {b} do not broadcast");
+    };
     if &shape == a && tiles_into(b, a) {
         return (ZipPlan::RightTiles, shape);
     }

@@ -115,16 +115,16 @@ impl Tensor {
 #[track_caller]
 pub fn where_(cond: &Tensor, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tensor {
     let (a, b) = (a.into(), b.into());
-    let shape = broadcast_shapes(cond.shape(), a.shape())
-        .and_then(|s| broadcast_shapes(&s, b.shape()))
-        .unwrap_or_else(|| {
-            panic!(
-                "where: shapes {}, {} and {} do not broadcast",
-                cond.shape(),
-                a.shape(),
-                b.shape()
-            )
-        });
+    let shape = broadcast_shapes(cond.shape(), a.shape()).and_then(|s| broadcast_shapes(&s, b.shape()));
+    // Not `unwrap_or_else`: a closure would not pass on the caller's location.
+    let Some(shape) = shape else {
+        panic!(
+            "where: shapes {}, {} and {} do not broadcast",
+            cond.shape(),
+            a.shape(),
+            b.shape()
+        );
+    };
     let kernel = Select {
         shapes: [cond.shape().clone(), a.shape().clone(), b.shape().clone()],
         shape: shape.clone(),

@@ -47,13 +47,14 @@ impl Complex {
         if re.shape() == im.shape() {
             return Complex { re, im };
         }
-        let shape = broadcast_shapes(re.shape(), im.shape()).unwrap_or_else(|| {
+        // Not `unwrap_or_else`: a closure would not pass on the caller's location.
+        let Some(shape) = broadcast_shapes(re.shape(), im.shape()) else {
             panic!(
                 "Complex::new: shapes {} and {} do not broadcast",
                 re.shape(),
                 im.shape()
-            )
-        });
+            );
+        };
         Complex {
             re: re.broadcast_to(shape.clone()),
             im: im.broadcast_to(shape),

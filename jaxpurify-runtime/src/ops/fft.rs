@@ -334,9 +334,12 @@ fn is_constant_zero(t: &Tensor) -> bool {
 /// Every axis of `dims`, checked for transform `op`.
 #[track_caller]
 pub(crate) fn all_axes(dims: &[usize], op: &str) -> Vec<usize> {
-    (0..dims.len())
-        .map(|a| transform_axis(dims, a as isize, op))
-        .collect()
+    // A loop, not `map`: a closure would not pass on the caller's location.
+    let mut axes = Vec::with_capacity(dims.len());
+    for a in 0..dims.len() {
+        axes.push(transform_axis(dims, a as isize, op));
+    }
+    axes
 }
 
 /// The discrete Fourier transform along the last axis,

@@ -90,7 +90,14 @@ impl Kernel for Roll {
 #[track_caller]
 fn roll_axes(x: &Tensor, axes: Option<&[isize]>, shift_of: fn(usize) -> usize, op: &str) -> Tensor {
     let axes: Vec<usize> = match axes {
-        Some(axes) => axes.iter().map(|&a| normalize_axis(a, x.ndim(), op)).collect(),
+        Some(axes) => {
+            let mut normalized = Vec::with_capacity(axes.len());
+            // A loop, not `map`: a closure would not pass on the caller's location.
+            for &a in axes {
+                normalized.push(normalize_axis(a, x.ndim(), op));
+            }
+            normalized
+        }
         None => (0..x.ndim()).collect(),
     };
     let dims: Shape = x.shape().clone();

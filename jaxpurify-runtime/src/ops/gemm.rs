@@ -276,13 +276,14 @@ impl Product {
             b.shape()
         );
         let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
-        let batch = broadcast_shapes(batch_a, batch_b).unwrap_or_else(|| {
+        // Not `unwrap_or_else`: a closure would not pass on the caller's location.
+        let Some(batch) = broadcast_shapes(batch_a, batch_b) else {
             panic!(
                 "{op}: batch dimensions of shapes {} and {} do not broadcast",
                 a.shape(),
                 b.shape()
-            )
-        });
+            );
+        };
         let mut shape = batch.clone();
         shape.push(m);
         shape.push(n);

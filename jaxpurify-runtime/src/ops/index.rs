@@ -240,8 +240,11 @@ pub(crate) fn resolve_index(index: &Index, shape: &Shape, op: &str) -> Selection
         "{op}: {} axes selected on a tensor of shape {shape}",
         index.0.len()
     );
-    let picks: Vec<AxisPick> = (0..shape.ndim())
-        .map(|axis| match index.0.get(axis) {
+    // A loop, not `map`: a closure would not pass on the caller's location
+    // to the checks.
+    let mut picks: Vec<AxisPick> = Vec::with_capacity(shape.ndim());
+    for axis in 0..shape.ndim() {
+        picks.push(match index.0.get(axis) {
             None => AxisPick::whole(shape[axis]),
             Some(&AxisIndex::At(i)) => AxisPick {
                 positions: vec![checked_position(i, axis, shape, op)],
@@ -251,8 +254,8 @@ pub(crate) fn resolve_index(index: &Index, shape: &Shape, op: &str) -> Selection
                 positions: checked_range(start, end, step, axis, shape, op).collect(),
                 keep: true,
             },
-        })
-        .collect();
+        });
+    }
     select_offsets(shape, &picks)
 }
 
@@ -437,8 +440,11 @@ impl Tensor {
     #[track_caller]
     pub fn index_select(&self, axis: isize, indices: &[usize]) -> Tensor {
         let axis = normalize_axis(axis, self.ndim(), "index_select");
+        // Checked here, not in the closure, which would not pass on the
+        // caller's location.
+        let positions = checked_indices(indices, axis, self.shape(), "index_select");
         let picks = self.picks_with(axis, || AxisPick {
-            positions: checked_indices(indices, axis, self.shape(), "index_select"),
+            positions,
             keep: true,
         });
         gather_picks(self, &picks)

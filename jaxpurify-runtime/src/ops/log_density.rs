@@ -23,6 +23,7 @@ use crate::autodiff::graph::apply_constant;
 use crate::compile::kernel::Map;
 use crate::ops::arith::{Zip, record_zip};
 use crate::ops::special::LN_SQRT_2PI;
+use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -58,6 +59,22 @@ fn keep_inside(t: &Tensor, inside: &Tensor, fill: f64) -> Tensor {
         let (t, inside) = (&c.inputs[0], &c.inputs[1]);
         smallvec![Some((c.grad * inside).sum_to(t.shape())), None]
     })
+}
+
+/// Panics, naming `op` and the caller's line, when the shapes of a
+/// density's arguments do not broadcast together. Densities with a support
+/// compute in a closure, which would not pass on the caller's location to
+/// the arithmetic's own check.
+#[track_caller]
+fn check_broadcast(op: &str, args: &[&Tensor]) {
+    let mut shape = Shape::scalar();
+    for arg in args {
+        let Some(joint) = broadcast_shapes(&shape, arg.shape()) else {
+            let shapes: Vec<String> = args.iter().map(|t| t.shape().to_string()).collect();
+            panic!("{op}: shapes {} do not broadcast", shapes.join(", "));
+        };
+        shape = joint;
+    }
 }
 
 /// Evaluates `log_density` at `x` moved to `safe` where `outside(x)`, and
@@ -105,9 +122,10 @@ pub fn normal(x: impl Into<Tensor>, mean: impl Into<Tensor>, sigma: impl Into<Te
 /// ```
 #[track_caller]
 pub fn log_normal(x: impl Into<Tensor>, loc: impl Into<Tensor>, scale: impl Into<Tensor>) -> Tensor {
-    let (loc, scale) = (loc.into(), scale.into());
+    let (x, loc, scale) = (x.into(), loc.into(), scale.into());
+    check_broadcast("log_normal", &[&x, &loc, &scale]);
     with_support(
-        x.into(),
+        x,
         |v| v <= 0.0,
         1.0,
         |x| {
@@ -152,9 +170,10 @@ pub fn student_t(
 /// ```
 #[track_caller]
 pub fn gamma(x: impl Into<Tensor>, shape: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
-    let (shape, rate) = (shape.into(), rate.into());
+    let (x, shape, rate) = (x.into(), shape.into(), rate.into());
+    check_broadcast("gamma", &[&x, &shape, &rate]);
     with_support(
-        x.into(),
+        x,
         |v| v <= 0.0,
         1.0,
         |x| &shape * rate.ln() + (&shape - 1.0) * x.ln() - &rate * x - shape.lgamma(),
@@ -171,8 +190,9 @@ pub fn gamma(x: impl Into<Tensor>, shape: impl Into<Tensor>, rate: impl Into<Ten
 /// ```
 #[track_caller]
 pub fn exponential(x: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
-    let rate = rate.into();
-    with_support(x.into(), |v| v < 0.0, 0.0, |x| rate.ln() - &rate * x)
+    let (x, rate) = (x.into(), rate.into());
+    check_broadcast("exponential", &[&x, &rate]);
+    with_support(x, |v| v < 0.0, 0.0, |x| rate.ln() - &rate * x)
 }
 
 /// Poisson log probability of the counts `k` (non-negative integers held as
@@ -187,9 +207,10 @@ pub fn exponential(x: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
 /// ```
 #[track_caller]
 pub fn poisson(k: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
-    let rate = rate.into();
+    let (k, rate) = (k.into(), rate.into());
+    check_broadcast("poisson", &[&k, &rate]);
     let not_a_count = |v: f64| v < 0.0 || (v.is_finite() && v.fract() != 0.0) || v.is_infinite();
-    with_support(k.into(), not_a_count, 0.0, |k| {
+    with_support(k, not_a_count, 0.0, |k| {
         k * rate.ln() - &rate - (k + 1.0).lgamma()
     })
 }

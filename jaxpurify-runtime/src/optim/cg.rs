@@ -64,24 +64,18 @@ pub fn conjugate_gradient(
         "conjugate_gradient: tol must be non-negative, got {tol}"
     );
     let threshold = tol * norm(b);
-    let mut apply_checked = |v: &[f64]| {
-        let av = apply(v);
-        assert!(
-            av.len() == v.len(),
-            "conjugate_gradient: apply returned {} values for a vector of length {}",
-            av.len(),
-            v.len()
-        );
-        av
-    };
     let mut x = x0.to_vec();
-    let mut r: Vec<f64> = b.iter().zip(apply_checked(&x)).map(|(bi, ai)| bi - ai).collect();
+    let mut r: Vec<f64> = b
+        .iter()
+        .zip(apply_checked(&mut apply, &x))
+        .map(|(bi, ai)| bi - ai)
+        .collect();
     let mut p = r.clone();
     let mut r_squared = dot(&r, &r);
     let mut iterations = 0;
     // `>` is false for NaN, so a NaN residual stops the loop, not converged.
     while r_squared.sqrt() > threshold && iterations < max_iter {
-        let ap = apply_checked(&p);
+        let ap = apply_checked(&mut apply, &p);
         let curvature = dot(&p, &ap);
         // A NaN curvature has no ordering, so it stops the loop too.
         if curvature.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
@@ -105,6 +99,20 @@ pub fn conjugate_gradient(
         residual_norm,
         converged: residual_norm <= threshold,
     }
+}
+
+/// `apply(v)`, which must keep the length. A function rather than a closure
+/// so that the panic names the caller's line.
+#[track_caller]
+fn apply_checked(apply: &mut impl FnMut(&[f64]) -> Vec<f64>, v: &[f64]) -> Vec<f64> {
+    let av = apply(v);
+    assert!(
+        av.len() == v.len(),
+        "conjugate_gradient: apply returned {} values for a vector of length {}",
+        av.len(),
+        v.len()
+    );
+    av
 }
 
 fn norm(a: &[f64]) -> f64 {

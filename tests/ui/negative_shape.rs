@@ -1,0 +1,9 @@
+use jaxpurify::prelude::*;
+
+#[purify]
+fn model() -> Tensor {
+    let w = param!(-3);
+    w.sum()
+}
+
+fn main() {}
