@@ -89,7 +89,8 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     ok &= worst < 1.01;
 
     let files = run.save(output.with_extension("csv"))?;
-    println!("draws written to {}", files[0].with_file_name("...").display());
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    println!("draws written to {}", names.join(", "));
     funnel(&run, &output)?;
     println!("funnel written to {}", output.display());
     Ok(ok)
