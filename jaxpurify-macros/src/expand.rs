@@ -353,6 +353,13 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
             quote!(#ty)
         }
     };
+    // A return type that is no model output is reported at the user's type.
+    let return_span = item.sig.output.span();
+    let output_alias = quote_spanned! {return_span=>
+        #[doc = "What the model computes: the function's return value, without its `Result`."]
+        pub type Output = <#returned as ::jaxpurify::__private::ModelOutput>::Output;
+    };
+    let output_type = quote_spanned!(return_span=> Output);
     let arg_names: Vec<&Ident> = args.iter().map(|a| &a.name).collect();
     let bound_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, true)).collect();
     let plain_types: Vec<Type> = args.iter().map(|a| module_type(&a.ty, false)).collect();
@@ -401,8 +408,7 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
             #call
             #called_directly
 
-            #[doc = "What the model computes: the function's return value, without its `Result`."]
-            pub type Output = <#returned as ::jaxpurify::__private::ModelOutput>::Output;
+            #output_alias
 
             #[doc = "The function bound to its arguments; implements `jaxpurify::Model`."]
             pub struct Model #a_list {
@@ -425,7 +431,7 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
                 type Params = Params;
                 type Fixed = Fixed;
                 type Intermediates = Intermediates;
-                type Output = Output;
+                type Output = #output_type;
 
                 fn layout_cache(&self) -> ::core::option::Option<&::jaxpurify::__private::LayoutCache<Params>> {
                     ::core::option::Option::Some(&self.__jp_layout)

@@ -73,6 +73,11 @@ impl fmt::Display for Path {
 /// let doubled = pair.map(|t| t * 2.0);
 /// assert_eq!(doubled.1[0].item(), 6.0);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tree of tensors",
+    note = "trees are `Tensor`s, and `Vec`s, arrays, tuples, `Option`s and `#[derive(Tree)]` structs of \
+            them; a `#[purify]` function returns one, or a `Result` of one"
+)]
 pub trait Tree: Sized {
     /// Visits every leaf in declaration order, with its path.
     fn visit<'a>(&'a self, path: &mut Path, f: &mut dyn FnMut(&Path, &'a Tensor));

@@ -46,6 +46,12 @@ pub trait Prior {
 /// assert!(ModelOutput::into_result(fallible(&-Tensor::eye(2))).is_err());
 /// # Ok::<(), jaxpurify_runtime::Error>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "a `#[purify]` function cannot return `{Self}`",
+    label = "returned here",
+    note = "return a tree of tensors (a `Tensor`, a tuple or a `#[derive(Tree)]` struct of them), \
+            or a `Result` of one whose error converts into `jaxpurify::Error`"
+)]
 pub trait ModelOutput {
     /// The tree a successful evaluation gives.
     type Output: Tree + Clone + Send + Sync;
