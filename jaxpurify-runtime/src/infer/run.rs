@@ -421,6 +421,51 @@ impl<M: Model> NutsRun<M> {
         Ok(self.params.with_leaves(values))
     }
 
+    /// The whitened parameters of draw `draw` of chain `chain`, typed.
+    ///
+    /// # Errors
+    /// When the run kept no draws in memory, or there is no such draw.
+    pub fn params_at(&self, chain: usize, draw: usize) -> Result<M::Params> {
+        let values = self.draw_values(chain, draw)?;
+        self.params.unravel_like(&values[..self.params.num_elements()])
+    }
+
+    /// The recorded intermediates of draw `draw` of chain `chain`, typed
+    /// (the physical values of variables among them).
+    ///
+    /// # Errors
+    /// When the run kept no draws in memory, there is no such draw, or the
+    /// run did not keep every intermediate.
+    pub fn intermediates_at(&self, chain: usize, draw: usize) -> Result<M::Intermediates> {
+        let template = self.intermediates.as_ref().ok_or_else(|| Error::Missing {
+            path: "intermediates (the run recorded none)".into(),
+        })?;
+        let values = self.draw_values(chain, draw)?;
+        let kept = &values[self.params.num_elements()..];
+        if kept.len() != template.num_elements() {
+            return Err(Error::Missing {
+                path: "intermediates (the run kept only some: read them with `intermediate`)".into(),
+            });
+        }
+        template.unravel_like(kept)
+    }
+
+    fn draw_values(&self, chain: usize, draw: usize) -> Result<&[f64]> {
+        let draws = self.in_memory()?;
+        let chains = draws.chains();
+        match chains.get(chain) {
+            Some(c) if draw < c.num_draws() => Ok(c.draw(draw)),
+            _ => Err(Error::InvalidArgument {
+                op: "NutsRun",
+                message: format!(
+                    "no draw {draw} of chain {chain}: the run has {} chains of {} draws",
+                    chains.len(),
+                    draws.num_draws()
+                ),
+            }),
+        }
+    }
+
     /// The model's intermediates at every draw, recorded during the run,
     /// each leaf stacked as `[chains, draws, ...]`.
     ///

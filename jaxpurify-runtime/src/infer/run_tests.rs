@@ -48,6 +48,17 @@ fn intermediates_are_recorded_at_every_draw_and_match_the_parameters() {
     {
         assert_eq!(*physical, 1.0 + 2.0 * xi);
     }
+    let one = run.intermediates_at(1, 4).unwrap();
+    assert_eq!(
+        one.offset.item(),
+        1.0 + 2.0 * run.params_at(1, 4).unwrap().offset.item()
+    );
+    assert_eq!(one.offset.item(), intermediates.offset.as_slice()[300 + 4]);
+    let err = run.params_at(2, 0).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "NutsRun: no draw 0 of chain 2: the run has 2 chains of 300 draws"
+    );
     let second = intermediates.prediction.as_slice()[3 * 7 + 2];
     assert_eq!(second, 2.0 * 0.5 + intermediates.offset.as_slice()[7]);
     // Prior N(1, 4) and three observations of offset with unit noise:
