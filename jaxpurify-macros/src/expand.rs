@@ -357,6 +357,7 @@ fn module(item: &ItemFn, args: &[Arg], markers: &[Marker]) -> TokenStream {
     let return_span = item.sig.output.span();
     let output_alias = quote_spanned! {return_span=>
         #[doc = "What the model computes: the function's return value, without its `Result`."]
+        #[allow(dead_code)]
         pub type Output = <#returned as ::jaxpurify::__private::ModelOutput>::Output;
     };
     let output_type = quote_spanned!(return_span=> Output);
