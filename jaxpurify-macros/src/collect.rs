@@ -265,7 +265,7 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());
             let prior_args = args.prior_args;
-            quote_spanned!(span=> #s.variable(#key, ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
+            quote_spanned!(span=> #s.variable(#key, || ::jaxpurify::__private::#ty::new(#(#prior_args),*), |#p| &#p.#name))
         }
         (Kind::Sub, _) => {
             let Some(Expr::Call(mut call)) = positional else {

@@ -97,6 +97,15 @@ pub enum Error {
         /// Why, and where in the source when a place is to blame.
         reason: String,
     },
+    /// An error raised for a model's marker, such as a variable's prior
+    /// whose parameters are invalid: the marker's path, and the error.
+    #[error("`{path}`: {source}")]
+    At {
+        /// Path of the marker, e.g. `group.tau`.
+        path: String,
+        /// What went wrong there.
+        source: Box<Error>,
+    },
     /// A square matrix that must be invertible is singular.
     #[error("{op}: matrix of shape {shape} is singular")]
     Singular {
@@ -105,6 +114,22 @@ pub enum Error {
         /// The matrix shape.
         shape: Shape,
     },
+}
+
+impl Error {
+    /// This error, said to have happened at the marker `path`.
+    ///
+    /// ```
+    /// use jaxpurify_runtime::Error;
+    /// let e = Error::Missing { path: "x".into() }.at("group.tau");
+    /// assert_eq!(e.to_string(), "`group.tau`: `x`: missing");
+    /// ```
+    pub fn at(self, path: &str) -> Error {
+        Error::At {
+            path: path.to_string(),
+            source: Box::new(self),
+        }
+    }
 }
 
 /// `Result` with this library's [`Error`].

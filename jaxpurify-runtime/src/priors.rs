@@ -20,6 +20,7 @@
 //! # Ok::<(), jaxpurify_runtime::Error>(())
 //! ```
 
+use crate::compile::check::check;
 use crate::error::{Error, Result};
 use crate::ops::arith::zip_constant;
 use crate::ops::incomplete_gamma::{gamma_to_normal, normal_to_gamma};
@@ -27,25 +28,29 @@ use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 
 /// Fails unless every element of `value` satisfies `ok`, naming the argument,
-/// what it must be and the first offending value.
+/// what it must be and the first offending value. A compiled program makes
+/// the same check on every call (a hierarchical model's learned scale).
 fn require(
     op: &'static str,
     name: &str,
     value: &Tensor,
     requirement: &str,
-    ok: impl Fn(f64) -> bool,
+    ok: fn(f64) -> bool,
 ) -> Result<()> {
-    let Some(i) = value.as_slice().iter().position(|&v| !ok(v)) else {
-        return Ok(());
-    };
-    let at = if value.numel() > 1 {
-        format!(" at element {i}")
-    } else {
-        String::new()
-    };
-    Err(Error::InvalidArgument {
-        op,
-        message: format!("`{name}` must be {requirement}, got {}{at}", value.as_slice()[i]),
+    let (name, requirement, many) = (name.to_string(), requirement.to_string(), value.numel() > 1);
+    check(op, &[value], move |values| {
+        let Some(i) = values[0].iter().position(|&v| !ok(v)) else {
+            return Ok(());
+        };
+        let at = if many {
+            format!(" at element {i}")
+        } else {
+            String::new()
+        };
+        Err(Error::InvalidArgument {
+            op,
+            message: format!("`{name}` must be {requirement}, got {}{at}", values[0][i]),
+        })
     })
 }
 
@@ -209,21 +214,19 @@ impl Uniform {
             low.detach().broadcast_to(shape.clone()),
             high.detach().broadcast_to(shape),
         );
-        if let Some(i) = lows
-            .as_slice()
-            .iter()
-            .zip(highs.as_slice())
-            .position(|(l, h)| l >= h)
-        {
-            return Err(Error::InvalidArgument {
-                op: OP,
-                message: format!(
-                    "`low` must be below `high`, got low = {} and high = {}",
-                    lows.as_slice()[i],
-                    highs.as_slice()[i]
-                ),
-            });
-        }
+        check(OP, &[&lows, &highs], |values| {
+            let below = |(l, h): (&f64, &f64)| l < h;
+            match values[0].iter().zip(values[1]).position(|pair| !below(pair)) {
+                None => Ok(()),
+                Some(i) => Err(Error::InvalidArgument {
+                    op: OP,
+                    message: format!(
+                        "`low` must be below `high`, got low = {} and high = {}",
+                        values[0][i], values[1][i]
+                    ),
+                }),
+            }
+        })?;
         let width = &high - &low;
         Ok(Uniform { low, width })
     }

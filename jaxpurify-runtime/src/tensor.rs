@@ -210,7 +210,8 @@ impl Tensor {
             "item: expected a tensor with one element, got shape {}",
             self.shape
         );
-        self.as_slice()[0]
+        self.note_read("item");
+        self.data.as_slice()[0]
     }
 
     /// The element at a multi-index.
@@ -225,7 +226,8 @@ impl Tensor {
             self.shape
         );
         let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
-        self.as_slice()[offset]
+        self.note_read("get");
+        self.data.as_slice()[offset]
     }
 
     /// The values in row-major order.
@@ -236,15 +238,16 @@ impl Tensor {
     /// decision taken on them.
     #[track_caller]
     pub fn as_slice(&self) -> &[f64] {
-        self.note_read();
+        self.note_read("as_slice");
         self.data.as_slice()
     }
 
-    /// Notes a read of the values at the caller's place, for a trace.
+    /// Notes that `what` (a method reading values) read them at the
+    /// caller's place, for a trace.
     #[track_caller]
-    pub(crate) fn note_read(&self) {
+    pub(crate) fn note_read(&self, what: &'static str) {
         if !self.tracks.is_empty() {
-            note_value_read(&self.tracks, std::panic::Location::caller());
+            note_value_read(&self.tracks, what, std::panic::Location::caller());
         }
     }
 
@@ -257,13 +260,14 @@ impl Tensor {
     /// A copy of the values in row-major order.
     #[track_caller]
     pub fn to_vec(&self) -> Vec<f64> {
-        self.as_slice().to_vec()
+        self.note_read("to_vec");
+        self.data.as_slice().to_vec()
     }
 
     /// Takes the values, copying only when they are shared.
     #[track_caller]
     pub fn into_vec(self) -> Vec<f64> {
-        self.note_read();
+        self.note_read("into_vec");
         self.data.into_vec()
     }
 

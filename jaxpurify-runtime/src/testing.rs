@@ -164,18 +164,64 @@ pub fn jvp_vjp_pair<T: Tree>(f: impl Fn(&T) -> Tensor, x: &T, v: &T) -> (f64, f6
 pub fn assert_compiles_exactly<I: Tree, O: Tree>(f: impl Fn(&I) -> O, at: &I, points: &[I]) {
     let compiled = compile(&f, at).unwrap_or_else(|e| panic!("{e}"));
     for (k, point) in points.iter().enumerate() {
-        let (got, want) = (compiled.call(point).unwrap_or_else(|e| panic!("{e}")), f(point));
-        for (g, w) in got.leaves().iter().zip(want.leaves()) {
-            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                g.shape(),
-                w.shape(),
-                "point {k}: compiled and direct shapes differ"
-            );
-            assert!(
-                bits(g) == bits(w),
-                "point {k}: the compiled program gives {g:?} where the function gives {w:?}"
-            );
+        let got = compiled.call(point).unwrap_or_else(|e| panic!("{e}"));
+        assert_same_bits(k, &got, &f(point));
+    }
+}
+
+/// [`assert_compiles_exactly`] for a function that can fail: at each of
+/// `points`, the compiled program gives the bits of `f` where `f` succeeds,
+/// and the error of `f` (the same message) where it fails, as a check that
+/// the program repeats. `f` must succeed at `at`.
+///
+/// ```
+/// use jaxpurify_runtime::testing::assert_compiles_with_errors;
+/// use jaxpurify_runtime::{linalg, Tensor};
+/// let f = |a: &Tensor| linalg::cholesky(a);
+/// let not_positive_definite = Tensor::from([[1.0, 2.0], [2.0, 1.0]]);
+/// assert_compiles_with_errors(f, &Tensor::eye(2), &[Tensor::eye(2) * 4.0, not_positive_definite]);
+/// ```
+///
+/// # Panics
+/// When `f` fails at `at` or does not compile, or when at some point the
+/// two disagree in a value, a shape, or whether and how they fail.
+#[track_caller]
+pub fn assert_compiles_with_errors<I: Tree, O: Tree>(
+    f: impl Fn(&I) -> crate::Result<O>,
+    at: &I,
+    points: &[I],
+) {
+    let compiled = compile(|x: &I| f(x).ok(), at).unwrap_or_else(|e| panic!("{e}"));
+    for (k, point) in points.iter().enumerate() {
+        match (compiled.call(point), f(point)) {
+            (Ok(Some(got)), Ok(want)) => assert_same_bits(k, &got, &want),
+            (Err(got), Err(want)) => assert_eq!(
+                got.to_string(),
+                want.to_string(),
+                "point {k}: the compiled program fails otherwise than the function"
+            ),
+            (got, want) => panic!(
+                "point {k}: the compiled program gives {:?} where the function gives {:?}",
+                got.map(|o| o.is_some()),
+                want.map(|_| "a value")
+            ),
         }
+    }
+}
+
+/// Panics unless `got` and `want` have the same shapes and bits.
+#[track_caller]
+fn assert_same_bits<O: Tree>(k: usize, got: &O, want: &O) {
+    for (g, w) in got.leaves().iter().zip(want.leaves()) {
+        let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            g.shape(),
+            w.shape(),
+            "point {k}: compiled and direct shapes differ"
+        );
+        assert!(
+            bits(g) == bits(w),
+            "point {k}: the compiled program gives {g:?} where the function gives {w:?}"
+        );
     }
 }

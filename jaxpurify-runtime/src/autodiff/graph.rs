@@ -15,6 +15,7 @@
 //! tape backwards from the outputs: no search, no ordering, and the whole
 //! record is freed at once when the last tensor of the level goes.
 
+use crate::compile::check::Check;
 use crate::compile::kernel::{Kernel, eval_recorded};
 use crate::compile::trace::{Source, Trace};
 use crate::tensor::Tensor;
@@ -444,13 +445,49 @@ fn record_with<K: Kernel + Clone>(
     plain.into_tracked(tracks)
 }
 
-/// Notes, on every tracing tape among `tracks`, that code outside any kernel
-/// read the values at `site`: the traced function may have decided something
+/// Records `check` on the trace of every function being compiled that
+/// `inputs` depend on, so that its program repeats the check.
+pub(crate) fn record_check<C: Check + Clone>(inputs: &[&Tensor], check: &C, failure: Option<&crate::Error>) {
+    let mut traces: SmallVec<[&Arc<Tape>; 2]> = SmallVec::new();
+    for t in inputs {
+        for track in t.tracks() {
+            if track.tape.trace.is_some() && !traces.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
+                traces.push(&track.tape);
+            }
+        }
+    }
+    for tape in traces {
+        let level = tape.level;
+        let sources = inputs
+            .iter()
+            .map(|t| (t.track_at(level).map_or(NO_PARENT, |k| k.index), *t));
+        if let Some(mut trace) = tape.trace() {
+            trace.push_check(Box::new(check.clone()), sources);
+            if let Some(error) = failure {
+                trace.note_failure(check.name(), error);
+            }
+        }
+    }
+}
+
+/// Sets the path that the errors of checks recorded from now on name, on
+/// the trace of every function being compiled that `t` depends on (`None`
+/// ends it).
+pub(crate) fn label_checks(t: &Tensor, path: Option<&str>) {
+    for track in t.tracks() {
+        if let Some(mut trace) = track.tape.trace() {
+            trace.set_label(path.map(str::to_string));
+        }
+    }
+}
+
+/// Notes, on every tracing tape among `tracks`, that `what`, outside any
+/// kernel, read the values at `site`: the traced function may have decided something
 /// on them, which its compiled form could not repeat.
-pub(crate) fn note_value_read(tracks: &Tracks, site: &'static Location<'static>) {
+pub(crate) fn note_value_read(tracks: &Tracks, what: &'static str, site: &'static Location<'static>) {
     for track in tracks {
         if let Some(mut trace) = track.tape.trace() {
-            trace.note_read(site);
+            trace.note_read(what, site);
         }
     }
 }

@@ -19,6 +19,7 @@
 //! program is run at the traced point and at a nearby one and compared with
 //! the function itself.
 
+pub(crate) mod check;
 pub(crate) mod kernel;
 mod program;
 pub(crate) mod trace;
@@ -97,11 +98,20 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
         .collect();
     let trace = tape.take_trace();
     drop(traced_input);
-    if let Some(site) = trace.read {
+    if let Some(read) = &trace.read {
         return Err(compile_error(&format!(
-            "the value of a tensor that depends on the input was read at {site}; \
-             a compiled program cannot repeat what was decided on it \
-             (call the function without compiling, or express the choice with `where_`)"
+            "`{}` read the value of a tensor that depends on the input at {}: a compiled \
+             program runs the same ops on every call and cannot repeat a choice made on that \
+             value. Choose per element with `where_` (both sides are computed), keep the \
+             decision outside the compiled function, or call the function without compiling",
+            read.what, read.site
+        )));
+    }
+    if let Some((check, error)) = &trace.failed {
+        return Err(compile_error(&format!(
+            "the check of `{check}` failed where the function was traced ({error}) and the \
+             function went on: its program would end with that error instead. Compile at a \
+             point where it succeeds"
         )));
     }
     let (input_lens, output_lens) = (leaf_lens(example), leaf_lens(&traced_output));
@@ -117,7 +127,13 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
     };
     compiled.check_against(example, &compiled.output)?;
     let nearby = example.map(nearby_point);
-    compiled.check_against(&nearby, &f(&nearby))?;
+    let expected = f(&nearby);
+    // Where a check fails nearby there is nothing to compare (the function
+    // failed there too, or recovered, which the program reports as the
+    // error).
+    if compiled.passes_checks(&nearby) {
+        compiled.check_against(&nearby, &expected)?;
+    }
     Ok(compiled)
 }
 
@@ -138,8 +154,10 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
     /// shapes.
     ///
     /// # Errors
-    /// [`Error::Shape`] naming the first leaf whose shape differs, and
-    /// [`Error::Length`] when the number of leaves differs.
+    /// [`Error::Shape`] naming the first leaf whose shape differs,
+    /// [`Error::Length`] when the number of leaves differs, and the error of
+    /// the first check the program repeats that fails (see
+    /// [`compile`](crate::compile())).
     pub fn call(&self, input: &I) -> Result<O> {
         let given = input.leaves();
         let expected = self.input.leaves();
@@ -167,7 +185,7 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         }
         let inputs: InputLeaves = given.iter().map(|t| t.data()).collect();
         self.with_workspace(|program, ws| {
-            program.run(ws, &inputs);
+            program.run(ws, &inputs)?;
             let mut k = 0;
             self.output.try_rebuild(&mut Path::root(), &mut |_, leaf| {
                 // Into storage of the pool (or inline), as an op's output:
@@ -186,21 +204,22 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
     /// writes the flat output into `output`.
     ///
     /// # Errors
-    /// [`Error::Length`] when either slice has the wrong length.
+    /// [`Error::Length`] when either slice has the wrong length, and the
+    /// error of a check that fails, as [`call`](Compiled::call).
     pub fn call_flat(&self, input: &[f64], output: &mut [f64]) -> Result<()> {
         check_length("flat input", self.input_len(), input.len())?;
         check_length("flat output", self.output_len(), output.len())?;
         let inputs = self.split_input(input);
         self.with_workspace(|program, ws| {
-            program.run(ws, &inputs);
+            program.run(ws, &inputs)?;
             let mut rest = output;
             for (k, &len) in self.output_lens.iter().enumerate() {
                 let (head, tail) = rest.split_at_mut(len);
                 head.copy_from_slice(program.output(k, ws, &inputs));
                 rest = tail;
             }
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The length of the flat input.
@@ -250,6 +269,11 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         let out = f(&self.program, &mut ws);
         self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(ws);
         out
+    }
+
+    /// Whether every check of the program passes at `input`.
+    fn passes_checks(&self, input: &I) -> bool {
+        self.call(input).is_ok()
     }
 
     /// Compares the program's output at `input` with `expected`, the
@@ -308,21 +332,22 @@ impl<P: Tree> Compiled<P, (Tensor, P)> {
     ///
     /// # Errors
     /// [`Error::Length`] when either slice does not have the parameters'
-    /// length.
+    /// length, and the error of a check that fails, as
+    /// [`call`](Compiled::call).
     pub fn value_and_grad_flat(&self, params: &[f64], grad: &mut [f64]) -> Result<f64> {
         check_length("flat parameters", self.input_len, params.len())?;
         check_length("gradient buffer", self.input_len, grad.len())?;
         let inputs = self.split_input(params);
-        Ok(self.with_workspace(|program, ws| {
-            program.run(ws, &inputs);
+        self.with_workspace(|program, ws| {
+            program.run(ws, &inputs)?;
             let mut rest = &mut grad[..];
             for (k, &len) in self.output_lens.iter().enumerate().skip(1) {
                 let (head, tail) = rest.split_at_mut(len);
                 head.copy_from_slice(program.output(k, ws, &inputs));
                 rest = tail;
             }
-            program.output(0, ws, &inputs)[0]
-        }))
+            Ok(program.output(0, ws, &inputs)[0])
+        })
     }
 }
 

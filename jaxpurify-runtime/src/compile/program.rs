@@ -1,6 +1,7 @@
 //! A compiled program: the kernels a trace needs for its outputs, in the
 //! order they ran, each writing into its part of one reusable buffer.
 
+use super::check::Check;
 use super::kernel::Kernel;
 use super::trace::{Node, Op, Source, Trace};
 use crate::error::{Error, Result};
@@ -16,11 +17,27 @@ enum Place {
     Work(Range<usize>),
 }
 
-/// One kernel call, reading `args` and writing `out` of the workspace.
+/// One kernel call, reading `args` and writing `out` of the workspace, or
+/// one check of `args` (with an empty `out`).
 struct Step {
-    kernel: Box<dyn Kernel>,
+    work: Work,
     args: SmallVec<[Place; 3]>,
     out: Range<usize>,
+}
+
+/// What a step does.
+enum Work {
+    Kernel(Box<dyn Kernel>),
+    Check(Box<dyn Check>),
+}
+
+impl Work {
+    fn name(&self) -> &'static str {
+        match self {
+            Work::Kernel(k) => k.name(),
+            Work::Check(c) => c.name(),
+        }
+    }
 }
 
 /// The kernels of a trace that its outputs depend on. The workspace holds
@@ -41,8 +58,8 @@ pub(crate) struct Workspace(Vec<f64>);
 
 impl Program {
     /// The program computing `outputs` (each a node of `trace`, or a
-    /// constant) from the trace's inputs. Fails when a needed op has no
-    /// kernel.
+    /// constant) from the trace's inputs, with every check the trace made.
+    /// Fails when a needed op has no kernel.
     pub(crate) fn build(mut trace: Trace, outputs: Vec<Source>) -> Result<Program> {
         let needed = needed_nodes(&trace.nodes, &outputs);
         let mut builder = Builder::default();
@@ -61,6 +78,10 @@ impl Program {
                         ),
                     });
                 }
+                Op::Check(check) => {
+                    let args = node.sources.iter().map(|s| builder.value(s, &value_of)).collect();
+                    builder.step(Work::Check(check), args, 0)
+                }
                 Op::Kernel(kernel) => {
                     if let [source] = &node.sources[..] {
                         // A view's values are its input's, read where they
@@ -72,7 +93,7 @@ impl Program {
                         }
                     }
                     let args = node.sources.iter().map(|s| builder.value(s, &value_of)).collect();
-                    builder.step(kernel, args, node.shape.numel())
+                    builder.step(Work::Kernel(kernel), args, node.shape.numel())
                 }
             });
         }
@@ -87,8 +108,13 @@ impl Program {
         Workspace(ws)
     }
 
-    /// Runs every step on `inputs`, one slice per input leaf.
-    pub(crate) fn run(&self, ws: &mut Workspace, inputs: &[&[f64]]) {
+    /// Runs every step on `inputs`, one slice per input leaf, up to the
+    /// first check that fails.
+    ///
+    /// # Errors
+    /// The error of the first check that fails; the outputs are then not
+    /// computed.
+    pub(crate) fn run(&self, ws: &mut Workspace, inputs: &[&[f64]]) -> Result<()> {
         for step in &self.steps {
             // The output's part of the workspace never overlaps a part an
             // argument is read from, so the buffer splits around it.
@@ -101,17 +127,25 @@ impl Program {
                     Place::Work(r) => &after[r.start - step.out.end..r.end - step.out.end],
                 }
             };
+            let mut work = |args: &[&[f64]]| match &step.work {
+                Work::Kernel(kernel) => {
+                    kernel.run(args, out);
+                    Ok(())
+                }
+                Work::Check(check) => check.run(args),
+            };
             if step.args.len() <= INLINE_ARGS {
                 let mut args: [&[f64]; INLINE_ARGS] = [&[]; INLINE_ARGS];
                 for (slot, place) in args.iter_mut().zip(&step.args) {
                     *slot = read(place);
                 }
-                step.kernel.run(&args[..step.args.len()], out);
+                work(&args[..step.args.len()])?;
             } else {
                 let args: Vec<&[f64]> = step.args.iter().map(read).collect();
-                step.kernel.run(&args, out);
+                work(&args)?;
             }
         }
+        Ok(())
     }
 
     /// The values of output `i` after [`run`](Program::run) on `inputs`.
@@ -129,14 +163,14 @@ impl Program {
 
     /// The names of the kernels, in the order they run.
     pub(crate) fn kernel_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.steps.iter().map(|s| s.kernel.name())
+        self.steps.iter().map(|s| s.work.name())
     }
 }
 
-/// Which nodes the outputs depend on: walked backwards, since every node's
-/// sources come before it.
+/// Which nodes the outputs and the checks depend on: walked backwards,
+/// since every node's sources come before it.
 fn needed_nodes(nodes: &[Node], outputs: &[Source]) -> Vec<bool> {
-    let mut needed = vec![false; nodes.len()];
+    let mut needed: Vec<bool> = nodes.iter().map(|n| matches!(n.op, Op::Check(_))).collect();
     for s in outputs {
         if let Source::Node(n) = s {
             needed[*n as usize] = true;
@@ -168,7 +202,7 @@ enum Pending {
 
 /// A step whose output is not placed yet: its values' length instead.
 struct PendingStep {
-    kernel: Box<dyn Kernel>,
+    work: Work,
     args: SmallVec<[Pending; 3]>,
     len: usize,
 }
@@ -195,8 +229,8 @@ impl Builder {
         }
     }
 
-    fn step(&mut self, kernel: Box<dyn Kernel>, args: SmallVec<[Pending; 3]>, len: usize) -> Pending {
-        self.steps.push(PendingStep { kernel, args, len });
+    fn step(&mut self, work: Work, args: SmallVec<[Pending; 3]>, len: usize) -> Pending {
+        self.steps.push(PendingStep { work, args, len });
         Pending::Step(self.steps.len() - 1, 0..len)
     }
 
@@ -221,7 +255,7 @@ impl Builder {
         let mut free: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut placed: Vec<Range<usize>> = Vec::with_capacity(self.steps.len());
         let mut steps = Vec::with_capacity(self.steps.len());
-        for (i, PendingStep { kernel, args, len }) in self.steps.into_iter().enumerate() {
+        for (i, PendingStep { work, args, len }) in self.steps.into_iter().enumerate() {
             let start = free.get_mut(&len).and_then(Vec::pop).unwrap_or_else(|| {
                 workspace_len += len;
                 workspace_len - len
@@ -239,7 +273,7 @@ impl Builder {
             }
             let args = args.into_iter().map(|a| a.placed(&placed)).collect();
             steps.push(Step {
-                kernel,
+                work,
                 args,
                 out: start..start + len,
             });

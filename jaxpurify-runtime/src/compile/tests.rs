@@ -38,7 +38,8 @@ fn reading_a_traced_value_fails_to_compile_and_names_the_place() {
     .err()
     .expect("a value read");
     let message = err.to_string();
-    assert!(message.contains("was read at"), "{message}");
+    assert!(message.contains("`item` read the value"), "{message}");
+    assert!(message.contains("`where_`"), "{message}");
     assert!(message.contains(file!()), "{message}");
 }
 

@@ -2,6 +2,7 @@
 //! function's inputs, with the op's kernel and where each of its inputs
 //! came from (an earlier node, or a constant captured by value).
 
+use super::check::Check;
 use super::kernel::Kernel;
 use crate::autodiff::graph::NO_PARENT;
 use crate::shape::Shape;
@@ -16,7 +17,19 @@ pub(crate) struct Trace {
     /// How many of the nodes are the function's inputs.
     inputs: usize,
     /// The first place where code outside a kernel read a traced value.
-    pub(crate) read: Option<&'static Location<'static>>,
+    pub(crate) read: Option<Read>,
+    /// The first check that failed while tracing, and its error: the
+    /// function went on after it, which a program cannot repeat.
+    pub(crate) failed: Option<(&'static str, String)>,
+    /// The path of the model marker whose checks are being recorded, which
+    /// their errors name (as the direct call's do).
+    label: Option<String>,
+}
+
+/// A read of traced values outside a kernel: which method, and where.
+pub(crate) struct Read {
+    pub(crate) what: &'static str,
+    pub(crate) site: &'static Location<'static>,
 }
 
 /// How a node's value comes about.
@@ -27,6 +40,8 @@ pub(crate) enum Op {
     Kernel(Box<dyn Kernel>),
     /// An op recorded without a kernel, at this place in the source.
     Opaque(&'static Location<'static>),
+    /// A check of its sources' values, with no value of its own.
+    Check(Box<dyn Check>),
 }
 
 /// Where an op's input comes from.
@@ -73,15 +88,60 @@ impl Trace {
         self.push(Op::Opaque(site), collect_sources(sources), shape)
     }
 
+    /// Adds a check of the values of `sources` (paired as in
+    /// [`push_op`](Trace::push_op)); every program built from the trace
+    /// makes it.
+    pub(crate) fn push_check<'a>(
+        &mut self,
+        check: Box<dyn Check>,
+        sources: impl Iterator<Item = (u32, &'a Tensor)>,
+    ) {
+        let check = match &self.label {
+            Some(path) => Box::new(Labelled {
+                path: path.clone(),
+                check,
+            }),
+            None => check,
+        };
+        self.push(Op::Check(check), collect_sources(sources), Shape::scalar());
+    }
+
+    /// Sets (or with `None` ends) the path that the errors of the checks
+    /// recorded from now on name.
+    pub(crate) fn set_label(&mut self, path: Option<String>) {
+        self.label = path;
+    }
+
     /// Keeps the first place a traced value was read outside a kernel.
-    pub(crate) fn note_read(&mut self, site: &'static Location<'static>) {
-        self.read.get_or_insert(site);
+    pub(crate) fn note_read(&mut self, what: &'static str, site: &'static Location<'static>) {
+        self.read.get_or_insert(Read { what, site });
+    }
+
+    /// Keeps the first check that failed while tracing.
+    pub(crate) fn note_failure(&mut self, check: &'static str, error: &crate::Error) {
+        self.failed.get_or_insert_with(|| (check, error.to_string()));
     }
 
     fn push(&mut self, op: Op, sources: SmallVec<[Source; 2]>, shape: Shape) -> u32 {
         let index = u32::try_from(self.nodes.len()).expect("at most 2^32 traced ops");
         self.nodes.push(Node { op, sources, shape });
         index
+    }
+}
+
+/// A check whose error names the model marker it was made for.
+struct Labelled {
+    path: String,
+    check: Box<dyn Check>,
+}
+
+impl Check for Labelled {
+    fn name(&self) -> &'static str {
+        self.check.name()
+    }
+
+    fn run(&self, inputs: &[&[f64]]) -> crate::Result<()> {
+        self.check.run(inputs).map_err(|e| e.at(&self.path))
     }
 }
 

@@ -6,6 +6,7 @@
 //! created per evaluation: nothing is global, and evaluations on different
 //! threads never see each other.
 
+use crate::autodiff::graph::label_checks;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -331,19 +332,28 @@ impl<'a, P, F> Scope<'a, P, F> {
         value
     }
 
-    /// A whitened scalar variable: the parameter `name` transformed by
-    /// `prior`, also recorded as an intermediate.
-    pub fn variable(
+    /// A whitened scalar variable: the parameter `name` transformed by the
+    /// prior that `prior` builds, also recorded as an intermediate. An error
+    /// building the prior (a learned scale that is not positive, say) names
+    /// the variable's path, from the direct call and from a compiled
+    /// program alike.
+    pub fn variable<Q: super::Prior>(
         &self,
         name: &'static str,
-        prior: Result<impl super::Prior>,
+        prior: impl FnOnce() -> Result<Q>,
         get: impl FnOnce(&'a P) -> &'a Tensor,
     ) -> Tensor {
         let xi = self.param(name, Shape::scalar(), get);
+        let path = self.key(name, None).to_string();
+        // The parameter depends on every function being compiled from the
+        // model, so its traces take the label.
+        label_checks(&xi, Some(&path));
+        let prior = prior();
+        label_checks(&xi, None);
         match prior {
             Ok(prior) => self.intermediate(name, None, prior.forward(&xi)),
             Err(e) => {
-                self.shared.fail(e);
+                self.shared.fail(e.at(&path));
                 xi
             }
         }

@@ -5,10 +5,13 @@
 //! `O(n)` pass that checks the grid is sorted (an unsorted grid would
 //! silently give nonsense, as it does in NumPy, so it is rejected instead).
 
-use crate::autodiff::graph::apply_op;
+use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
+use crate::error::Error;
 use crate::ops::compare::where_;
 use crate::ops::layout::concatenate;
+use crate::ops::take::{scatter_unchecked, take_unchecked};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -49,18 +52,15 @@ use smallvec::smallvec;
 /// When `xp` and `fp` are not 1-d of one non-zero length, or `xp` is not
 /// sorted (or holds NaN).
 ///
-/// A [`compile`](crate::compile())d function may interpolate values `fp`
-/// that depend on its inputs; queries and knots that do cannot be compiled
-/// (the derivative rule keeps each query's piece).
+/// Queries, knots and values may all depend on a
+/// [`compile`](crate::compile())d function's inputs: the program finds each
+/// query's piece again on every call (for the value and for the
+/// derivatives), and checks that the knots are sorted, returning that
+/// error where the direct call panics.
 #[track_caller]
 pub fn interp(x: &Tensor, xp: &Tensor, fp: &Tensor) -> Tensor {
     check_grid(xp, fp);
-    let knots = xp.as_slice();
-    let pieces: Vec<Piece> = x.as_slice().iter().map(|&q| Piece::locate(knots, q)).collect();
-    let brackets = Brackets::of(&pieces);
-    apply_op(&Interp, &[x, xp, fp], x.shape().clone(), move |c| {
-        interp_grads(c, &brackets)
-    })
+    apply_op(&Interp, &[x, xp, fp], x.shape().clone(), interp_grads)
 }
 
 /// The kernel of [`interp`]: queries, knots, values.
@@ -98,27 +98,39 @@ fn check_grid(xp: &Tensor, fp: &Tensor) {
     // either is NaN, so only a lone knot needs its own NaN test. A fold
     // without early exit vectorizes, which makes it the faster check on a
     // grid that is sorted, the case that matters.
-    let knots = xp.as_slice();
-    if knots[0].is_nan() || !knots.windows(2).fold(true, |sorted, w| sorted & (w[0] <= w[1])) {
-        reject_grid(knots, xp.shape());
+    let shape = xp.shape().clone();
+    let sorted = check("interp", &[xp], move |values| {
+        let knots = values[0];
+        match knots[0].is_nan() || !knots.windows(2).fold(true, |sorted, w| sorted & (w[0] <= w[1])) {
+            true => Err(grid_error(knots, &shape)),
+            false => Ok(()),
+        }
+    });
+    if let Err(e) = sorted {
+        panic!("{e}");
     }
 }
 
-/// Panics naming the first NaN knot, else the first descent.
-#[track_caller]
-fn reject_grid(knots: &[f64], shape: &crate::Shape) -> ! {
-    if let Some(i) = knots.iter().position(|k| k.is_nan()) {
-        panic!("interp: xp[{i}] is NaN (shape {shape})");
+/// The error naming the first NaN knot, else the first descent.
+fn grid_error(knots: &[f64], shape: &crate::Shape) -> Error {
+    let message = match knots.iter().position(|k| k.is_nan()) {
+        Some(i) => format!("xp[{i}] is NaN (shape {shape})"),
+        None => {
+            let i = (1..knots.len())
+                .find(|&i| knots[i] < knots[i - 1])
+                .expect("a grid is rejected for a NaN or a descent");
+            format!(
+                "xp must be increasing, but xp[{i}] = {} < xp[{}] = {} (shape {shape})",
+                knots[i],
+                i - 1,
+                knots[i - 1]
+            )
+        }
+    };
+    Error::InvalidArgument {
+        op: "interp",
+        message,
     }
-    let i = (1..knots.len())
-        .find(|&i| knots[i] < knots[i - 1])
-        .expect("a grid is rejected for a NaN or a descent");
-    panic!(
-        "interp: xp must be increasing, but xp[{i}] = {} < xp[{}] = {} (shape {shape})",
-        knots[i],
-        i - 1,
-        knots[i - 1]
-    );
 }
 
 /// Where one query falls: between knots `lower` and `upper`. Outside the grid
@@ -190,21 +202,35 @@ impl Piece {
     }
 }
 
-/// Every query's piece as plain, untracked data for the derivative rule:
-/// the knot indices below and above, and a mask of the queries inside the grid.
-#[derive(Clone)]
-struct Brackets {
-    lower: Vec<usize>,
-    upper: Vec<usize>,
-    inside: Tensor,
+/// Every query's piece, for the derivative rule: the knot positions below
+/// and above and a mask of the queries inside the grid, as the three rows
+/// of a `[3, queries]` tensor. An op with zero derivative, so that a
+/// compiled program finds the pieces again for the queries and knots of
+/// each call.
+fn brackets(x: &Tensor, xp: &Tensor) -> (Tensor, Tensor, Tensor) {
+    let b = apply_constant(&InterpBrackets, &[x, xp], crate::Shape::from([3, x.numel()]));
+    (b.select(0, 0), b.select(0, 1), b.select(0, 2))
 }
 
-impl Brackets {
-    fn of(pieces: &[Piece]) -> Brackets {
-        Brackets {
-            lower: pieces.iter().map(|p| p.lower).collect(),
-            upper: pieces.iter().map(|p| p.upper).collect(),
-            inside: Tensor::from(pieces.iter().map(|p| f64::from(p.inside)).collect::<Vec<_>>()),
+/// The kernel of [`brackets`]: queries, knots.
+#[derive(Clone)]
+struct InterpBrackets;
+
+impl Kernel for InterpBrackets {
+    fn name(&self) -> &'static str {
+        "interp_brackets"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        let (queries, knots) = (inputs[0], inputs[1]);
+        let q = queries.len();
+        let (lower, rest) = out.split_at_mut(q);
+        let (upper, inside) = rest.split_at_mut(q);
+        for (k, &query) in queries.iter().enumerate() {
+            let piece = Piece::locate(knots, query);
+            lower[k] = piece.lower as f64;
+            upper[k] = piece.upper as f64;
+            inside[k] = f64::from(piece.inside);
         }
     }
 }
@@ -212,7 +238,7 @@ impl Brackets {
 /// Gradients of `f = fp[j] + (fp[k] - fp[j]) t`, `t = (x - xp[j]) / (xp[k] - xp[j])`
 /// for each query's piece `(j, k)`. Outside the grid `j = k`, `t` is forced
 /// to 0 and the width to 1, so no 0/0 appears and the slope is exactly 0.
-fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
+fn interp_grads(c: &crate::Ctx) -> crate::Grads {
     let [x, xp, fp] = [&c.inputs[0], &c.inputs[1], &c.inputs[2]];
     let queries = x.numel();
     let g = c.grad.reshape([queries]);
@@ -221,13 +247,15 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
         // Fixed queries and knots (at this level and every outer one), as
         // when reading a field out at data points: the weights are
         // constants, so one op scatters them.
-        return smallvec![None, None, Some(spread_onto_knots(&g, x, xp, b))];
+        return smallvec![None, None, Some(spread_onto_knots(&g, x, xp))];
     }
-    let x_low = xp.index_select(0, &b.lower);
-    let width = where_(&b.inside, xp.index_select(0, &b.upper) - &x_low, 1.0);
+    let flat_x = x.reshape([queries]);
+    let (lower, upper, inside) = brackets(&flat_x, xp);
+    let x_low = take_unchecked(xp, &lower);
+    let width = where_(&inside, take_unchecked(xp, &upper) - &x_low, 1.0);
     let needs_slope = c.needs(0) || c.needs(1);
     // df/dx = slope; the knot values enter only through it.
-    let slope = needs_slope.then(|| (fp.index_select(0, &b.upper) - fp.index_select(0, &b.lower)) / &width);
+    let slope = needs_slope.then(|| (take_unchecked(fp, &upper) - take_unchecked(fp, &lower)) / &width);
     let dx = c
         .needs(0)
         .then(|| (&g * slope.as_ref().expect("slope")).reshape(x.shape()));
@@ -235,17 +263,17 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
         return smallvec![dx, None, None];
     }
     // Each query puts weight g (1 - t) on knot j and g t on knot k.
-    let t = (where_(&b.inside, x.reshape([queries]), &x_low) - &x_low) / &width;
+    let t = (where_(&inside, &flat_x, &x_low) - &x_low) / &width;
     let weight_upper = &g * &t;
     let weights = concatenate(&[&g - &weight_upper, weight_upper], 0);
-    let knots: Vec<usize> = b.lower.iter().chain(&b.upper).copied().collect();
+    let knots = concatenate(&[lower, upper], 0);
     let n = xp.numel();
     // df/dxp[j] = -slope (1 - t), df/dxp[k] = -slope t: the fp weights times -slope.
     let dxp = c.needs(1).then(|| {
         let slope = slope.expect("slope");
-        -(&weights * concatenate(&[&slope, &slope], 0)).scatter_add(0, &knots, n)
+        -scatter_unchecked(&(&weights * concatenate(&[&slope, &slope], 0)), &knots, n)
     });
-    let dfp = c.needs(2).then(|| weights.scatter_add(0, &knots, n));
+    let dfp = c.needs(2).then(|| scatter_unchecked(&weights, &knots, n));
     smallvec![dx, dxp, dfp]
 }
 
@@ -256,19 +284,21 @@ fn interp_grads(c: &crate::Ctx, b: &Brackets) -> crate::Grads {
 /// derivative is that interpolation of the incoming gradient. Sums run in
 /// the order of the general rule (every lower weight, then every upper), so
 /// both give the same bits.
-fn spread_onto_knots(g: &Tensor, x: &Tensor, xp: &Tensor, b: &Brackets) -> Tensor {
-    let knots = xp.as_slice();
-    let pieces = b.lower.iter().zip(&b.upper).zip(b.inside.as_slice());
+fn spread_onto_knots(g: &Tensor, x: &Tensor, xp: &Tensor) -> Tensor {
+    // Untracked: reading them decides nothing a program would repeat.
+    let (queries, knots) = (x.data(), xp.data());
+    let pieces: Vec<Piece> = queries.iter().map(|&q| Piece::locate(knots, q)).collect();
     let upper_shares: Vec<f64> = pieces
-        .zip(x.as_slice())
-        .map(|(((&j, &k), &inside), &q)| match inside == 1.0 {
-            true => (q - knots[j]) / (knots[k] - knots[j]),
+        .iter()
+        .zip(queries)
+        .map(|(p, &q)| match p.inside {
+            true => (q - knots[p.lower]) / (knots[p.upper] - knots[p.lower]),
             false => 0.0,
         })
         .collect();
     let kernel = SpreadOntoKnots {
-        lower: b.lower.clone().into(),
-        upper: b.upper.clone().into(),
+        lower: pieces.iter().map(|p| p.lower).collect(),
+        upper: pieces.iter().map(|p| p.upper).collect(),
         upper_shares: upper_shares.into(),
     };
     let (x, xp) = (x.reshape([x.numel()]), xp.clone());
@@ -579,13 +609,39 @@ mod tests {
     }
 
     #[test]
-    fn traced_queries_do_not_compile() {
-        // The pieces of traced queries are chosen by reading them, which a
-        // compiled program cannot repeat.
+    fn traced_queries_knots_and_values_compile_with_every_derivative() {
+        // Queries, knots and values all traced; the other point moves the
+        // queries to other pieces, onto a knot and outside the grid, and
+        // moves the knots.
         let (xp, fp) = grid();
-        let err = crate::compile(|x: &Tensor| interp(x, &xp, &fp), &Tensor::from([0.5, 2.0]))
-            .err()
-            .expect("the queries are read");
-        assert!(err.to_string().contains("was read at"), "{err}");
+        let x = Tensor::from([-1.0, 0.5, 2.2, 4.0]);
+        let loss = |v: &(Tensor, Tensor, Tensor)| interp(&v.0, &v.1, &v.2).sin().sum();
+        let f = |v: &(Tensor, Tensor, Tensor)| {
+            let (value, gradient) = crate::value_and_grad(loss, v);
+            let direction = (
+                Tensor::from([1.0, 0.5, -1.0, 2.0]),
+                Tensor::from([0.1, 0.2, -0.3, 0.4]),
+                Tensor::ones([4]),
+            );
+            (value, gradient, crate::hvp(loss, v, &direction))
+        };
+        let moved = (
+            Tensor::from([3.0, 5.0, 0.0, 1.25]),
+            Tensor::from([-0.5, 1.5, 2.0, 5.0]),
+            Tensor::from([2.0, 0.0, 1.0, -1.0]),
+        );
+        crate::testing::assert_compiles_exactly(f, &(x, xp, fp), &[moved]);
+    }
+
+    #[test]
+    fn traced_knots_are_checked_on_every_call() {
+        let (xp, fp) = grid();
+        let f = |xp: &Tensor| interp(&Tensor::from([0.5, 2.0]), xp, &fp);
+        let compiled = crate::compile(f, &xp).unwrap();
+        let err = compiled.call(&Tensor::from([0.0, 2.0, 1.0, 3.0])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "interp: xp must be increasing, but xp[2] = 1 < xp[1] = 2 (shape [4])"
+        );
     }
 }

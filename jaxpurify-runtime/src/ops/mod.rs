@@ -32,4 +32,5 @@ pub(crate) mod search;
 mod softmax;
 mod special;
 mod special_scalar;
+pub(crate) mod take;
 mod unary;

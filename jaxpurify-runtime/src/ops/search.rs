@@ -3,7 +3,9 @@
 //! that checks the array is sorted.
 
 use crate::autodiff::graph::apply_constant;
+use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
+use crate::error::Error;
 use crate::tensor::Tensor;
 
 /// Which end of a run of equal entries [`searchsorted`] reports (NumPy's
@@ -42,6 +44,11 @@ pub enum Side {
 /// assert_eq!(searchsorted(&sorted, &values, Side::Right).to_vec(), vec![3.0, 0.0, 4.0]);
 /// ```
 ///
+/// Both arguments may depend on a [`compile`](crate::compile())d
+/// function's inputs: the program searches again on every call, and checks
+/// that `sorted` is sorted, returning that error where the direct call
+/// panics.
+///
 /// # Panics
 /// When `sorted` is not 1-d or not sorted.
 #[track_caller]
@@ -51,15 +58,23 @@ pub fn searchsorted(sorted: &Tensor, values: &Tensor, side: Side) -> Tensor {
         "searchsorted: the sorted array must be 1-d, got shape {}",
         sorted.shape()
     );
-    let s = sorted.as_slice();
-    if let Some(i) = (1..s.len()).find(|&i| nan_last_less(s[i], s[i - 1])) {
-        panic!(
-            "searchsorted: the array is not sorted: element {} = {} follows {} (shape {})",
-            i,
-            s[i],
-            s[i - 1],
-            sorted.shape()
-        );
+    let shape = sorted.shape().clone();
+    let sortedness = check("searchsorted", &[sorted], move |values| {
+        let s = values[0];
+        match (1..s.len()).find(|&i| nan_last_less(s[i], s[i - 1])) {
+            None => Ok(()),
+            Some(i) => Err(Error::InvalidArgument {
+                op: "searchsorted",
+                message: format!(
+                    "the array is not sorted: element {i} = {} follows {} (shape {shape})",
+                    s[i],
+                    s[i - 1]
+                ),
+            }),
+        }
+    });
+    if let Err(e) = sortedness {
+        panic!("{e}");
     }
     apply_constant(&Search { side }, &[sorted, values], values.shape().clone())
 }
@@ -141,5 +156,20 @@ mod tests {
         };
         let moved = Tensor::from([3.0, -1.0, 1.0, 0.2]);
         crate::testing::assert_compiles_exactly(search, &Tensor::from([0.5, 2.0, 4.0, 5.0]), &[moved]);
+    }
+
+    #[test]
+    fn a_traced_sorted_array_compiles_and_is_checked_on_every_call() {
+        let values = Tensor::from([0.5, 2.0, 4.0]);
+        let search = |s: &Tensor| searchsorted(s, &values, Side::Left);
+        let compiled = crate::compile(search, &Tensor::from([0.0, 1.0, 3.0, 4.5])).unwrap();
+        let other = Tensor::from([1.0, 2.0, 2.5, 3.0]);
+        assert_eq!(compiled.call(&other).unwrap(), search(&other));
+        // Where the direct call panics, the program returns the error.
+        let err = compiled.call(&Tensor::from([0.0, 3.0, 1.0, 4.5])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "searchsorted: the array is not sorted: element 2 = 1 follows 3 (shape [4])"
+        );
     }
 }

@@ -6,6 +6,7 @@ use super::diag::diagonal;
 use super::triangular::{Transpose, Triangle, check_diagonal, read_of, triangular_solve};
 use super::{assert_square, assert_system};
 use crate::autodiff::graph::apply_op;
+use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -31,9 +32,9 @@ use smallvec::smallvec;
 ///
 /// # Errors
 /// [`Error::NotPositiveDefinite`] when a pivot is not positive and finite
-/// (also for NaN or infinite entries): the factor never holds NaN. Decided
-/// on the values, so a function being [`compile`](crate::compile())d fails
-/// to compile when `a` depends on its inputs.
+/// (also for NaN or infinite entries): the factor never holds NaN. A
+/// [`compile`](crate::compile())d function makes the same check on every
+/// call and returns the same error.
 ///
 /// # Panics
 /// When `a` is not a square matrix.
@@ -49,15 +50,18 @@ fn cholesky_for(op: &'static str, a: &Tensor) -> Result<Tensor> {
     let l = apply_op(&Cholesky { n }, &[a], a.shape().clone(), |c| {
         smallvec![Some(cholesky_adjoint(c.output, c.grad))]
     });
-    // A read: whether the error is returned depends on the values, which a
-    // compiled program could not repeat, so a traced `a` does not compile.
-    let factor = l.as_slice();
-    if (0..n).any(|i| factor[i * n + i].is_nan()) {
-        return Err(Error::NotPositiveDefinite {
-            op,
-            shape: a.shape().clone(),
-        });
-    }
+    // The kernel fills a failed factor with NaN; a compiled program repeats
+    // this check on every call.
+    let shape = a.shape().clone();
+    check(op, &[&l], move |factor| {
+        match factor[0].first().is_some_and(|v| v.is_nan()) {
+            true => Err(Error::NotPositiveDefinite {
+                op,
+                shape: shape.clone(),
+            }),
+            false => Ok(()),
+        }
+    })?;
     Ok(l)
 }
 
@@ -130,9 +134,8 @@ fn phi_mask(n: usize) -> Tensor {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when `l` has a zero on its diagonal. Decided on the
-/// values, so a function being [`compile`](crate::compile())d fails to
-/// compile when `l` depends on its inputs (`b` may).
+/// [`Error::Singular`] when `l` has a zero on its diagonal, checked again
+/// by every call of a [`compile`](crate::compile())d function.
 ///
 /// # Panics
 /// When `l` is not square or `b` does not have `n` rows.
@@ -163,9 +166,8 @@ pub fn cho_solve(l: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// # Errors
-/// [`Error::NotPositiveDefinite`] naming `logdet`; compiles only for an
-/// `a` that does not depend on the compiled function's inputs, as
-/// [`cholesky`].
+/// [`Error::NotPositiveDefinite`] naming `logdet`, checked again by every
+/// call of a compiled function, as for [`cholesky`].
 ///
 /// # Panics
 /// When `a` is not a square matrix.
@@ -178,8 +180,8 @@ pub fn logdet(a: &Tensor) -> Result<Tensor> {
 mod tests {
     use super::*;
     use crate::ops::linalg::properties::spd;
-    use crate::testing::{assert_compiles_exactly, check_grad};
-    use crate::{compile, grad, value_and_grad};
+    use crate::testing::{assert_compiles_exactly, assert_compiles_with_errors, check_grad};
+    use crate::{grad, value_and_grad};
 
     #[test]
     fn hand_derived_two_by_two_factor_and_gradient() {
@@ -280,24 +282,37 @@ mod tests {
     }
 
     #[test]
-    fn a_factorisation_of_a_traced_matrix_refuses_to_compile() {
-        // Whether it fails depends on the values, which a compiled program
-        // could not repeat; so does the check of a traced factor.
-        type Fallible = fn(&Tensor) -> Result<Tensor>;
-        let failing: [Fallible; 3] = [
-            |a| cholesky(a),
-            |a| logdet(a),
-            |l| cho_solve(l, &Tensor::ones([3])),
-        ];
-        for f in failing {
-            let err = compile(|a: &Tensor| f(a).unwrap(), &spd(3, 0.4))
-                .err()
-                .expect("a value read");
-            let message = err.to_string();
-            assert!(
-                message.contains("was read at") && message.contains(file!()),
-                "{message}"
-            );
-        }
+    fn factorisations_of_traced_matrices_compile_and_repeat_their_checks() {
+        // Each function at a positive-definite point and at two that fail:
+        // a matrix that is not positive definite, and one holding NaN.
+        let indefinite = Tensor::from([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        let with_nan = spd(3, 0.4).at([1, 1]).set(f64::NAN);
+        let points = [spd(3, 0.9), indefinite, with_nan];
+        let b = Tensor::from([1.0, -2.0, 0.5]);
+        assert_compiles_with_errors(cholesky, &spd(3, 0.4), &points);
+        assert_compiles_with_errors(logdet, &spd(3, 0.4), &points);
+        let solve = |a: &Tensor| cho_solve(&cholesky(a)?, &b);
+        assert_compiles_with_errors(solve, &spd(3, 0.4), &points);
+        // Gradients too: the shape of a GP's negative log likelihood.
+        let gradient = |a: &Tensor| {
+            cholesky(a)?;
+            Ok(value_and_grad(
+                |a: &Tensor| {
+                    let l = cholesky(a).unwrap();
+                    let alpha = cho_solve(&l, &b).unwrap();
+                    (&alpha * &b).sum() * 0.5 + diagonal(&l).ln().sum()
+                },
+                a,
+            ))
+        };
+        assert_compiles_with_errors(gradient, &spd(3, 0.4), &points);
+        // A factor with a zero on its diagonal, traced.
+        let singular_factor = Tensor::from([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 3.0]]);
+        let factor_solve = |l: &Tensor| cho_solve(l, &b);
+        assert_compiles_with_errors(
+            factor_solve,
+            &Tensor::eye(3),
+            &[Tensor::eye(3) * 2.0, singular_factor],
+        );
     }
 }

@@ -191,31 +191,51 @@ fn update_trailing(a: &mut [f64], n: usize, k0: usize, k1: usize) {
     }
 }
 
-/// `P A = L U` with partial pivoting (nalgebra's), kept in the layout the
-/// triangular solves read: the factors stored column-major, which is their
-/// transposes row-major, and the row permutation as a list of positions.
-pub(super) struct Lu {
+/// `P A = L U` with partial pivoting (nalgebra's), packed into one buffer
+/// of [`Lu::packed_len`] values in the layout the triangular solves read:
+/// `L^T` and `U^T` row-major (the factors column-major), then the row
+/// permutation as positions, then `det(P)`. A packed factorisation is the
+/// output of an op, so that a compiled program factorises once per call
+/// and every solve of the forward and backward pass reads the same factors.
+pub(super) struct Lu<'a> {
     n: usize,
-    l_transposed: Vec<f64>,
-    u_transposed: Vec<f64>,
-    /// `(P b)[i] = b[rows[i]]`.
-    rows: Vec<usize>,
+    l_transposed: &'a [f64],
+    u_transposed: &'a [f64],
+    /// `(P b)[i] = b[rows[i]]`, as `f64`.
+    rows: &'a [f64],
     /// `det(P)`, +1 or -1.
     permutation_sign: f64,
 }
 
-impl Lu {
-    /// The factorisation of the row-major `[n, n]` matrix `a`.
-    pub(super) fn new(a: &[f64], n: usize) -> Lu {
+impl<'a> Lu<'a> {
+    /// The length of a packed factorisation of an `[n, n]` matrix.
+    pub(super) fn packed_len(n: usize) -> usize {
+        2 * n * n + n + 1
+    }
+
+    /// Factorises the row-major `[n, n]` matrix `a` into `packed`.
+    pub(super) fn factorise(a: &[f64], n: usize, packed: &mut [f64]) {
         let lu = DMatrix::from_row_slice(n, n, a).lu();
         let mut rows = DVector::from_iterator(n, (0..n).map(|i| i as f64));
         lu.p().permute_rows(&mut rows);
+        let (l, rest) = packed.split_at_mut(n * n);
+        let (u, rest) = rest.split_at_mut(n * n);
+        l.copy_from_slice(lu.l().as_slice());
+        u.copy_from_slice(lu.u().as_slice());
+        rest[..n].copy_from_slice(rows.as_slice());
+        rest[n] = lu.p().determinant();
+    }
+
+    /// The factorisation packed in `packed` by [`factorise`](Lu::factorise).
+    pub(super) fn unpack(packed: &'a [f64], n: usize) -> Lu<'a> {
+        let (l_transposed, rest) = packed.split_at(n * n);
+        let (u_transposed, rest) = rest.split_at(n * n);
         Lu {
             n,
-            l_transposed: lu.l().as_slice().to_vec(),
-            u_transposed: lu.u().as_slice().to_vec(),
-            rows: rows.iter().map(|&r| r as usize).collect(),
-            permutation_sign: lu.p().determinant(),
+            l_transposed,
+            u_transposed,
+            rows: &rest[..n],
+            permutation_sign: rest[n],
         }
     }
 
@@ -233,8 +253,8 @@ impl Lu {
     }
 
     /// Solves `A X = B` (or `A^T X = B` when `transposed`) for the row-major
-    /// `[n, k]` right-hand sides `b`.
-    pub(super) fn solve(&self, b: &[f64], k: usize, transposed: bool) -> Vec<f64> {
+    /// `[n, k]` right-hand sides `b`, into `x`.
+    pub(super) fn solve(&self, b: &[f64], k: usize, transposed: bool, x: &mut [f64]) {
         let read = |lower_as_read, stored_transposed| TriangularRead {
             n: self.n,
             transposed: stored_transposed,
@@ -243,23 +263,22 @@ impl Lu {
         // The buffers hold L^T and U^T row-major: read transposed they are L and U.
         let (l, u) = (read(true, true), read(false, true));
         let (lt, ut) = (read(false, false), read(true, false));
-        let mut x = vec![0.0; b.len()];
+        let rows = self.rows.iter().map(|&r| r as usize);
         if transposed {
             // A^T = U^T L^T P, so X = P^T L^{-T} U^{-T} B.
             let mut y = b.to_vec();
-            solve_triangular_in_place(&self.u_transposed, ut, &mut y, k);
-            solve_triangular_in_place(&self.l_transposed, lt, &mut y, k);
-            for (i, &r) in self.rows.iter().enumerate() {
+            solve_triangular_in_place(self.u_transposed, ut, &mut y, k);
+            solve_triangular_in_place(self.l_transposed, lt, &mut y, k);
+            for (i, r) in rows.enumerate() {
                 x[r * k..(r + 1) * k].copy_from_slice(&y[i * k..(i + 1) * k]);
             }
         } else {
-            for (i, &r) in self.rows.iter().enumerate() {
+            for (i, r) in rows.enumerate() {
                 x[i * k..(i + 1) * k].copy_from_slice(&b[r * k..(r + 1) * k]);
             }
-            solve_triangular_in_place(&self.l_transposed, l, &mut x, k);
-            solve_triangular_in_place(&self.u_transposed, u, &mut x, k);
+            solve_triangular_in_place(self.l_transposed, l, x, k);
+            solve_triangular_in_place(self.u_transposed, u, x, k);
         }
-        x
     }
 }
 
@@ -341,10 +360,13 @@ mod tests {
     fn lu_solves_both_orientations() {
         for n in SIZES {
             let a = values(n * n, 0.9);
-            let lu = Lu::new(&a, n);
+            let mut packed = vec![0.0; Lu::packed_len(n)];
+            Lu::factorise(&a, n, &mut packed);
+            let lu = Lu::unpack(&packed, n);
             for transposed in [false, true] {
                 let b = values(n * 2, 0.1);
-                let x = lu.solve(&b, 2, transposed);
+                let mut x = vec![0.0; b.len()];
+                lu.solve(&b, 2, transposed, &mut x);
                 for i in 0..n {
                     for c in 0..2 {
                         let entry = |j: usize| if transposed { a[j * n + i] } else { a[i * n + j] };

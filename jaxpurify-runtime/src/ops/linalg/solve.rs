@@ -4,12 +4,12 @@
 use super::dense::Lu;
 use super::{assert_square, assert_system, times_transpose};
 use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
-use std::sync::Arc;
 
 /// The solution `x` of `A x = b` for a square, invertible `a` (`[n, n]`);
 /// `b` is a vector `[n]` or holds `k` right-hand sides as the columns of
@@ -29,15 +29,15 @@ use std::sync::Arc;
 /// # Errors
 /// [`Error::Singular`] when a pivot of the factorisation is exactly zero. A
 /// nearly singular matrix is not detected and gives large values, as in NumPy.
-/// Decided on the values, so a function being [`compile`](crate::compile())d
-/// fails to compile when `a` depends on its inputs (`b` may).
+/// A [`compile`](crate::compile())d function makes the same check on every
+/// call and returns the same error.
 ///
 /// # Panics
 /// When `a` is not square or `b` does not have `n` rows.
 #[track_caller]
 pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     assert_system("solve", a, b);
-    Ok(lu_solve(factor("solve", a)?, a, b, false))
+    Ok(lu_solve(&factor("solve", a)?, a, b, false))
 }
 
 /// The inverse of a square, invertible `a`; the gradient is
@@ -51,18 +51,18 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when a pivot is exactly zero; compiles only for an
-/// `a` that does not depend on the compiled function's inputs, as [`solve`].
+/// [`Error::Singular`] when a pivot is exactly zero, checked again by every
+/// call of a compiled function, as for [`solve`].
 ///
 /// # Panics
 /// When `a` is not square.
 #[track_caller]
 pub fn inv(a: &Tensor) -> Result<Tensor> {
     let n = assert_square("inv", a);
-    Ok(lu_solve(factor("inv", a)?, a, &Tensor::eye(n), false))
+    Ok(lu_solve(&factor("inv", a)?, a, &Tensor::eye(n), false))
 }
 
-/// The sign (-1, 0 or 1) and the natural log of the absolute value of the
+/// The sign (-1, 0 or 1) and the natural log of th/// The sign (-1, 0 or 1) and the natural log of the absolute value of the
 /// determinant of a square `a`, as two scalars (NumPy's `slogdet`); a
 /// singular matrix gives sign 0 and `-inf`. Only the log is differentiable
 /// (the sign is piecewise constant): its gradient is `A^{-T}`.
@@ -79,15 +79,14 @@ pub fn inv(a: &Tensor) -> Result<Tensor> {
 /// where the log has no derivative.
 #[track_caller]
 pub fn slogdet(a: &Tensor) -> (Tensor, Tensor) {
-    assert_square("slogdet", a);
-    let factors = Factors::new(a, || Lu::new(a.data(), a.shape()[0]));
-    let sign = apply_constant(&DeterminantSign(factors.clone()), &[a], Shape::scalar());
+    let n = assert_square("slogdet", a);
+    let lu = lu_factors(a);
+    let sign = apply_constant(&DeterminantSign { n }, &[&lu], Shape::scalar());
     // d ln|det A| = tr(A^{-1} dA), so Abar = g A^{-T}: a transposed solve
-    // against the identity, with the forward pass's factorisation if kept.
-    let logabsdet = apply_op(&LogAbsDet(factors.clone()), &[a], Shape::scalar(), move |c| {
-        let n = factors.n;
-        let inverse_transposed = lu_solve(factors.clone(), &c.inputs[0], &Tensor::eye(n), true);
-        smallvec![Some(inverse_transposed * c.grad)]
+    // against the identity, with the forward pass's factorisation.
+    let logabsdet = apply_op(&LogAbsDet { n }, &[a, &lu], Shape::scalar(), move |c| {
+        let inverse_transposed = lu_solve(&c.inputs[1], &c.inputs[0], &Tensor::eye(n), true);
+        smallvec![Some(inverse_transposed * c.grad), None]
     });
     (sign, logabsdet)
 }
@@ -116,54 +115,52 @@ pub fn det(a: &Tensor) -> Tensor {
     logabsdet.exp() * sign
 }
 
-/// The factorisation of `a`, or `Singular` naming `op`. A read of the
-/// values: a compiled program could not return the error.
-#[track_caller]
-fn factor(op: &'static str, a: &Tensor) -> Result<Factors> {
-    let lu = Lu::new(a.as_slice(), a.shape()[0]);
-    if lu.is_singular() {
-        return Err(Error::Singular {
-            op,
-            shape: a.shape().clone(),
-        });
-    }
-    Ok(Factors::new(a, || lu))
+/// The packed LU factorisation of the square `a` (see [`Lu`]): an op with
+/// zero derivative, so that a compiled program factorises once per call
+/// and every solve with `a`, forward and backward, reads the same factors.
+fn lu_factors(a: &Tensor) -> Tensor {
+    let n = a.shape()[0];
+    apply_constant(&LuFactor { n }, &[a], Shape::from([Lu::packed_len(n)]))
 }
 
-/// The LU factorisation of the matrix a kernel solves with (its first
-/// input). Computed once and shared by the op and every derivative that
-/// solves with the same matrix, unless the matrix depends on a traced
-/// function's inputs: then each kernel factorises its input on every run.
+/// The factorisation of `a`, or `Singular` naming `op`; a compiled program
+/// repeats the check.
+fn factor(op: &'static str, a: &Tensor) -> Result<Tensor> {
+    let (n, shape) = (a.shape()[0], a.shape().clone());
+    let lu = lu_factors(a);
+    check(op, &[&lu], move |packed| {
+        match Lu::unpack(packed[0], n).is_singular() {
+            true => Err(Error::Singular {
+                op,
+                shape: shape.clone(),
+            }),
+            false => Ok(()),
+        }
+    })?;
+    Ok(lu)
+}
+
+/// The kernel of [`lu_factors`].
 #[derive(Clone)]
-struct Factors {
+struct LuFactor {
     n: usize,
-    fixed: Option<Arc<Lu>>,
 }
 
-impl Factors {
-    /// The factors of the square `a`, which `lu` computes, kept unless `a`
-    /// is traced.
-    fn new(a: &Tensor, lu: impl FnOnce() -> Lu) -> Factors {
-        let traced = !a.trace_tracks().is_empty();
-        Factors {
-            n: a.shape()[0],
-            fixed: (!traced).then(|| Arc::new(lu())),
-        }
+impl Kernel for LuFactor {
+    fn name(&self) -> &'static str {
+        "lu_factor"
     }
 
-    /// The factorisation of the matrix with the values `a`: the one kept,
-    /// or a new one.
-    fn of_values(&self, a: &[f64]) -> Arc<Lu> {
-        match &self.fixed {
-            Some(lu) => lu.clone(),
-            None => Arc::new(Lu::new(a, self.n)),
-        }
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        Lu::factorise(inputs[0], self.n, out);
     }
 }
 
-/// The kernel of the sign of [`slogdet`].
+/// The kernel of the sign of [`slogdet`]: the packed factorisation.
 #[derive(Clone)]
-struct DeterminantSign(Factors);
+struct DeterminantSign {
+    n: usize,
+}
 
 impl Kernel for DeterminantSign {
     fn name(&self) -> &'static str {
@@ -171,14 +168,17 @@ impl Kernel for DeterminantSign {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let lu = self.0.of_values(inputs[0]);
+        let lu = Lu::unpack(inputs[0], self.n);
         out[0] = lu.pivots().fold(lu.permutation_sign(), |s, p| s * sign_of(p));
     }
 }
 
-/// The kernel of the log of [`slogdet`].
+/// The kernel of the log of [`slogdet`]: the matrix (for the derivative
+/// only), then its packed factorisation.
 #[derive(Clone)]
-struct LogAbsDet(Factors);
+struct LogAbsDet {
+    n: usize,
+}
 
 impl Kernel for LogAbsDet {
     fn name(&self) -> &'static str {
@@ -186,22 +186,23 @@ impl Kernel for LogAbsDet {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        out[0] = self.0.of_values(inputs[0]).pivots().map(|p| p.abs().ln()).sum();
+        out[0] = Lu::unpack(inputs[1], self.n).pivots().map(|p| p.abs().ln()).sum();
     }
 }
 
 /// The recorded solve `op(A)^{-1} b`, `op(A) = A^T` when `transposed`, with
-/// `factors` those of `a`.
-fn lu_solve(factors: Factors, a: &Tensor, b: &Tensor, transposed: bool) -> Tensor {
+/// `lu` the packed factorisation of `a`.
+fn lu_solve(lu: &Tensor, a: &Tensor, b: &Tensor, transposed: bool) -> Tensor {
     let kernel = LuSolve {
-        factors: factors.clone(),
+        n: a.shape()[0],
         k: if b.ndim() == 1 { 1 } else { b.shape()[1] },
         transposed,
     };
     // X = op(A)^{-1} B:  dB = op(A)^{-T} G  and  d op(A) = -dB X^T, so
-    // dA = -dB X^T, or -X dB^T when op(A) = A^T.
-    apply_op(&kernel, &[a, b], b.shape().clone(), move |c| {
-        let db = lu_solve(factors.clone(), &c.inputs[0], c.grad, !transposed);
+    // dA = -dB X^T, or -X dB^T when op(A) = A^T. The factors themselves get
+    // no gradient: the dependence on A is all in these two.
+    apply_op(&kernel, &[a, b, lu], b.shape().clone(), move |c| {
+        let db = lu_solve(&c.inputs[2], &c.inputs[0], c.grad, !transposed);
         let da = c.needs(0).then(|| {
             if transposed {
                 -times_transpose(c.output, &db)
@@ -209,14 +210,15 @@ fn lu_solve(factors: Factors, a: &Tensor, b: &Tensor, transposed: bool) -> Tenso
                 -times_transpose(&db, c.output)
             }
         });
-        smallvec![da, c.needs(1).then_some(db)]
+        smallvec![da, c.needs(1).then_some(db), None]
     })
 }
 
-/// The kernel of [`lu_solve`].
+/// The kernel of [`lu_solve`]: the matrix (for the derivative only), the
+/// right-hand sides, the packed factorisation.
 #[derive(Clone)]
 struct LuSolve {
-    factors: Factors,
+    n: usize,
     k: usize,
     transposed: bool,
 }
@@ -227,24 +229,23 @@ impl Kernel for LuSolve {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        let lu = self.factors.of_values(inputs[0]);
+        let lu = Lu::unpack(inputs[2], self.n);
         // `solve` and `inv` return an error for a singular matrix before
         // solving, so only the derivative of `slogdet` meets one here, in a
         // compiled program as well as directly.
-        let n = self.factors.n;
         assert!(
             !lu.is_singular(),
             "slogdet: the log-determinant of the singular matrix of shape {} has no derivative",
-            Shape::from([n, n])
+            Shape::from([self.n, self.n])
         );
-        out.copy_from_slice(&lu.solve(inputs[1], self.k, self.transposed));
+        lu.solve(inputs[1], self.k, self.transposed, out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_compiles_exactly, check_grad};
+    use crate::testing::{assert_compiles_exactly, assert_compiles_with_errors, check_grad};
     use crate::{compile, grad, value_and_grad};
 
     fn general() -> Tensor {
@@ -340,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn solves_compile_for_a_constant_matrix_only() {
+    fn solves_compile_for_constant_and_traced_matrices() {
         let w = Tensor::from([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]]);
         let f = |b: &Tensor| {
             let loss =
@@ -349,10 +350,29 @@ mod tests {
         };
         let b = Tensor::from([[1.0, -2.0], [0.3, 0.0], [0.5, 2.0]]);
         assert_compiles_exactly(f, &b, &[-&b * 2.0 + 0.5]);
-        let err = compile(|a: &Tensor| solve(a, &Tensor::ones([3])).unwrap(), &general())
-            .err()
-            .expect("a value read");
-        assert!(err.to_string().contains("was read at"), "{err}");
+        // A traced matrix: the points change the pivot rows; the singular
+        // one is the same error from the program as from the function.
+        let traced = |a: &Tensor| {
+            let x = solve(a, &b)?;
+            let inverse = inv(a)?;
+            let (value, gradient) = value_and_grad(|a: &Tensor| (solve(a, &b).unwrap() * &w).sum(), a);
+            Ok((x, inverse, value, gradient))
+        };
+        let singular = Tensor::from([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]]);
+        let points = [general().t(), general() * -0.5, singular];
+        assert_compiles_with_errors(traced, &general(), &points);
+    }
+
+    #[test]
+    fn a_compiled_solve_and_its_gradient_factorise_once() {
+        let b = Tensor::from([1.0, 2.0, 3.0]);
+        let f = |a: &Tensor| value_and_grad(|a: &Tensor| solve(a, &b).unwrap().square().sum(), a);
+        let compiled = compile(f, &general()).unwrap();
+        let factorisations = compiled
+            .step_counts()
+            .into_iter()
+            .find(|(name, _)| *name == "lu_factor");
+        assert_eq!(factorisations, Some(("lu_factor", 1)));
     }
 
     #[test]

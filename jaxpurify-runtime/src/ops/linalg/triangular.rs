@@ -3,6 +3,7 @@
 use super::dense::{TriangularRead, solve_triangular_in_place};
 use super::{assert_system, times_transpose, triangle_mask};
 use crate::autodiff::graph::apply_op;
+use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -49,9 +50,8 @@ pub enum Transpose {
 /// ```
 ///
 /// # Errors
-/// [`Error::Singular`] when a diagonal entry is zero. Decided on the
-/// values, so a function being [`compile`](crate::compile())d fails to
-/// compile when `t` depends on its inputs (`b` may).
+/// [`Error::Singular`] when a diagonal entry is zero, checked again by
+/// every call of a [`compile`](crate::compile())d function.
 ///
 /// # Panics
 /// When `t` is not square or `b` does not have `n` rows.
@@ -62,18 +62,20 @@ pub fn solve_triangular(t: &Tensor, b: &Tensor, triangle: Triangle, transpose: T
     Ok(triangular_solve(t, b, read_of(t.shape()[0], triangle, transpose)))
 }
 
-/// `Err(Singular)` naming `op` when the square `t` has a zero on its diagonal.
-/// A read of the values: a compiled program could not return the error.
-#[track_caller]
+/// `Err(Singular)` naming `op` when the square `t` has a zero on its
+/// diagonal; a compiled program repeats the check.
 pub(super) fn check_diagonal(op: &'static str, t: &Tensor) -> Result<()> {
-    let (n, values) = (t.shape()[0], t.as_slice());
-    if (0..n).any(|i| values[i * n + i] == 0.0) {
-        return Err(Error::Singular {
-            op,
-            shape: t.shape().clone(),
-        });
-    }
-    Ok(())
+    let shape = t.shape().clone();
+    check(op, &[t], move |values| {
+        let (n, values) = (shape[0], values[0]);
+        match (0..n).any(|i| values[i * n + i] == 0.0) {
+            true => Err(Error::Singular {
+                op,
+                shape: shape.clone(),
+            }),
+            false => Ok(()),
+        }
+    })
 }
 
 /// How the kernel reads a matrix of size `n` stored with its values in
@@ -165,8 +167,8 @@ impl Kernel for TriangularSolve {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_compiles_exactly, check_grad};
-    use crate::{compile, grad, value_and_grad};
+    use crate::testing::{assert_compiles_exactly, assert_compiles_with_errors, check_grad};
+    use crate::{grad, value_and_grad};
 
     fn upper() -> Tensor {
         Tensor::from([[1.5, 0.4, -0.3], [0.0, 0.8, 0.2], [0.0, 0.0, -1.1]])
@@ -242,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn solves_compile_for_a_constant_matrix_only() {
+    fn solves_compile_for_constant_and_traced_matrices() {
         let w = Tensor::from([1.0, -2.0, 0.5]);
         for transpose in [Transpose::No, Transpose::Yes] {
             let solve = |b: &Tensor| solve_triangular(&upper(), b, Triangle::Upper, transpose).unwrap();
@@ -250,11 +252,16 @@ mod tests {
             let points = [Tensor::from([-3.0, 0.0, 2.5])];
             assert_compiles_exactly(f, &Tensor::from([1.0, 0.5, -0.2]), &points);
         }
-        // A zero on a traced diagonal is an error decided on the values.
-        let solve = |t: &Tensor| solve_triangular(t, &Tensor::ones([3]), Triangle::Upper, Transpose::No);
-        let err = compile(|t: &Tensor| solve(t).unwrap(), &upper())
-            .err()
-            .expect("a value read");
-        assert!(err.to_string().contains("was read at"), "{err}");
+        // A traced matrix compiles; a zero on its diagonal is the same error
+        // from the program as from the function.
+        let singular = upper().at([1, 1]).set(0.0);
+        for transpose in [Transpose::No, Transpose::Yes] {
+            let solve = |t: &Tensor| {
+                let loss = |t: &Tensor| solve_triangular(t, &Tensor::ones([3]), Triangle::Upper, transpose);
+                let x = loss(t)?;
+                Ok((x, grad(|t: &Tensor| loss(t).map_or(t.sum(), |x| x.sum()), t)))
+            };
+            assert_compiles_with_errors(solve, &upper(), &[upper() * 2.0 + 0.5, singular.clone()]);
+        }
     }
 }
