@@ -184,7 +184,7 @@ fn gp_data() -> GpData {
 
 /// The posterior machinery, with its operators compiled (JAX's solve is
 /// one jitted function, compiled before it is timed).
-fn gp_posterior(data: &GpData) -> LinearGaussian<gp_model::observed_field::Model<'static>> {
+fn gp_posterior(data: &GpData) -> LinearGaussian<gp_model::observed_field::Model> {
     let model = gp_model::observed_field::new(GP_N, GP_N_OBS, GP_PAD);
     LinearGaussian::new(model, data.fixed.clone(), data.noise_variance.clone()).unwrap()
 }

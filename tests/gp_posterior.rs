@@ -20,7 +20,7 @@ const X_OBS: [f64; 6] = [0.7, 2.3, 5.0, 8.9, 11.2, 14.6];
 const NOISE_STD: [f64; 6] = [0.1, 0.3, 0.2, 0.15, 0.4, 0.25];
 
 /// The model has no borrowed arguments, so its bound form lives forever.
-type SmallGp = LinearGaussian<observed_field::Model<'static>>;
+type SmallGp = LinearGaussian<observed_field::Model>;
 
 fn small_gp() -> SmallGp {
     let fixed = observed_field::Fixed {

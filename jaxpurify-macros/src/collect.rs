@@ -4,7 +4,7 @@
 //! report that they are outside `#[purify]`.
 
 use crate::attr::scope_ident;
-use crate::marker::{self, Args, GivenName, Kind, MARKERS};
+use crate::marker::{self, Args, GivenName, Kind, MARKERS, Prior};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned;
@@ -261,6 +261,10 @@ fn expand_marker(kind: Kind, name: &Ident, index: Option<&Expr>, args: Args, spa
         (Kind::Intermediate, Some(i)) => {
             let value = positional.expect("parse_args requires a value");
             quote_spanned!(span=> #s.intermediate(#key, ::core::option::Option::Some(#i), #value))
+        }
+        (Kind::Variable(Prior::Given), _) => {
+            let prior = positional.expect("parse_args requires a prior");
+            quote_spanned!(span=> #s.variable(#key, || ::jaxpurify::__private::IntoPrior::into_prior(#prior), |#p| &#p.#name))
         }
         (Kind::Variable(prior), _) => {
             let ty = Ident::new(prior.type_name(), Span::call_site());

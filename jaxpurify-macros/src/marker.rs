@@ -17,6 +17,13 @@ pub const MARKERS: &[&str] = &[
     "uniform_variable",
     "laplace_variable",
     "inverse_gamma_variable",
+    "cauchy_variable",
+    "half_cauchy_variable",
+    "half_normal_variable",
+    "half_student_t_variable",
+    "gamma_variable",
+    "beta_variable",
+    "variable",
 ];
 
 /// What a marker declares.
@@ -37,6 +44,14 @@ pub enum Prior {
     Uniform,
     Laplace,
     InverseGamma,
+    Cauchy,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    Gamma,
+    Beta,
+    /// `variable!(PRIOR)`: the user's own prior, given as a value.
+    Given,
 }
 
 impl Prior {
@@ -48,6 +63,23 @@ impl Prior {
             Prior::Uniform => &["low", "high"],
             Prior::Laplace => &["loc", "scale"],
             Prior::InverseGamma => &["shape", "scale"],
+            Prior::Cauchy => &["loc", "scale"],
+            Prior::HalfCauchy | Prior::HalfNormal => &["scale"],
+            Prior::HalfStudentT => &["dof", "scale"],
+            Prior::Gamma => &["shape", "rate"],
+            Prior::Beta => &["alpha", "beta"],
+            Prior::Given => &[],
+        }
+    }
+
+    /// Valid values for the keys, for the example in an error message.
+    fn example_values(self) -> &'static [&'static str] {
+        match self {
+            Prior::Normal | Prior::Uniform | Prior::Laplace | Prior::Cauchy => &["0.0", "1.0"],
+            Prior::LogNormal => &["1.0", "0.5"],
+            Prior::InverseGamma | Prior::Gamma | Prior::Beta | Prior::HalfStudentT => &["2.0", "1.0"],
+            Prior::HalfCauchy | Prior::HalfNormal => &["1.0"],
+            Prior::Given => &[],
         }
     }
 
@@ -59,6 +91,13 @@ impl Prior {
             Prior::Uniform => "Uniform",
             Prior::Laplace => "Laplace",
             Prior::InverseGamma => "InverseGamma",
+            Prior::Cauchy => "Cauchy",
+            Prior::HalfCauchy => "HalfCauchy",
+            Prior::HalfNormal => "HalfNormal",
+            Prior::HalfStudentT => "HalfStudentT",
+            Prior::Gamma => "Gamma",
+            Prior::Beta => "Beta",
+            Prior::Given => "IntoPrior",
         }
     }
 }
@@ -86,6 +125,13 @@ impl Kind {
             "uniform_variable" => Kind::Variable(Prior::Uniform),
             "laplace_variable" => Kind::Variable(Prior::Laplace),
             "inverse_gamma_variable" => Kind::Variable(Prior::InverseGamma),
+            "cauchy_variable" => Kind::Variable(Prior::Cauchy),
+            "half_cauchy_variable" => Kind::Variable(Prior::HalfCauchy),
+            "half_normal_variable" => Kind::Variable(Prior::HalfNormal),
+            "half_student_t_variable" => Kind::Variable(Prior::HalfStudentT),
+            "gamma_variable" => Kind::Variable(Prior::Gamma),
+            "beta_variable" => Kind::Variable(Prior::Beta),
+            "variable" => Kind::Variable(Prior::Given),
             _ => return None,
         })
     }
@@ -101,6 +147,13 @@ impl Kind {
             Kind::Variable(Prior::Uniform) => "uniform_variable!",
             Kind::Variable(Prior::Laplace) => "laplace_variable!",
             Kind::Variable(Prior::InverseGamma) => "inverse_gamma_variable!",
+            Kind::Variable(Prior::Cauchy) => "cauchy_variable!",
+            Kind::Variable(Prior::HalfCauchy) => "half_cauchy_variable!",
+            Kind::Variable(Prior::HalfNormal) => "half_normal_variable!",
+            Kind::Variable(Prior::HalfStudentT) => "half_student_t_variable!",
+            Kind::Variable(Prior::Gamma) => "gamma_variable!",
+            Kind::Variable(Prior::Beta) => "beta_variable!",
+            Kind::Variable(Prior::Given) => "variable!",
         }
     }
 
@@ -187,13 +240,15 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
     };
     match kind {
         Kind::Sub => return parse_sub(input),
-        Kind::Variable(_) => {}
+        Kind::Variable(prior) if prior != Prior::Given => {}
         _ => {
             if input.is_empty() {
-                let what = if kind == Kind::Intermediate {
-                    "a value"
-                } else {
-                    "a shape, e.g. `3`, `[2, 3]` or `()`"
+                let what = match kind {
+                    Kind::Intermediate => "a value",
+                    Kind::Variable(_) => {
+                        "a prior, e.g. `variable!(priors::HalfCauchy::new(5.0))` or `variable!(|xi: &Tensor| xi.exp())`"
+                    }
+                    _ => "a shape, e.g. `3`, `[2, 3]` or `()`",
                 };
                 return Err(syn::Error::new(
                     span,
@@ -201,14 +256,14 @@ fn parse_args_from(kind: Kind, input: ParseStream, span: Span) -> syn::Result<Ar
                 ));
             }
             if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+                let first = match kind {
+                    Kind::Intermediate => "value",
+                    Kind::Variable(_) => "prior",
+                    _ => "shape",
+                };
                 return Err(input.error(format!(
-                    "`{}` takes its {} first, then `name = ...`",
-                    kind.macro_name(),
-                    if kind == Kind::Intermediate {
-                        "value"
-                    } else {
-                        "shape"
-                    }
+                    "`{}` takes its {first} first, then `name = ...`",
+                    kind.macro_name()
                 )));
             }
             args.positional = Some(input.parse()?);
@@ -294,11 +349,15 @@ fn parse_sub(input: ParseStream) -> syn::Result<Args> {
 
 /// The error for a required key left out, with a complete example.
 fn missing_key(kind: Kind, key: &str) -> String {
+    let values: &[&str] = match kind {
+        Kind::Variable(prior) => prior.example_values(),
+        _ => &[],
+    };
     let example = kind
         .keys()
         .into_iter()
         .filter(|k| *k != "name")
-        .zip(["0.0", "1.0"])
+        .zip(values.iter().copied())
         .map(|(k, v)| format!("{k} = {v}"))
         .collect::<Vec<_>>()
         .join(", ");

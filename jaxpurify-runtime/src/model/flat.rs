@@ -1,6 +1,7 @@
 //! Models on flat parameter vectors, for optimisers and samplers.
 
 use super::Model;
+use crate::compile::{Compiled, CompiledGradient};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use crate::tree::Tree;
@@ -28,6 +29,12 @@ impl<M: Model> Flat<M> {
     /// Whether the model has no parameters.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Zero parameters in the model's layout, whose shapes every flat
+    /// vector is read into.
+    pub fn template(&self) -> &M::Params {
+        &self.template
     }
 
     /// The bound model.
@@ -79,5 +86,59 @@ impl<M: Model> Flat<M> {
     pub fn vjp(&self, flat: &[f64], fixed: &M::Fixed, cotangent: &M::Output) -> Result<Vec<f64>> {
         let (_, pullback) = self.model.vjp(&self.unravel(flat)?, fixed)?;
         Ok(pullback.apply(cotangent).ravel())
+    }
+
+    /// The output as a function of flat parameters, compiled for `fixed`
+    /// at `params` (see [`Model::compile_apply`]); its
+    /// [`call_flat`](Compiled::call_flat) reads flat parameters.
+    ///
+    /// # Errors
+    /// As [`Model::compile_apply`], and when `params` has the wrong length.
+    pub fn compile_apply(&self, params: &[f64], fixed: &M::Fixed) -> Result<Compiled<M::Params, M::Output>> {
+        self.model.compile_apply(&self.unravel(params)?, fixed)
+    }
+
+    /// A scalar loss of the output and its gradient, compiled for `fixed`
+    /// at `params` (see [`Model::compile_value_and_grad`]): its
+    /// [`value_and_grad_flat`](Compiled::value_and_grad_flat) reads and
+    /// writes flat vectors as [`value_and_grad`](Flat::value_and_grad)
+    /// does, running only the traced kernels.
+    ///
+    /// # Errors
+    /// As [`Model::compile_value_and_grad`], and when `params` has the
+    /// wrong length.
+    pub fn compile_value_and_grad(
+        &self,
+        params: &[f64],
+        fixed: &M::Fixed,
+        loss: impl Fn(&M::Output) -> Tensor,
+    ) -> Result<CompiledGradient<M::Params>> {
+        self.model
+            .compile_value_and_grad(&self.unravel(params)?, fixed, loss)
+    }
+}
+
+impl<M: Model<Output = Tensor>> Flat<M> {
+    /// The output and its gradient for flat parameters, for a model whose
+    /// output is the one number to differentiate (see
+    /// [`Model::output_and_grad`]); the gradient is written into `grad_out`.
+    ///
+    /// # Errors
+    /// As [`value_and_grad`](Flat::value_and_grad).
+    pub fn output_and_grad(&self, flat: &[f64], fixed: &M::Fixed, grad_out: &mut [f64]) -> Result<f64> {
+        self.value_and_grad(flat, fixed, Tensor::clone, grad_out)
+    }
+
+    /// [`output_and_grad`](Flat::output_and_grad), compiled for `fixed` at
+    /// `params`.
+    ///
+    /// # Errors
+    /// As [`compile_value_and_grad`](Flat::compile_value_and_grad).
+    pub fn compile_output_and_grad(
+        &self,
+        params: &[f64],
+        fixed: &M::Fixed,
+    ) -> Result<CompiledGradient<M::Params>> {
+        self.compile_value_and_grad(params, fixed, Tensor::clone)
     }
 }

@@ -194,6 +194,137 @@ pub fn poisson(k: impl Into<Tensor>, rate: impl Into<Tensor>) -> Tensor {
     })
 }
 
+/// `ln 2`, the normaliser of a density folded onto `x >= 0`.
+const LN_2: f64 = std::f64::consts::LN_2;
+
+/// Poisson log probability of the counts `k` given the log-rate `eta`:
+/// `k eta - exp(eta) - lgamma(k + 1)`, `-inf` for negative or fractional
+/// `k`. The same distribution as [`poisson`] with `rate = exp(eta)`,
+/// written without `ln(exp(eta))` so that it stays finite wherever
+/// `exp(eta)` does.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// assert!((log_density::poisson_log_rate(3.0, 2f64.ln()).item() - log_density::poisson(3.0, 2.0).item()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn poisson_log_rate(k: impl Into<Tensor>, log_rate: impl Into<Tensor>) -> Tensor {
+    let log_rate = log_rate.into();
+    let not_a_count = |v: f64| v < 0.0 || (v.is_finite() && v.fract() != 0.0) || v.is_infinite();
+    with_support(k.into(), not_a_count, 0.0, |k| {
+        k * &log_rate - log_rate.exp() - (k + 1.0).lgamma()
+    })
+}
+
+/// Bernoulli log probability of the outcomes `y` (0 or 1) given logits
+/// `eta` (`P(y = 1) = sigmoid(eta)`): `y eta - softplus(eta)`, exact in
+/// both tails (`softplus(eta) = max(eta, 0) + ln(1 + exp(-|eta|))`);
+/// `-inf` for `y` other than 0 and 1.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// // P(y = 1 | eta = 0) = 1/2; far logits give the log of a tiny probability.
+/// assert_eq!(log_density::bernoulli_logit(1.0, 0.0).item(), -(2f64.ln()));
+/// assert_eq!(log_density::bernoulli_logit(0.0, 800.0).item(), -800.0);
+/// ```
+#[track_caller]
+pub fn bernoulli_logit(y: impl Into<Tensor>, logits: impl Into<Tensor>) -> Tensor {
+    let logits = logits.into();
+    with_support(
+        y.into(),
+        |v| v != 0.0 && v != 1.0 && !v.is_nan(),
+        0.0,
+        |y| y * &logits - logits.softplus(),
+    )
+}
+
+/// Cauchy log density `-ln(pi scale) - ln(1 + z^2)`, `z = (x - loc)/scale`.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// // Density 1/(2 pi) at one scale from the centre.
+/// let lp = log_density::cauchy(3.0, 1.0, 2.0).item();
+/// assert!((lp + (4.0 * std::f64::consts::PI).ln()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn cauchy(x: impl Into<Tensor>, loc: impl Into<Tensor>, scale: impl Into<Tensor>) -> Tensor {
+    let scale = scale.into();
+    let z = (x.into() - loc.into()) / &scale;
+    -(&z * &z).ln_1p() - scale.ln() - LN_PI
+}
+
+/// Half-Cauchy log density `ln 2 - ln(pi scale) - ln(1 + (x/scale)^2)` for
+/// `x >= 0`, `-inf` below.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// assert_eq!(log_density::half_cauchy(-1.0, 5.0).item(), f64::NEG_INFINITY);
+/// ```
+#[track_caller]
+pub fn half_cauchy(x: impl Into<Tensor>, scale: impl Into<Tensor>) -> Tensor {
+    let scale = scale.into();
+    with_support(x.into(), |v| v < 0.0, 0.0, |x| cauchy(x, 0.0, scale) + LN_2)
+}
+
+/// Half-normal log density `ln 2 + normal(x; 0, scale)` for `x >= 0`,
+/// `-inf` below.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// // 2 phi(0) = sqrt(2 / pi) at 0 for scale 1.
+/// let lp = log_density::half_normal(0.0, 1.0).item();
+/// assert!((lp - (2.0 / std::f64::consts::PI).sqrt().ln()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn half_normal(x: impl Into<Tensor>, scale: impl Into<Tensor>) -> Tensor {
+    let scale = scale.into();
+    with_support(x.into(), |v| v < 0.0, 0.0, |x| normal(x, 0.0, scale) + LN_2)
+}
+
+/// Half-Student-t log density `ln 2 + student_t(x; nu, 0, scale)` for
+/// `x >= 0`, `-inf` below.
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// // nu = 1 is the half-Cauchy distribution.
+/// let (t, c) = (log_density::half_student_t(0.7, 1.0, 2.0), log_density::half_cauchy(0.7, 2.0));
+/// assert!((t.item() - c.item()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn half_student_t(x: impl Into<Tensor>, nu: impl Into<Tensor>, scale: impl Into<Tensor>) -> Tensor {
+    let (nu, scale) = (nu.into(), scale.into());
+    with_support(
+        x.into(),
+        |v| v < 0.0,
+        0.0,
+        |x| student_t(x, nu, 0.0, scale) + LN_2,
+    )
+}
+
+/// Beta log density `(a - 1) ln x + (b - 1) ln(1 - x) - ln B(a, b)` for
+/// `0 < x < 1`, `-inf` elsewhere (the end points, of probability zero,
+/// count as outside).
+///
+/// ```
+/// use jaxpurify_runtime::log_density;
+/// // Beta(1, 1) is uniform on (0, 1).
+/// assert_eq!(log_density::beta(0.3, 1.0, 1.0).item(), 0.0);
+/// assert_eq!(log_density::beta(1.0, 2.0, 2.0).item(), f64::NEG_INFINITY);
+/// ```
+#[track_caller]
+pub fn beta(x: impl Into<Tensor>, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tensor {
+    let (a, b) = (a.into(), b.into());
+    with_support(
+        x.into(),
+        |v| v <= 0.0 || v >= 1.0,
+        0.5,
+        |x| {
+            let log_beta = a.lgamma() + b.lgamma() - (&a + &b).lgamma();
+            (&a - 1.0) * x.ln() + (&b - 1.0) * (-x).ln_1p() - log_beta
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,5 +535,136 @@ mod tests {
             (Tensor::from([2.5, 5.0, -0.25]), Tensor::scalar(2.0)),
         ];
         assert_compiles_exactly(f, &at, &points);
+    }
+
+    #[test]
+    fn prior_and_likelihood_densities_match_scipy() {
+        // scipy 1.17.1: stats.cauchy.logpdf(1.7, loc=-0.3, scale=1.5), halfcauchy.logpdf(2.2,
+        // scale=5), halfnorm.logpdf(1.3, scale=0.8), log(2) + t.logpdf(1.1, df=3.5, scale=2),
+        // beta.logpdf(0.3, 2.5, 1.5), poisson.logpmf(4, exp(1.2)),
+        // bernoulli.logpmf(1, 1 / (1 + exp(-0.7))).
+        let cases = [
+            ("cauchy", cauchy(1.7, -0.3, 1.5), -2.571_846_241_489_545_5),
+            ("half_cauchy", half_cauchy(2.2, 5.0), -2.237_994_568_190_914_4),
+            ("half_normal", half_normal(1.3, 0.8), -1.322_960_301_330_517_8),
+            (
+                "half_student_t",
+                half_student_t(1.1, 3.5, 2.0),
+                -1.175_989_088_735_373_2,
+            ),
+            ("beta", beta(0.3, 2.5, 1.5), -0.356_437_842_067_889_3),
+            (
+                "poisson_log_rate",
+                poisson_log_rate(4.0, 1.2),
+                -1.698_170_753_084_493_2,
+            ),
+            (
+                "bernoulli_logit",
+                bernoulli_logit(1.0, 0.7),
+                -0.403_186_048_885_457_84,
+            ),
+        ];
+        for (name, lp, expected) in cases {
+            assert_close(lp.item(), expected, 1e-14, name);
+        }
+        // Bernoulli by hand: P(y = 0 | eta) = 1 - sigmoid(eta) = sigmoid(-eta),
+        // so ln P = -softplus(eta) = -ln(1 + e^eta); at eta = -30 that is -ln(1 + e^-30).
+        assert_close(
+            bernoulli_logit(0.0, -30.0).item(),
+            -(-30f64).exp().ln_1p(),
+            1e-15,
+            "y = 0",
+        );
+        assert_eq!(
+            bernoulli_logit(Tensor::from([0.5, 2.0]), 0.0).to_vec(),
+            vec![f64::NEG_INFINITY; 2]
+        );
+        assert_eq!(poisson_log_rate(-1.0, 0.0).item(), f64::NEG_INFINITY);
+        // A rate that overflows gives -inf rather than NaN; a vanishing one stays exact.
+        assert_eq!(poisson_log_rate(0.0, 800.0).item(), f64::NEG_INFINITY);
+        assert_eq!(poisson_log_rate(2.0, -800.0).item(), -1600.0 - 2f64.ln());
+    }
+
+    #[test]
+    fn new_densities_integrate_to_one() {
+        let edge = PI / 2.0 - 1e-9;
+        let tan_map = |u: &Tensor| {
+            let x = u.sin() / u.cos();
+            (x.clone(), &x * &x + 1.0)
+        };
+        let cauchy_mass = integral((-edge, edge), 200_001, tan_map, |x| cauchy(x, 0.4, 1.7));
+        assert_close(cauchy_mass, 1.0, 1e-8, "cauchy");
+        let half = |u: &Tensor| {
+            let (x, dx) = tan_map(u);
+            (x * 3.0, dx * 3.0)
+        };
+        let half_t = integral((0.0, edge), 200_001, half, |x| half_student_t(x, 2.5, 0.8));
+        assert_close(half_t, 1.0, 1e-6, "half_student_t");
+        let half_c = integral((0.0, edge), 200_001, half, |x| half_cauchy(x, 2.0));
+        assert_close(half_c, 1.0, 1e-6, "half_cauchy");
+        let half_n = integral((0.0, 12.0), 20_001, identity, |x| half_normal(x, 1.3));
+        assert_close(half_n, 1.0, 1e-8, "half_normal");
+        // x = sigmoid(u) covers (0, 1), dx/du = x (1 - x).
+        let logistic = |u: &Tensor| {
+            let x = u.sigmoid();
+            (x.clone(), &x * (-&x + 1.0))
+        };
+        let beta_mass = integral((-40.0, 40.0), 40_001, logistic, |x| beta(x, 0.7, 2.5));
+        assert_close(beta_mass, 1.0, 1e-9, "beta");
+    }
+
+    /// A log density of its arguments, for a table of checks.
+    type Density = dyn Fn(&[Tensor]) -> Tensor;
+
+    #[test]
+    fn new_densities_differentiate_in_every_argument() {
+        let x = Tensor::from([0.2, 0.55, 0.9]);
+        let s = Tensor::scalar;
+        let cases: [(&str, &Density, Vec<Tensor>); 7] = [
+            (
+                "cauchy",
+                &|v| cauchy(&v[0], &v[1], &v[2]),
+                vec![x.clone(), s(0.3), s(1.2)],
+            ),
+            (
+                "half_cauchy",
+                &|v| half_cauchy(&v[0], &v[1]),
+                vec![x.clone(), s(2.0)],
+            ),
+            (
+                "half_normal",
+                &|v| half_normal(&v[0], &v[1]),
+                vec![x.clone(), s(0.7)],
+            ),
+            (
+                "half_student_t",
+                &|v| half_student_t(&v[0], &v[1], &v[2]),
+                vec![x.clone(), s(3.0), s(1.5)],
+            ),
+            (
+                "beta",
+                &|v| beta(&v[0], &v[1], &v[2]),
+                vec![x.clone(), s(2.5), s(0.8)],
+            ),
+            (
+                "poisson_log_rate",
+                &|v| poisson_log_rate(Tensor::from([0.0, 3.0, 7.0]), &v[0]),
+                vec![x.clone()],
+            ),
+            (
+                "bernoulli_logit",
+                &|v| bernoulli_logit(Tensor::from([0.0, 1.0, 1.0]), &v[0]),
+                vec![x * 4.0 - 2.0],
+            ),
+        ];
+        for (name, f, inputs) in cases {
+            check_grad(f, &inputs).assert_ok_for(name);
+        }
+        // d/dx half_normal(x; 0, s) = -x / s^2: -0.5 at x = 2, s = 2.
+        let g = grad(|x: &Tensor| half_normal(x, 2.0).sum(), &Tensor::scalar(2.0));
+        assert_close(g.item(), -0.5, 1e-15, "d/dx half_normal");
+        // Outside the support the gradient is zero.
+        let g = grad(|x: &Tensor| half_cauchy(x, 1.0).sum(), &Tensor::scalar(-1.0));
+        assert_eq!(g.item(), 0.0);
     }
 }

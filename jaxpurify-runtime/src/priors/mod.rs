@@ -5,7 +5,27 @@
 //! `xi` of a known value, e.g. for an initial guess.
 //!
 //! Each transform is the distribution's quantile function applied to the
-//! normal cdf of `xi` (for the normal and log-normal, the affine shortcut).
+//! normal cdf of `xi` (for the normal and log-normal, the affine shortcut),
+//! written through whichever tail probability is the smaller so that both
+//! tails keep their relative accuracy.
+//!
+//! | prior | parameters | value |
+//! |---|---|---|
+//! | [`Normal`] | mean, sigma | `mean + sigma xi` |
+//! | [`LogNormal`] | mean, sigma of the value | `exp(mu + s xi)` |
+//! | [`Uniform`] | low, high | `low + (high - low) Phi(xi)` |
+//! | [`Laplace`] | loc, scale | Laplace quantile |
+//! | [`Cauchy`] | loc, scale | `loc + scale tan(pi (Phi(xi) - 1/2))` |
+//! | [`HalfCauchy`] | scale | `scale tan(pi Phi(xi) / 2)` |
+//! | [`HalfNormal`] | scale | `scale Phi^{-1}((1 + Phi(xi)) / 2)` |
+//! | [`HalfStudentT`] | dof, scale | half-t quantile (incomplete beta) |
+//! | [`Gamma`] | shape, rate | gamma quantile (incomplete gamma) |
+//! | [`InverseGamma`] | shape, scale | `scale / y`, `y ~ Gamma(shape, 1)` |
+//! | [`Beta`] | alpha, beta | beta quantile (incomplete beta) |
+//!
+//! Any other transform is a type implementing [`Prior`](crate::Prior)
+//! (or a closure `|xi: &Tensor| -> Tensor`), which the `variable!` marker
+//! takes as it is.
 //! Parameters are tensors broadcasting against `xi` and against each other;
 //! the constructors check them (finite, positive where a scale, shapes that
 //! broadcast) and return [`Error::InvalidArgument`] naming the argument and
@@ -26,6 +46,12 @@ use crate::ops::arith::zip_constant;
 use crate::ops::incomplete_gamma::{gamma_to_normal, normal_to_gamma};
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
+
+mod heavy_tailed;
+mod shape_families;
+
+pub use heavy_tailed::{Cauchy, HalfCauchy, HalfNormal, HalfStudentT};
+pub use shape_families::{Beta, Gamma};
 
 /// Fails unless every element of `value` satisfies `ok`, naming the argument,
 /// what it must be and the first offending value. A compiled program makes
@@ -353,7 +379,54 @@ macro_rules! impl_prior {
     };
 }
 
-impl_prior!(Normal, LogNormal, Uniform, Laplace, InverseGamma);
+impl_prior!(
+    Normal,
+    LogNormal,
+    Uniform,
+    Laplace,
+    InverseGamma,
+    Cauchy,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    Gamma,
+    Beta
+);
+
+/// A closure from the whitened value to the physical one is a prior too,
+/// so that `variable!(|xi: &Tensor| xi.exp() * 2.0)` is one line.
+impl<F: Fn(&Tensor) -> Tensor> crate::model::Prior for F {
+    fn forward(&self, xi: &Tensor) -> Tensor {
+        self(xi)
+    }
+}
+
+/// What the `variable!` marker accepts: a [`Prior`](crate::Prior), or the
+/// `Result` of a prior's constructor (its error is the model's).
+#[doc(hidden)]
+pub trait IntoPrior {
+    /// The prior.
+    type Prior: crate::model::Prior;
+
+    /// The prior, or the error its constructor returned.
+    fn into_prior(self) -> Result<Self::Prior>;
+}
+
+impl<P: crate::model::Prior> IntoPrior for P {
+    type Prior = P;
+
+    fn into_prior(self) -> Result<P> {
+        Ok(self)
+    }
+}
+
+impl<P: crate::model::Prior> IntoPrior for Result<P> {
+    type Prior = P;
+
+    fn into_prior(self) -> Result<P> {
+        self
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -551,6 +624,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn priors_with_traced_parameters_compile_and_repeat_their_checks() {
+        // Each prior's two parameters traced, with its forward map and
+        // gradient; the failing points break one requirement each.
+        let xi = Tensor::from([-0.4, 1.3]);
+        let through = |prior: Result<Tensor>| -> Result<(Tensor, Tensor)> {
+            let value = prior?;
+            Ok((value.clone(), value.sum()))
+        };
+        type Build = fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>;
+        let builds: [(Build, [f64; 2], [[f64; 2]; 3]); 5] = [
+            (
+                |a, b, x| Ok(Normal::new(a, b)?.forward(x)),
+                [0.5, 2.0],
+                [[1.0, 0.5], [0.0, -1.0], [f64::NAN, 1.0]],
+            ),
+            (
+                |a, b, x| Ok(LogNormal::new(a, b)?.forward(x)),
+                [1.5, 0.5],
+                [[2.0, 1.0], [-1.0, 1.0], [1.0, 0.0]],
+            ),
+            (
+                |a, b, x| Ok(Uniform::new(a, b)?.forward(x)),
+                [-1.0, 2.0],
+                [[0.0, 5.0], [2.0, 1.0], [0.0, f64::INFINITY]],
+            ),
+            (
+                |a, b, x| Ok(Laplace::new(a, b)?.forward(x)),
+                [0.0, 1.5],
+                [[1.0, 0.2], [0.0, 0.0], [f64::NAN, 1.0]],
+            ),
+            (
+                |a, b, x| Ok(InverseGamma::new(a, b)?.forward(x)),
+                [3.0, 2.0],
+                [[4.0, 1.0], [-3.0, 1.0], [3.0, -2.0]],
+            ),
+        ];
+        for (build, at, points) in builds {
+            let f = |p: &(Tensor, Tensor)| through(build(&p.0, &p.1, &xi));
+            let pair = |[a, b]: [f64; 2]| (Tensor::scalar(a), Tensor::scalar(b));
+            let points: Vec<_> = points.into_iter().map(pair).collect();
+            crate::testing::assert_compiles_with_errors(f, &pair(at), &points);
+        }
+    }
+
     fn message(result: Result<impl std::fmt::Debug>) -> String {
         result.unwrap_err().to_string()
     }
@@ -583,3 +701,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod quantile_tests;
