@@ -11,7 +11,10 @@
 //!   and for `n`, and `solve_triangular/inverse`, `L^{-1}` as the solve of
 //!   the identity;
 //! * `solve_triangular/value_and_grad`: a solve and its gradient in both
-//!   the factor and one right-hand side, as a likelihood takes it.
+//!   the factor and one right-hand side, as a likelihood takes it;
+//! * `lu/{solve,inv,slogdet}`: the general solve with its gradient in the
+//!   matrix and one right-hand side, the inverse, and `ln |det A|` with its
+//!   gradient, all through the LU factorisation.
 //!
 //! Run with `cargo bench --bench linalg`; `-- cholesky/forward/1000` picks
 //! one row.
@@ -103,12 +106,34 @@ fn solve_triangular(c: &mut Criterion) {
     group.finish();
 }
 
+fn lu(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lu");
+    for n in SIZES {
+        // Not symmetric, so that the factorisation exchanges rows.
+        let a = positive_definite(n) + Tensor::linspace(-1.0, 1.0, n * n).reshape([n, n]);
+        let b = Tensor::linspace(-1.0, 1.0, n);
+        group.bench_with_input(BenchmarkId::new("solve", n), &a, |bench, a| {
+            bench.iter(|| {
+                let loss = |v: &[Tensor; 2]| linalg::solve(&v[0], &v[1]).expect("regular").square().sum();
+                value_and_grad(loss, &[black_box(a).clone(), b.clone()])
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("inv", n), &a, |bench, a| {
+            bench.iter(|| linalg::inv(black_box(a)).expect("regular"))
+        });
+        group.bench_with_input(BenchmarkId::new("slogdet", n), &a, |bench, a| {
+            bench.iter(|| value_and_grad(|a: &Tensor| linalg::slogdet(a).1, black_box(a)))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
-    targets = cholesky, solve_triangular
+    targets = cholesky, solve_triangular, lu
 }
 criterion_main!(benches);

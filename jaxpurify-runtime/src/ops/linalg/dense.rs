@@ -15,11 +15,11 @@
 use crate::buffer_pool;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{LltRegularization, cholesky_in_place_scratch};
+use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
 use faer::linalg::matmul::triangular::{BlockStructure, matmul as triangular_matmul};
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, MatMut, MatRef, Par};
-use nalgebra::{DMatrix, DVector};
 
 /// The row-major `rows x cols` matrix in `data`, as faer reads it.
 fn view(data: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
@@ -306,7 +306,7 @@ fn unblocked_reverse_rows(l: &[f64], t: &mut [f64], m: usize) {
     }
 }
 
-/// `P A = L U` with partial pivoting (nalgebra's), packed into one buffer
+/// `P A = L U` with partial pivoting (faer's), packed into one buffer
 /// of [`Lu::packed_len`] values in the layout the triangular solves read:
 /// `L^T` and `U^T` row-major (the factors column-major), then the row
 /// permutation as positions, then `det(P)`. A packed factorisation is the
@@ -328,17 +328,45 @@ impl<'a> Lu<'a> {
         2 * n * n + n + 1
     }
 
-    /// Factorises the row-major `[n, n]` matrix `a` into `packed`.
+    /// Factorises the row-major `[n, n]` matrix `a` into `packed`, with
+    /// faer's partial pivoting on a column-major copy (the layout its
+    /// blocked kernels take), factorised in place where `U^T` is kept.
     pub(super) fn factorise(a: &[f64], n: usize, packed: &mut [f64]) {
-        let lu = DMatrix::from_row_slice(n, n, a).lu();
-        let mut rows = DVector::from_iterator(n, (0..n).map(|i| i as f64));
-        lu.p().permute_rows(&mut rows);
         let (l, rest) = packed.split_at_mut(n * n);
         let (u, rest) = rest.split_at_mut(n * n);
-        l.copy_from_slice(lu.l().as_slice());
-        u.copy_from_slice(lu.u().as_slice());
-        rest[..n].copy_from_slice(rows.as_slice());
-        rest[n] = lu.p().determinant();
+        for (j, column) in u.chunks_exact_mut(n.max(1)).enumerate().take(n) {
+            for (i, v) in column.iter_mut().enumerate() {
+                *v = a[i * n + j];
+            }
+        }
+        let (mut forward, mut backward) = (vec![0usize; n], vec![0usize; n]);
+        let spec = Default::default();
+        let mut scratch = MemBuffer::new(lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, spec));
+        let (info, _) = lu_in_place(
+            MatMut::from_column_major_slice_mut(u, n, n),
+            &mut forward,
+            &mut backward,
+            Par::Seq,
+            MemStack::new(&mut scratch),
+            spec,
+        );
+        // Column j of the result holds L below the diagonal, U on and above.
+        for j in 0..n {
+            let column = j * n..(j + 1) * n;
+            let (lower, upper) = (&mut l[column.clone()], &mut u[column]);
+            lower[..j].fill(0.0);
+            lower[j] = 1.0;
+            lower[j + 1..].copy_from_slice(&upper[j + 1..]);
+            upper[j + 1..].fill(0.0);
+        }
+        for (r, &f) in rest.iter_mut().zip(&forward) {
+            *r = f as f64;
+        }
+        rest[n] = if info.transposition_count % 2 == 0 {
+            1.0
+        } else {
+            -1.0
+        };
     }
 
     /// The factorisation packed in `packed` by [`factorise`](Lu::factorise).
@@ -355,16 +383,30 @@ impl<'a> Lu<'a> {
     }
 
     /// The diagonal of `U`, whose product with `det(P)` is `det(A)`.
-    pub(super) fn pivots(&self) -> impl Iterator<Item = f64> + '_ {
+    fn pivots(&self) -> impl Iterator<Item = f64> + '_ {
         (0..self.n).map(|i| self.u_transposed[i * self.n + i])
-    }
-
-    pub(super) fn permutation_sign(&self) -> f64 {
-        self.permutation_sign
     }
 
     pub(super) fn is_singular(&self) -> bool {
         self.pivots().any(|p| p == 0.0)
+    }
+
+    /// The sign of `det(A)`: -1, 0 or 1.
+    pub(super) fn determinant_sign(&self) -> f64 {
+        // After a zero pivot the factors hold NaN (faer scales by its
+        // reciprocal), so a singular matrix is told by that pivot alone.
+        match self.is_singular() {
+            true => 0.0,
+            false => self.pivots().fold(self.permutation_sign, |s, p| s * p.signum()),
+        }
+    }
+
+    /// `ln |det(A)|`, `-inf` for a singular matrix.
+    pub(super) fn log_abs_determinant(&self) -> f64 {
+        match self.is_singular() {
+            true => f64::NEG_INFINITY,
+            false => self.pivots().map(|p| p.abs().ln()).sum(),
+        }
     }
 
     /// Solves `A X = B` (or `A^T X = B` when `transposed`) for the row-major
@@ -400,6 +442,7 @@ impl<'a> Lu<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nalgebra::DMatrix;
 
     /// Deterministic values in (-1, 1) without structure (a quadratic phase:
     /// with a linear one, `sin(a i + b)` read as a matrix has rank 2).
@@ -533,6 +576,25 @@ mod tests {
             let scale = want.abs().max().max(1.0);
             assert!(error < 1e-12 * scale, "n = {n}: worst difference {error}");
         }
+    }
+
+    #[test]
+    fn lu_determinants_including_a_zero_pivot_before_the_last() {
+        // det [[0, 2, 1], [1, 1, 0], [3, -1, 2]] = -8 (row exchanges needed).
+        let mut packed = vec![0.0; Lu::packed_len(3)];
+        Lu::factorise(&[0.0, 2.0, 1.0, 1.0, 1.0, 0.0, 3.0, -1.0, 2.0], 3, &mut packed);
+        let lu = Lu::unpack(&packed, 3);
+        assert_eq!(lu.determinant_sign(), -1.0);
+        assert!((lu.log_abs_determinant() - 8f64.ln()).abs() < 1e-15);
+        // A zero middle column: the second pivot is zero, and the values
+        // after it are NaN; the determinant is still exactly 0.
+        Lu::factorise(&[1.0, 0.0, 2.0, 3.0, 0.0, 4.0, 5.0, 0.0, 6.0], 3, &mut packed);
+        let lu = Lu::unpack(&packed, 3);
+        assert!(lu.is_singular());
+        assert_eq!(
+            (lu.determinant_sign(), lu.log_abs_determinant()),
+            (0.0, f64::NEG_INFINITY)
+        );
     }
 
     #[test]
