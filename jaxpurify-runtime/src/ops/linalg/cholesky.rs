@@ -271,6 +271,28 @@ mod tests {
     }
 
     #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        // A likelihood's value and gradient at n = 300, where the gradient's
+        // products (the full ones of `l^T` times a matrix) are large enough
+        // to be split over threads: one thread against three, bit for bit.
+        let (a, b) = (spd(300, 0.4), Tensor::linspace(-1.0, 1.0, 300));
+        let likelihood = |a: &Tensor| {
+            let l = cholesky(a).unwrap();
+            (cho_solve(&l, &b).unwrap() * &b).sum() + logdet(a).unwrap() + l.t().matmul(&l).sum()
+        };
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| value_and_grad(likelihood, &a))
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.0.as_slice(), three.0.as_slice());
+        assert_eq!(one.1.as_slice(), three.1.as_slice());
+    }
+
+    #[test]
     fn large_factorisations_and_their_gradients_compile_exactly() {
         // Past the base block of the reverse mode and the 64-wide leaves of
         // the factorisation, so that every kernel path runs.
