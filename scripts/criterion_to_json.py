@@ -18,6 +18,7 @@ import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -36,6 +37,11 @@ def percentile(sorted_values, q):
     low = int(position)
     high = min(low + 1, len(sorted_values) - 1)
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def natural(text):
+    """`text` as a key that orders the numbers in it by value."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
 
 
 def read_row(new_dir, models):
@@ -77,8 +83,9 @@ def main():
             row = read_row(new_dir, models)
             if row is not None:
                 rows.append(row)
-    # The JAX script's order: models as listed, then size and measurement.
-    rows.sort(key=lambda r: (MODELS.index(r["model"]), r["size"], r["measurement"]))
+    # The JAX script's order: models as listed, then size (its numbers as
+    # numbers: n=500 before n=1000) and measurement.
+    rows.sort(key=lambda r: (MODELS.index(r["model"]), natural(r["size"]), r["measurement"]))
     meta = {
         "source": "cargo bench --bench reference (criterion)",
         "rustc": command_output("rustc --version"),
