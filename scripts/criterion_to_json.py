@@ -3,24 +3,30 @@
 `../shared/bench-reference/bench_jax.py`, so that `compare_runs.py` can set
 them beside the JAX rows they mirror.
 
-    python3 scripts/criterion_to_json.py [target/criterion] [target/rust_bench.json]
+    python3 scripts/criterion_to_json.py [target/criterion] [target/rust_bench.json] [models]
 
-The reference bench names its benchmarks `model/measurement/size` with the
-JAX script's names; each benchmark directory's `benchmark.json` holds those
-three parts. The median is criterion's estimate of the median time per
-iteration; p10 and p90 are percentiles of the per-iteration times of the
-samples (`sample.json`: total time / iterations of each sample); `n` is the
-number of samples. Only the standard library is needed.
+The reference bench, and the Gaussian-process bench (`gp_nlml`), name
+their benchmarks `model/measurement/size` with the JAX scripts' names;
+each benchmark directory's `benchmark.json` holds those three parts. The
+median is criterion's estimate of the median time per iteration; p10 and
+p90 are percentiles of the per-iteration times of the samples
+(`sample.json`: total time / iterations of each sample); `n` is the number
+of samples. `models` (comma-separated, by default the reference bench's)
+keeps only those models' rows. Only the standard library is needed.
 """
 import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 
-MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup")
+# The reference bench's models, kept by default, then the others, in the
+# order their rows are written.
+REFERENCE_MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup")
+MODELS = REFERENCE_MODELS + ("gp_nlml",)
 
 
 def percentile(sorted_values, q):
@@ -33,10 +39,15 @@ def percentile(sorted_values, q):
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def read_row(new_dir):
+def natural(text):
+    """`text` as a key that orders the numbers in it by value."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
+
+
+def read_row(new_dir, models):
     with open(os.path.join(new_dir, "benchmark.json")) as fh:
         bench = json.load(fh)
-    if bench["group_id"] not in MODELS:
+    if bench["group_id"] not in models:
         return None
     with open(os.path.join(new_dir, "estimates.json")) as fh:
         estimates = json.load(fh)
@@ -65,14 +76,16 @@ def command_output(cmd):
 def main():
     criterion_dir = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
     out = sys.argv[2] if len(sys.argv) > 2 else "target/rust_bench.json"
+    models = sys.argv[3].split(",") if len(sys.argv) > 3 else REFERENCE_MODELS
     rows = []
     for new_dir in glob.glob(os.path.join(criterion_dir, "**", "new"), recursive=True):
         if os.path.exists(os.path.join(new_dir, "benchmark.json")):
-            row = read_row(new_dir)
+            row = read_row(new_dir, models)
             if row is not None:
                 rows.append(row)
-    # The JAX script's order: models as listed, then size and measurement.
-    rows.sort(key=lambda r: (MODELS.index(r["model"]), r["size"], r["measurement"]))
+    # The JAX script's order: models as listed, then size (its numbers as
+    # numbers: n=500 before n=1000) and measurement.
+    rows.sort(key=lambda r: (MODELS.index(r["model"]), natural(r["size"]), r["measurement"]))
     meta = {
         "source": "cargo bench --bench reference (criterion)",
         "rustc": command_output("rustc --version"),

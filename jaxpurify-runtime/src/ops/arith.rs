@@ -177,8 +177,8 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
     record_zip(Zip::new("mul", a, b, |p, q| p * q), a, b, |c| {
         let [a, b] = [&c.inputs[0], &c.inputs[1]];
         smallvec![
-            c.needs(0).then(|| (c.grad * b).sum_to(a.shape())),
-            c.needs(1).then(|| (c.grad * a).sum_to(b.shape())),
+            c.needs(0).then(|| product_summed_to(c.grad, b, a.shape())),
+            c.needs(1).then(|| product_summed_to(c.grad, a, b.shape())),
         ]
     })
 }
@@ -186,14 +186,49 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
 /// `a / b` with broadcasting.
 #[track_caller]
 fn div(a: &Tensor, b: &Tensor) -> Tensor {
-    // d(a / b) = da / b - (a / b) db / b
+    // d(a / b) = da / b - (a / b) db / b; for a single `b` the sum over
+    // the broadcast comes before the division, which is then one value.
     record_zip(Zip::new("div", a, b, |p, q| p / q), a, b, |c| {
         let [a, b] = [&c.inputs[0], &c.inputs[1]];
+        let d_b = || match b.numel() {
+            1 => -(product_summed_to(c.grad, c.output, b.shape()) / b),
+            _ => (-(c.grad * c.output) / b).sum_to(b.shape()),
+        };
         smallvec![
             c.needs(0).then(|| (c.grad / b).sum_to(a.shape())),
-            c.needs(1).then(|| (-(c.grad * c.output) / b).sum_to(b.shape())),
+            c.needs(1).then(d_b)
         ]
     })
+}
+
+/// `(g * x).sum_to(shape)` for `x` of the shape of `g`. When `shape` holds
+/// a single value (the gradient of a scale applied to a whole tensor: an
+/// amplitude, a noise level) this is one pass that writes nothing but the
+/// sum, instead of a product written out and summed.
+fn product_summed_to(g: &Tensor, x: &Tensor, shape: &Shape) -> Tensor {
+    if shape.numel() == 1 && x.shape() == g.shape() {
+        apply_op(&SumOfProducts, &[g, x], Shape::scalar(), |c| {
+            let (g, x) = (&c.inputs[0], &c.inputs[1]);
+            smallvec![c.needs(0).then(|| x * c.grad), c.needs(1).then(|| g * c.grad)]
+        })
+        .reshape(shape.clone())
+    } else {
+        (g * x).sum_to(shape.clone())
+    }
+}
+
+/// The kernel of the sum of products in [`product_summed_to`].
+#[derive(Clone)]
+struct SumOfProducts;
+
+impl Kernel for SumOfProducts {
+    fn name(&self) -> &'static str {
+        "sum_of_products"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        out[0] = super::gemm::dot(inputs[0], inputs[1]);
+    }
 }
 
 /// `-a`.

@@ -25,7 +25,8 @@ fn relative_error(got: &Tensor, want: &Tensor) -> f64 {
 }
 
 /// A random `[n, n]` matrix with entries in (-1, 1), `n` up to 70 so that
-/// the blocked kernels cross a block boundary.
+/// faer's 64-wide blocks and the recursion of the Cholesky derivative
+/// (blocks of 16) both split it.
 fn square() -> impl Strategy<Value = Tensor> {
     (1usize..70).prop_flat_map(|n| {
         prop::collection::vec(-1.0..1.0f64, n * n).prop_map(move |v| Tensor::from(v).reshape([n, n]))
@@ -64,6 +65,22 @@ proptest! {
         prop_assert!(relative_error(&l.matmul(&l.t()), &a) < 1e-13);
         let above = (&l - &l * super::triangle_mask(a.shape()[0], true)).abs().max().item();
         prop_assert_eq!(above, 0.0);
+    }
+
+    #[test]
+    fn cholesky_gradient_is_murrays_symbolic_formula(a in positive_definite()) {
+        // The blocked reverse mode against sym(L^{-T} Phi(L^T W) L^{-1}),
+        // built from solves and products: with Y = L^{-T} Phi(..), the
+        // solve L^{-T} Y^T is that matrix transposed.
+        let n = a.shape()[0];
+        let w = Tensor::linspace(-1.0, 2.0, n * n).reshape([n, n]);
+        let gradient = crate::grad(|a: &Tensor| (cholesky(a).unwrap() * &w).sum(), &a);
+        let l = cholesky(&a).unwrap();
+        let phi = super::triangle_mask(n, true) - Tensor::eye(n) * 0.5;
+        let p = l.t().matmul(&w) * phi;
+        let y = solve_triangular(&l, &p, Triangle::Lower, Transpose::Yes).unwrap();
+        let s_t = solve_triangular(&l, &y.t(), Triangle::Lower, Transpose::Yes).unwrap();
+        prop_assert!(relative_error(&gradient, &((&s_t + &s_t.t()) * 0.5)) < 1e-12);
     }
 
     #[test]

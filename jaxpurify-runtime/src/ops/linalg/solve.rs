@@ -91,11 +91,6 @@ pub fn slogdet(a: &Tensor) -> (Tensor, Tensor) {
     (sign, logabsdet)
 }
 
-/// The sign of a pivot, with 0 for 0 (`f64::signum` gives 1 for +0).
-fn sign_of(p: f64) -> f64 {
-    if p == 0.0 { 0.0 } else { p.signum() }
-}
-
 /// The determinant of a square `a`, as `sign * exp(logabsdet)` from
 /// [`slogdet`]; its gradient is `det(A) A^{-T}`. For large matrices the
 /// determinant overflows long before its log does: prefer `slogdet`.
@@ -169,7 +164,7 @@ impl Kernel for DeterminantSign {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         let lu = Lu::unpack(inputs[0], self.n);
-        out[0] = lu.pivots().fold(lu.permutation_sign(), |s, p| s * sign_of(p));
+        out[0] = lu.determinant_sign();
     }
 }
 
@@ -186,7 +181,7 @@ impl Kernel for LogAbsDet {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        out[0] = Lu::unpack(inputs[1], self.n).pivots().map(|p| p.abs().ln()).sum();
+        out[0] = Lu::unpack(inputs[1], self.n).log_abs_determinant();
     }
 }
 

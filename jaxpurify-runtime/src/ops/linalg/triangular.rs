@@ -1,7 +1,9 @@
 //! Solving with a triangular matrix, as stored or transposed.
 
-use super::dense::{TriangularRead, solve_triangular_in_place};
-use super::{assert_system, times_transpose, triangle_mask};
+use super::dense::{
+    TriangularRead, negated_triangle_product as negated_triangle_product_into, solve_triangular_in_place,
+};
+use super::{assert_system, triangle_mask};
 use crate::autodiff::graph::apply_op;
 use crate::compile::check::check;
 use crate::compile::kernel::Kernel;
@@ -123,16 +125,52 @@ fn solve_with(t: &Tensor, b: &Tensor, read: TriangularRead, checked_for: Option<
             ..read
         };
         let db = triangular_solve(&c.inputs[0], c.grad, flipped);
-        let dt = c.needs(0).then(|| {
-            let dm = if read.transposed {
-                times_transpose(c.output, &db)
-            } else {
-                times_transpose(&db, c.output)
-            };
-            -(dm * triangle_mask(read.n, stored_lower))
+        let dt = c.needs(0).then(|| match read.transposed {
+            true => negated_triangle_product(c.output, &db, stored_lower),
+            false => negated_triangle_product(&db, c.output, stored_lower),
         });
         smallvec![dt, c.needs(1).then_some(db)]
     })
+}
+
+/// `-tri(a b^T)` for two vectors or two matrices with as many columns: the
+/// lower triangle of the product (the upper one unless `lower`), with
+/// zeros in the other, as one op. The gradient of a triangular solve's
+/// matrix, restricted to the triangle the solve reads.
+fn negated_triangle_product(a: &Tensor, b: &Tensor, lower: bool) -> Tensor {
+    let n = a.shape()[0];
+    let k = if a.ndim() == 1 { 1 } else { a.shape()[1] };
+    // C = -tri(A B^T):  dA = -tri(G) B  and  dB = -tri(G)^T A.
+    apply_op(
+        &TriangleProduct { n, k, lower },
+        &[a, b],
+        Shape::from([n, n]),
+        move |c| {
+            let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad * triangle_mask(n, lower));
+            smallvec![
+                c.needs(0).then(|| -g.matmul(b)),
+                c.needs(1).then(|| -g.t().matmul(a))
+            ]
+        },
+    )
+}
+
+/// The kernel of [`negated_triangle_product`].
+#[derive(Clone)]
+struct TriangleProduct {
+    n: usize,
+    k: usize,
+    lower: bool,
+}
+
+impl Kernel for TriangleProduct {
+    fn name(&self) -> &'static str {
+        "triangle_product"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        negated_triangle_product_into(inputs[0], inputs[1], (self.n, self.k), self.lower, out);
+    }
 }
 
 /// The kernel of the triangular solves: `k` right-hand sides solved in place.
@@ -210,6 +248,28 @@ mod tests {
                         |v: &[Tensor]| grad(|t: &Tensor| solve(&[t.clone(), v[1].clone()]).sum(), &v[0]);
                     check_grad(second, &[t.clone(), b.clone()]).assert_ok_for("d/dt solve_triangular");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn triangle_products_differentiate_and_compile_exactly() {
+        // -tri(a b^T), vectors and matrices, both triangles: a gradient
+        // check in both inputs, and a compiled value and gradient that
+        // gives the direct call's bits.
+        let vectors = [Tensor::from([1.0, -2.0, 0.5]), Tensor::from([0.3, 1.5, -1.0])];
+        let matrices = [
+            Tensor::from([[1.0, -2.0], [0.3, 0.0], [0.5, 2.0]]),
+            Tensor::from([[0.2, 1.0], [-1.5, 0.7], [2.0, -0.4]]),
+        ];
+        let w = Tensor::from([[1.0, -0.5, 2.0], [0.3, 1.2, -1.0], [0.8, -2.0, 0.5]]);
+        for inputs in [vectors, matrices] {
+            for lower in [true, false] {
+                let product = |v: &[Tensor]| negated_triangle_product(&v[0], &v[1], lower);
+                check_grad(product, &inputs).assert_ok_for("triangle product");
+                let weighted = |v: &[Tensor; 2]| value_and_grad(|v: &[Tensor; 2]| (product(v) * &w).sum(), v);
+                let moved = [&inputs[0] * 2.0 - 1.0, &inputs[1] + 0.5];
+                assert_compiles_exactly(weighted, &inputs, &[moved]);
             }
         }
     }
