@@ -85,6 +85,13 @@ impl<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Zip<F> {
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         self.zip(inputs[0], inputs[1], out);
     }
+
+    fn elementwise(&self) -> bool {
+        matches!(
+            self.plan,
+            ZipPlan::Same | ZipPlan::RightScalar | ZipPlan::LeftScalar
+        )
+    }
 }
 
 impl<F: Fn(f64, f64) -> f64> Zip<F> {

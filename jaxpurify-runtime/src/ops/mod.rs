@@ -5,7 +5,7 @@ mod activation;
 pub(crate) mod arith;
 pub(crate) mod at;
 mod blocks;
-mod broadcast;
+pub(crate) mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod complex;
 pub(crate) mod convolve;

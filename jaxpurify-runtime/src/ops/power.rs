@@ -150,6 +150,10 @@ impl Kernel for Powf {
             None => map_into(x, out, |v| v.powf(self.exponent)),
         }
     }
+
+    fn elementwise(&self) -> bool {
+        true
+    }
 }
 
 fn map_into(x: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
@@ -236,6 +240,10 @@ impl Kernel for ExponentGradient {
         for (o, ((&g, &p), &ln_x)) in out.iter_mut().zip(g.iter().zip(power).zip(ln_x)) {
             *o = if p == 0.0 { 0.0 } else { g * (p * ln_x) };
         }
+    }
+
+    fn elementwise(&self) -> bool {
+        true
     }
 }
 
