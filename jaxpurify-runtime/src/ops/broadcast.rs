@@ -40,6 +40,8 @@ pub(crate) fn broadcast_into(src: &[f64], from: &[usize], to: &[usize], out: &mu
         // Whole copies of the values one after another (a scalar repeated,
         // a bias over a batch): no index arithmetic.
         tile_into(src, out);
+    } else if let Some(blocks) = super::blocked::Blocked::spread(from, to) {
+        blocks.spread_into(src, out);
     } else {
         let strides = broadcast_strides(from, to);
         for_each_offset(to, &strides, |i, o| out[i] = src[o]);

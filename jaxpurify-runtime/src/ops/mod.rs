@@ -4,6 +4,7 @@
 mod activation;
 pub(crate) mod arith;
 pub(crate) mod at;
+mod blocked;
 mod blocks;
 pub(crate) mod broadcast;
 pub(crate) mod compare;
@@ -17,6 +18,7 @@ pub(crate) mod fft;
 pub(crate) mod fft_freq;
 pub(crate) mod fft_real;
 pub(crate) mod gemm;
+mod gemm_narrow;
 pub(crate) mod hartley;
 pub(crate) mod incomplete_beta;
 pub(crate) mod incomplete_gamma;
