@@ -6,10 +6,12 @@
 //! share, and the kernels the product ops record (`matmul.rs`). Nothing
 //! here is recorded for autodiff.
 
+use super::gemm_narrow::{is_narrow, narrow_gemm};
 use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
 use smallvec::SmallVec;
 
 /// How one operand of a product is read: the sizes of its stored last two
@@ -81,14 +83,16 @@ const NALGEBRA_SMALL_DIM: usize = 5;
 /// it, and anything above, where dgemm overwrites it.
 pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
-    if m * k * n < DGEMM_MIN_WORK {
+    if is_narrow(m, k, n) {
+        narrow_gemm(out, a, la, b, lb);
+    } else if m * k * n < DGEMM_MIN_WORK {
         gemm_small(out, a, la, b, lb);
     } else if !la.transposed && lb.transposed && m.min(k).min(n) <= NALGEBRA_SMALL_DIM {
         // For a thin product neither orientation below gives nalgebra's
         // fallback a left operand with unit row stride; a transposed copy of
         // `a` (O(mk) next to O(mkn)) does. dgemm reads any strides.
         let (rows, cols) = (la.stored_rows, la.stored_cols);
-        let mut copy = vec![0.0; a.len()];
+        let mut copy = crate::buffer_pool::for_overwrite(a.len());
         for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
             for (i, v) in column.iter_mut().enumerate() {
                 *v = a[i * la.row_stride + p];
@@ -101,6 +105,7 @@ pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Opera
             transposed: true,
         };
         gemm_threaded(out, &copy, la, b, lb);
+        crate::buffer_pool::give_back(copy);
     } else {
         gemm_threaded(out, a, la, b, lb);
     }
@@ -318,10 +323,24 @@ impl Kernel for Product {
         }
         let (x, y) = (inputs[0], inputs[1]);
         let [sa, sb] = &self.batch_strides;
-        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+        let product = |o: &mut [f64], p: usize, q: usize| {
             let a_matrix = &x[p * la.numel()..(p + 1) * la.numel()];
             let b_matrix = &y[q * lb.numel()..(q + 1) * lb.numel()];
-            gemm(&mut out[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
+            gemm(o, a_matrix, la, b_matrix, lb);
+        };
+        let (each, count) = (m * k * n, self.batch.numel());
+        if count > 1 && each < PARALLEL_MIN_WORK && each * count >= PARALLEL_MIN_WORK {
+            // A batch of products too small to split each: the products
+            // themselves go to rayon's threads, each computed as alone.
+            let mut operands = Vec::with_capacity(count);
+            for_each_offset_pair(&self.batch, sa, sb, |_, p, q| operands.push((p, q)));
+            out.par_chunks_mut(m * n)
+                .zip(operands)
+                .for_each(|(o, (p, q))| product(o, p, q));
+            return;
+        }
+        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+            product(&mut out[i * m * n..(i + 1) * m * n], p, q)
         });
     }
 }
