@@ -136,8 +136,8 @@ fn elementwise(
 
 /// `ln 2` in two parts, the first of 32 bits so that its product with an
 /// exponent below 2^20 is exact.
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+pub(super) const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+pub(super) const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// Below this magnitude `exp` needs no scaling beyond normal numbers.
 const EXP_LIMIT: f64 = 708.0;
 /// `1/n!` for `n = 2..=13`: Taylor's series of `e^r - 1 - r` over `r^2`,
@@ -163,10 +163,18 @@ const EXP_TAYLOR: [f64; 12] = [
 /// addition rounds at the result's scale; and `2^k` built from its bits.
 #[inline(always)]
 fn exp_reduced(x: f64) -> f64 {
+    exp_with_tail(x, 0.0)
+}
+
+/// `e^(x + tail)` for `|x| < EXP_LIMIT` and `|tail|` below an ulp of `x`:
+/// [`exp_reduced`] with the tail carried into the reduced argument's
+/// rounding error (`tail = 0` subtracts nothing: the same bits).
+#[inline(always)]
+pub(super) fn exp_with_tail(x: f64, tail: f64) -> f64 {
     let shifted = x * std::f64::consts::LOG2_E + TO_INT;
     let k = shifted - TO_INT;
     let hi = x - k * LN2_HI;
-    let lo = k * LN2_LO;
+    let lo = k * LN2_LO - tail;
     let r = hi - lo;
     let r_error = (hi - r) - lo;
     let series = EXP_TAYLOR[..11]

@@ -30,6 +30,7 @@ pub mod log_density;
 mod matmul;
 mod mvn;
 mod power;
+mod power_kernel;
 mod reduce;
 pub(crate) mod search;
 mod softmax;
