@@ -16,6 +16,7 @@ mod elementary;
 mod extrema;
 pub(crate) mod fft;
 pub(crate) mod fft_freq;
+mod fft_lanes;
 pub(crate) mod fft_real;
 pub(crate) mod gemm;
 mod gemm_narrow;
