@@ -345,6 +345,16 @@ impl Kernel for Product {
     }
 }
 
+/// Matrix-vector products with at least this many multiply-adds share
+/// their rows between rayon's threads (each row's sum is its own, so the
+/// bits do not change).
+const PARALLEL_ROWS_MIN_WORK: usize = 1 << 18;
+
+/// A vector times a matrix sums its rows in blocks of this many, each
+/// block's sums added to the total in order, so that the blocks can be
+/// shared between threads with the same bits on any number of them.
+const VECMAT_BLOCK_ROWS: usize = 4096;
+
 /// The kernel of a matrix times a vector (`matvec`): `m` rows of `k` values, each dotted with the
 /// vector.
 #[derive(Clone)]
@@ -362,17 +372,40 @@ impl Kernel for MatVec {
             out.fill(0.0);
             return;
         }
-        for (o, row) in out.iter_mut().zip(inputs[0].chunks_exact(self.k)) {
-            *o = dot(row, inputs[1]);
+        let (a, x) = (inputs[0], inputs[1]);
+        let rows = |out: &mut [f64], a: &[f64]| {
+            for (o, row) in out.iter_mut().zip(a.chunks_exact(self.k)) {
+                *o = dot(row, x);
+            }
+        };
+        if a.len() < PARALLEL_ROWS_MIN_WORK || rayon::current_num_threads() < 2 {
+            return rows(out, a);
         }
+        let per_task = (PARALLEL_ROWS_MIN_WORK / 4 / self.k).max(1);
+        out.par_chunks_mut(per_task)
+            .zip(a.par_chunks(per_task * self.k))
+            .for_each(|(o, a)| rows(o, a));
     }
 }
 
 /// The kernel of a vector times a matrix (`vecmat`): the rows of the matrix, `n` values each,
-/// scaled by the vector and summed, one contiguous pass each.
+/// scaled by the vector and summed, one contiguous pass each, in blocks of
+/// [`VECMAT_BLOCK_ROWS`] rows.
 #[derive(Clone)]
 pub(super) struct VecMat {
     pub(super) n: usize,
+}
+
+impl VecMat {
+    /// `x @ a` for one block of rows into `out`.
+    fn block(&self, x: &[f64], a: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        for (&scale, row) in x.iter().zip(a.chunks_exact(self.n)) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += scale * v;
+            }
+        }
+    }
 }
 
 impl Kernel for VecMat {
@@ -381,13 +414,33 @@ impl Kernel for VecMat {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        out.fill(0.0);
-        if self.n == 0 {
+        let (x, a) = (inputs[0], inputs[1]);
+        if self.n == 0 || x.len() <= VECMAT_BLOCK_ROWS {
+            if self.n > 0 {
+                self.block(x, a, out);
+            }
             return;
         }
-        for (&scale, row) in inputs[0].iter().zip(inputs[1].chunks_exact(self.n)) {
-            for (o, v) in out.iter_mut().zip(row) {
-                *o += scale * v;
+        let rows = a
+            .chunks(VECMAT_BLOCK_ROWS * self.n)
+            .zip(x.chunks(VECMAT_BLOCK_ROWS));
+        let parallel = a.len() >= PARALLEL_ROWS_MIN_WORK && rayon::current_num_threads() > 1;
+        let mut partial = vec![0.0; x.len().div_ceil(VECMAT_BLOCK_ROWS) * self.n];
+        match parallel {
+            true => partial
+                .par_chunks_mut(self.n)
+                .zip(rows.collect::<Vec<_>>())
+                .for_each(|(o, (a, x))| self.block(x, a, o)),
+            false => partial
+                .chunks_mut(self.n)
+                .zip(rows)
+                .for_each(|(o, (a, x))| self.block(x, a, o)),
+        }
+        let mut blocks = partial.chunks_exact(self.n);
+        out.copy_from_slice(blocks.next().expect("more than one block"));
+        for block in blocks {
+            for (o, v) in out.iter_mut().zip(block) {
+                *o += v;
             }
         }
     }
