@@ -36,7 +36,7 @@
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Kernel;
 use crate::ops::complex::Complex;
-use crate::ops::fft_lanes::{axis_last, lanes_are_contiguous, with_axis_last};
+use crate::ops::fft_lanes::{LaneBlocks, halves};
 use crate::ops::fft_real::packed_real_dft;
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -225,26 +225,29 @@ impl Kernel for PackedDft {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        if !lanes_are_contiguous(&self.dims, self.axis) {
-            let moved = PackedDft {
-                dims: axis_last(&self.dims, self.axis),
-                axis: self.dims.len() - 1,
-                ..self.clone()
-            };
-            let run = |input: &[f64], out: &mut [f64]| moved.run(&[input], out);
-            return with_axis_last(&self.dims, &self.dims, self.axis, [2, 2], inputs[0], out, run);
-        }
-        // Lanes follow each other in memory: all are transformed in one
-        // call, and the output is written in order.
+        // All lanes are gathered into one buffer, contiguous, transformed in
+        // one call, and written back (lanes along another axis than the
+        // last through tiled transposes, `fft_lanes.rs`).
         let numel = out.len() / 2;
         let (re, im) = inputs[0].split_at(numel);
         let (out_re, out_im) = out.split_at_mut(numel);
         let scale = self.scale;
-        let mut buffer: Vec<Complex64> = re.iter().zip(im).map(|(&a, &b)| Complex64::new(a, b)).collect();
-        transform_in_place(&mut buffer, self.dims[self.axis], self.direction);
-        for ((r, i), v) in out_re.iter_mut().zip(out_im.iter_mut()).zip(&buffer) {
-            (*r, *i) = (v.re * scale, v.im * scale);
+        let lanes = LaneBlocks::new(&self.dims, self.axis);
+        let mut buffer = lanes.gather(re, im);
+        let len = self.dims[self.axis];
+        match halves(&[numel / len, len], 1, numel) {
+            // Half the lanes on each of two threads, each lane transformed
+            // as alone.
+            Some((_, _, cut)) => {
+                let (first, second) = buffer.split_at_mut(cut);
+                rayon::join(
+                    || transform_in_place(first, len, self.direction),
+                    || transform_in_place(second, len, self.direction),
+                );
+            }
+            None => transform_in_place(&mut buffer, len, self.direction),
         }
+        lanes.scatter(&buffer, scale, out_re, out_im);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::ops::complex::Complex;
 use crate::ops::fft::{
     Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_real_buffers,
 };
-use crate::ops::fft_lanes::{axis_last, lanes_are_contiguous, with_axis_last};
+use crate::ops::fft_lanes::{axis_last, halves, lanes_are_contiguous, with_axis_last};
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
 use rustfft::FftDirection;
@@ -268,12 +268,31 @@ impl RealDft {
     /// The transform along the last axis (see `run`), each lane written in
     /// place.
     fn forward(&self, x: &[f64], out: &mut [f64]) {
-        let (n, scale) = (self.dims[self.axis], self.scale);
+        let (re, im) = out.split_at_mut(out.len() / 2);
+        self.forward_lanes(x, re, im);
+    }
+
+    /// [`forward`](RealDft::forward) into the two parts of the output,
+    /// half the lanes on each of two threads for a long array.
+    fn forward_lanes(&self, x: &[f64], re: &mut [f64], im: &mut [f64]) {
+        let n = self.dims[self.axis];
+        if let Some((first, second, cut)) = halves(&self.dims, self.axis, x.len()) {
+            let ((x1, x2), (re1, re2), (im1, im2)) =
+                (x.split_at(cut), re.split_at_mut(cut), im.split_at_mut(cut));
+            let part = |dims| RealDft {
+                dims,
+                axis: 1,
+                ..self.clone()
+            };
+            let (a, b) = (part(first), part(second));
+            rayon::join(|| a.forward_lanes(x1, re1, im1), || b.forward_lanes(x2, re2, im2));
+            return;
+        }
+        let scale = self.scale;
         let im_scale = match self.direction {
             FftDirection::Forward => scale,
             FftDirection::Inverse => -scale,
         };
-        let (re, im) = out.split_at_mut(out.len() / 2);
         for_each_half_spectrum(x, &self.dims, self.axis, |lane, half| {
             let (lane_re, lane_im) = (
                 &mut re[lane * n..(lane + 1) * n],
@@ -323,8 +342,29 @@ impl RealDft {
     /// The adjoint along the last axis (see `run`), each lane read and
     /// written in place.
     fn backward(&self, packed: &[f64], out: &mut [f64]) {
-        let (n, scale) = (self.dims[self.axis], self.scale);
         let (re, im) = packed.split_at(packed.len() / 2);
+        self.backward_lanes(re, im, out);
+    }
+
+    /// [`backward`](RealDft::backward) from the two parts of the input,
+    /// half the lanes on each of two threads for a long array.
+    fn backward_lanes(&self, re: &[f64], im: &[f64], out: &mut [f64]) {
+        let (n, scale) = (self.dims[self.axis], self.scale);
+        if let Some((first, second, cut)) = halves(&self.dims, self.axis, out.len()) {
+            let ((re1, re2), (im1, im2), (out1, out2)) =
+                (re.split_at(cut), im.split_at(cut), out.split_at_mut(cut));
+            let part = |dims| RealDft {
+                dims,
+                axis: 1,
+                ..self.clone()
+            };
+            let (a, b) = (part(first), part(second));
+            rayon::join(
+                || a.backward_lanes(re1, im1, out1),
+                || b.backward_lanes(re2, im2, out2),
+            );
+            return;
+        }
         let conjugate = match self.direction {
             FftDirection::Forward => 0.5,
             FftDirection::Inverse => -0.5,

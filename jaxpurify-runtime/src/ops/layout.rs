@@ -41,14 +41,14 @@ pub(crate) fn transpose_matrices(src: &[f64], shape: &Shape, out: &mut [f64]) {
         for i0 in (0..rows).step_by(TILE) {
             for j0 in (0..cols).step_by(TILE) {
                 if i0 + TILE <= rows && j0 + TILE <= cols {
-                    let mut tile = [[0.0; TILE]; TILE];
-                    for (r, row) in tile.iter_mut().enumerate() {
-                        row.copy_from_slice(&from[(i0 + r) * cols + j0..][..TILE]);
-                    }
-                    for c in 0..TILE {
-                        let column = &mut to[(j0 + c) * rows + i0..][..TILE];
-                        for (v, row) in column.iter_mut().zip(&tile) {
-                            *v = row[c];
+                    // Two rows at a time, each column's pair written
+                    // together: loads and stores of two values at once.
+                    for r in (0..TILE).step_by(2) {
+                        let top = &from[(i0 + r) * cols + j0..][..TILE];
+                        let bottom = &from[(i0 + r + 1) * cols + j0..][..TILE];
+                        for (c, (&t, &b)) in top.iter().zip(bottom).enumerate() {
+                            let pair = &mut to[(j0 + c) * rows + i0 + r..][..2];
+                            (pair[0], pair[1]) = (t, b);
                         }
                     }
                     continue;
