@@ -111,7 +111,7 @@ fn suite<M: Model<Output = Tensor>>(
     });
 }
 
-/// Prints the best time per call of `loops` loops of `f`, each about 20 ms:
+/// Prints the best time per call of `loops` loops of `f`, each about 0.1 s:
 /// wall-clock time, and the time this thread spent on a core, which a busy
 /// machine disturbs less (`/proc/thread-self/schedstat`; for runs on one
 /// thread).
@@ -127,7 +127,7 @@ fn best_of<R>(loops: usize, what: &str, mut f: impl FnMut() -> R) {
     let start = std::time::Instant::now();
     black_box(f());
     let once = start.elapsed().as_secs_f64().max(1e-9);
-    let calls = ((0.02 / once) as usize).max(1);
+    let calls = ((0.1 / once) as usize).max(1);
     let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..loops {
         let (start, cpu_start) = (std::time::Instant::now(), on_cpu());

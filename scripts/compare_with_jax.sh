@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Times the reference models with the original Python/JAX library and with
-# this crate on the same machine, one after the other, and prints the
-# medians side by side (last column: ours / JAX).
+# Times the reference models and the workloads of benches/workloads.rs with
+# the original Python/JAX library and with this crate on the same machine,
+# in one sitting: first each on its default threads, then both pinned to
+# one core (XLA single-threaded, RAYON_NUM_THREADS=1), and prints the
+# tables of docs/performance.md (ratio: ours / JAX).
 #
 #   scripts/compare_with_jax.sh            # from the project root
+#   PINNED=0 scripts/compare_with_jax.sh   # default threads only
 #
 # Expects the JAX reference scripts in ../shared/bench-reference beside the
 # project, or wherever BENCH_REFERENCE points. Creates the venv ~/.jaxref on first use (PyPI must be reachable).
@@ -22,20 +25,46 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import jax, jaxpurify
     "$venv/bin/pip" install --quiet jax jaxpurify numpy
 fi
 mkdir -p target
-echo "load average before: $(cat /proc/loadavg)"
+# Built before any timing, so that no sitting waits for the compiler.
+cargo bench --bench reference --bench workloads --no-run
 
-"$venv/bin/python" "$reference/bench_jax.py" --skip-slow-vmap --no-cold \
-    --out target/jax_baseline.json "$@"
+one_thread='--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1'
+pinned=0
+# Runs JAX's command, pinned to one core and one XLA thread when `pinned`.
+run_jax() {
+    if [ "$pinned" = 1 ]; then XLA_FLAGS="$one_thread" taskset -c 0 "$@"; else "$@"; fi
+}
+# Runs our command, pinned to one core and one rayon thread when `pinned`.
+run_ours() {
+    if [ "$pinned" = 1 ]; then RAYON_NUM_THREADS=1 taskset -c 0 "$@"; else "$@"; fi
+}
 
-# Results of removed or renamed benchmarks must not linger in the table.
-for model in tiny gp_readme gp_example mlp soup; do
-    rm -rf "target/criterion/$model"
-done
-cargo bench --bench reference
-echo "load average after: $(cat /proc/loadavg)"
+# One sitting in one setting; `$1` names its files.
+sitting() {
+    local label="$1"
+    shift
+    echo "== $label: load average before: $(cat /proc/loadavg)"
+    run_jax "$venv/bin/python" "$reference/bench_jax.py" --skip-slow-vmap --no-cold \
+        --out "target/jax_baseline_$label.json" "$@"
+    run_jax "$venv/bin/python" scripts/bench_workloads_jax.py --out "target/jax_workloads_$label.json"
+    # Results of removed or renamed benchmarks must not linger in the table.
+    for model in tiny gp_readme gp_example mlp soup mixture glm hierarchical lognormal_field; do
+        rm -rf "target/criterion/$model"
+    done
+    run_ours cargo bench --bench reference --bench workloads
+    python3 scripts/criterion_to_json.py target/criterion "target/rust_bench_$label.json"
+    echo "== $label: load average after: $(cat /proc/loadavg)"
+}
 
-python3 scripts/criterion_to_json.py target/criterion target/rust_bench.json
-python3 "$reference/compare_runs.py" target/jax_baseline.json target/rust_bench.json
+sitting default "$@"
+tables=(target/jax_baseline_default.json,target/jax_workloads_default.json target/rust_bench_default.json)
+if [ "${PINNED:-1}" != 0 ]; then
+    pinned=1
+    sitting pinned "$@"
+    tables+=(target/jax_baseline_pinned.json,target/jax_workloads_pinned.json target/rust_bench_pinned.json)
+fi
+
+python3 "$reference/compare_runs.py" target/jax_baseline_default.json target/rust_bench_default.json
 echo
-echo "The table of docs/performance.md (medians and p10-p90 in us, ours / JAX):"
-python3 scripts/performance_table.py target/jax_baseline.json target/rust_bench.json
+echo "The tables of docs/performance.md (medians and p10-p90 in us, ours / JAX):"
+python3 scripts/performance_table.py "${tables[@]}"

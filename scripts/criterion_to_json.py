@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Criterion results of `cargo bench --bench reference` in the JSON layout of
-`../shared/bench-reference/bench_jax.py`, so that `compare_runs.py` can set
-them beside the JAX rows they mirror.
+"""Criterion results of `cargo bench --bench reference` and `--bench
+workloads` in the JSON layout of `../shared/bench-reference/bench_jax.py`,
+so that `compare_runs.py` and `performance_table.py` can set them beside
+the JAX rows they mirror.
 
     python3 scripts/criterion_to_json.py [target/criterion] [target/rust_bench.json]
 
-The reference bench names its benchmarks `model/measurement/size` with the
-JAX script's names; each benchmark directory's `benchmark.json` holds those
+Both benches name their benchmarks `model/measurement/size` with the JAX
+scripts' names; each benchmark directory's `benchmark.json` holds those
 three parts. The median is criterion's estimate of the median time per
 iteration; p10 and p90 are percentiles of the per-iteration times of the
 samples (`sample.json`: total time / iterations of each sample); `n` is the
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 
-MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup")
+MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup", "mixture", "glm", "hierarchical", "lognormal_field")
 
 
 def percentile(sorted_values, q):
