@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""Criterion results of `cargo bench --bench reference` in the JSON layout of
-`../shared/bench-reference/bench_jax.py`, so that `compare_runs.py` can set
-them beside the JAX rows they mirror.
+"""Criterion results of `cargo bench --bench reference`, `--bench
+workloads` and `--bench gp_nlml` in the JSON layout of
+`../shared/bench-reference/bench_jax.py`, so that `compare_runs.py` and
+`performance_table.py` can set them beside the JAX rows they mirror.
 
     python3 scripts/criterion_to_json.py [target/criterion] [target/rust_bench.json] [models]
 
-The reference bench, and the Gaussian-process bench (`gp_nlml`), name
-their benchmarks `model/measurement/size` with the JAX scripts' names;
-each benchmark directory's `benchmark.json` holds those three parts. The
-median is criterion's estimate of the median time per iteration; p10 and
-p90 are percentiles of the per-iteration times of the samples
-(`sample.json`: total time / iterations of each sample); `n` is the number
-of samples. `models` (comma-separated, by default the reference bench's)
+The benches name their benchmarks `model/measurement/size` with the JAX
+scripts' names; each benchmark directory's `benchmark.json` holds those
+three parts. The median is criterion's estimate of the median time per
+iteration; p10 and p90 are percentiles of the per-iteration times of the
+samples (`sample.json`: total time / iterations of each sample); `n` is the
+number of samples. `models` (comma-separated, by default all of them)
 keeps only those models' rows. Only the standard library is needed.
 """
 import glob
@@ -23,10 +23,8 @@ import subprocess
 import sys
 import time
 
-# The reference bench's models, kept by default, then the others, in the
-# order their rows are written.
-REFERENCE_MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup")
-MODELS = REFERENCE_MODELS + ("gp_nlml",)
+# The models of the three benches, in the order their rows are written.
+MODELS = ("tiny", "gp_readme", "gp_example", "mlp", "soup", "gp_nlml", "mixture", "glm", "hierarchical", "lognormal_field")
 
 
 def percentile(sorted_values, q):
@@ -76,7 +74,7 @@ def command_output(cmd):
 def main():
     criterion_dir = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
     out = sys.argv[2] if len(sys.argv) > 2 else "target/rust_bench.json"
-    models = sys.argv[3].split(",") if len(sys.argv) > 3 else REFERENCE_MODELS
+    models = sys.argv[3].split(",") if len(sys.argv) > 3 else MODELS
     rows = []
     for new_dir in glob.glob(os.path.join(criterion_dir, "**", "new"), recursive=True):
         if os.path.exists(os.path.join(new_dir, "benchmark.json")):
@@ -87,7 +85,7 @@ def main():
     # numbers: n=500 before n=1000) and measurement.
     rows.sort(key=lambda r: (MODELS.index(r["model"]), natural(r["size"]), r["measurement"]))
     meta = {
-        "source": "cargo bench --bench reference (criterion)",
+        "source": "cargo bench (criterion)",
         "rustc": command_output("rustc --version"),
         "nproc": command_output("nproc"),
         "cpu_model": command_output("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),

@@ -207,21 +207,34 @@ pub(crate) fn tiles_into(small: &[usize], big: &[usize]) -> bool {
 
 /// Calls `f(i, o)` for every row-major position `i` of `full` with the
 /// position `o` of its group in `reduced` (a shape that broadcasts to
-/// `full`: its reduced axes set to 1). When those axes are the last ones,
-/// each group is a contiguous run and two plain loops visit them, with no
-/// strides to build; otherwise [`for_each_offset`] reads through broadcast
-/// strides. Both visit `i` in the same order.
+/// `full`: its reduced axes set to 1). When the reduced axes follow each
+/// other (the last ones, the first ones, or a run between), three plain
+/// loops visit the groups, with no strides to build; otherwise
+/// [`for_each_offset`] reads through broadcast strides. All visit `i` in
+/// the same order.
 pub(crate) fn for_each_grouped(full: &[usize], reduced: &[usize], mut f: impl FnMut(usize, usize)) {
-    let first = full
-        .iter()
-        .zip(reduced)
-        .position(|(d, r)| d != r)
-        .unwrap_or(full.len());
-    if full.len() == reduced.len() && reduced[first..].iter().all(|&r| r == 1) {
-        let run: usize = full[first..].iter().product();
-        for o in 0..reduced.iter().product() {
-            for j in 0..run {
-                f(o * run + j, o);
+    let pad = full.len() - reduced.len();
+    let kept = |a: usize| if a < pad { 1 } else { reduced[a - pad] };
+    let summed = |a: &usize| full[*a] != kept(*a);
+    let size = |axes: &[usize]| axes.iter().product::<usize>();
+    let Some(first) = (0..full.len()).find(summed) else {
+        (0..size(full)).for_each(|i| f(i, i));
+        return;
+    };
+    let last = (first..full.len()).rev().find(summed).unwrap_or(first);
+    if (first..=last).all(|a| kept(a) == 1) {
+        let (outer, run, inner) = (
+            size(&full[..first]),
+            size(&full[first..=last]),
+            size(&full[last + 1..]),
+        );
+        let mut i = 0;
+        for group in (0..outer).map(|a| a * inner) {
+            for _ in 0..run {
+                for b in 0..inner {
+                    f(i, group + b);
+                    i += 1;
+                }
             }
         }
         return;
@@ -301,13 +314,19 @@ mod tests {
 
     #[test]
     fn grouped_visits_match_broadcast_strides() {
-        // Trailing reduced axes take the plain loops, the others the strides;
-        // both must visit the same (i, o) pairs in the same order.
-        let cases: [(&[usize], &[usize]); 6] = [
+        // Reduced axes that follow each other (last, first, between, or
+        // none) take the plain loops, the others the strides; both must
+        // visit the same (i, o) pairs in the same order.
+        let cases: [(&[usize], &[usize]); 11] = [
             (&[2, 3, 4], &[2, 1, 1]),
             (&[2, 3, 4], &[2, 3, 1]),
             (&[2, 3, 4], &[1, 3, 1]),
             (&[2, 3, 4], &[1, 1, 4]),
+            (&[2, 3, 4], &[2, 1, 4]),
+            (&[2, 3, 4], &[3, 4]),
+            (&[2, 3, 4, 5], &[2, 1, 1, 5]),
+            (&[2, 3, 4], &[2, 3, 4]),
+            (&[2, 1, 4], &[1, 1, 4]),
             (&[2, 0, 3], &[2, 1, 1]),
             (&[], &[]),
         ];

@@ -28,6 +28,22 @@ pub(crate) trait Kernel: Send + Sync + 'static {
         let _ = input_len;
         None
     }
+
+    /// Whether every input is either as long as the output and read at the
+    /// same positions, or a single value read for every position, so that
+    /// `run` on a contiguous part of the output, given the same part of each
+    /// long input, computes that part: a program may then run the kernel
+    /// part by part, fused with its neighbours (`compile/fuse.rs`).
+    fn elementwise(&self) -> bool {
+        false
+    }
+
+    /// Whether the kernel adds up its one input into one value, as
+    /// [`full_sum`](crate::ops::broadcast::full_sum) does, so that a fused
+    /// program may add the parts as it computes them.
+    fn full_sum(&self) -> bool {
+        false
+    }
 }
 
 /// Runs `kernel` on the values of `inputs` into a new tensor of `shape`,
@@ -63,6 +79,10 @@ impl<F: Fn(f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Map<F> {
             *o = (self.f)(x);
         }
     }
+
+    fn elementwise(&self) -> bool {
+        true
+    }
 }
 
 /// An elementwise function computed over a whole slice at once, for
@@ -81,6 +101,10 @@ impl Kernel for SliceMap {
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         (self.f)(inputs[0], out);
     }
+
+    fn elementwise(&self) -> bool {
+        true
+    }
 }
 
 /// A copy of the one input: reshapes, and views a program must keep apart.
@@ -98,5 +122,9 @@ impl Kernel for Copy {
 
     fn view(&self, input_len: usize) -> Option<Range<usize>> {
         Some(0..input_len)
+    }
+
+    fn elementwise(&self) -> bool {
+        true
     }
 }

@@ -20,6 +20,8 @@
 //! the function itself.
 
 pub(crate) mod check;
+mod fuse;
+mod fused;
 pub(crate) mod kernel;
 mod program;
 pub(crate) mod trace;
@@ -250,13 +252,15 @@ impl<I: Tree, O: Tree> Compiled<I, O> {
         self.output_len
     }
 
-    /// The number of kernel calls a run makes.
+    /// The number of steps a run makes: kernel calls, checks, and fused
+    /// chains of elementwise kernels, each counted once.
     pub fn num_steps(&self) -> usize {
         self.program.steps()
     }
 
     /// How many kernel calls of each name a run makes, most frequent first:
-    /// what a compiled function spends its steps on.
+    /// what a compiled function spends its steps on. Kernels fused into one
+    /// step count under their own names.
     pub fn step_counts(&self) -> Vec<(&'static str, usize)> {
         let mut counts: Vec<(&'static str, usize)> = Vec::new();
         for name in self.program.kernel_names() {

@@ -1,7 +1,9 @@
 //! A compiled program: the kernels a trace needs for its outputs, in the
-//! order they ran, each writing into its part of one reusable buffer.
+//! order they ran, each writing into its part of one reusable buffer, with
+//! chains of elementwise kernels fused into single steps (`fuse.rs`).
 
 use super::check::Check;
+use super::fused::Fused;
 use super::kernel::Kernel;
 use super::trace::{Node, Op, Source, Trace};
 use crate::error::{Error, Result};
@@ -17,8 +19,9 @@ enum Place {
     Work(Range<usize>),
 }
 
-/// One kernel call, reading `args` and writing `out` of the workspace, or
-/// one check of `args` (with an empty `out`).
+/// One kernel call, reading `args` and writing `out` of the workspace, one
+/// check of `args` (with an empty `out`), or one fused run of kernels
+/// writing all its outputs, one after another, into `out`.
 struct Step {
     work: Work,
     args: SmallVec<[Place; 3]>,
@@ -26,16 +29,19 @@ struct Step {
 }
 
 /// What a step does.
-enum Work {
+pub(super) enum Work {
     Kernel(Box<dyn Kernel>),
     Check(Box<dyn Check>),
+    Fused(Box<Fused>),
 }
 
 impl Work {
-    fn name(&self) -> &'static str {
+    /// The names of the kernels (or the check) the step runs.
+    fn names(&self) -> Vec<&'static str> {
         match self {
-            Work::Kernel(k) => k.name(),
-            Work::Check(c) => c.name(),
+            Work::Kernel(k) => vec![k.name()],
+            Work::Check(c) => vec![c.name()],
+            Work::Fused(f) => f.members.iter().map(|m| m.kernel.name()).collect(),
         }
     }
 }
@@ -48,13 +54,18 @@ pub(crate) struct Program {
     consts: Vec<f64>,
     outputs: Vec<Place>,
     workspace_len: usize,
+    scratch_len: usize,
 }
 
 /// The most arguments passed without allocating.
 const INLINE_ARGS: usize = 4;
 
-/// The buffer a program writes; one per thread running it.
-pub(crate) struct Workspace(Vec<f64>);
+/// The buffers a program writes, one set per thread running it: the values,
+/// and the parts a fused step passes between its kernels.
+pub(crate) struct Workspace {
+    values: Vec<f64>,
+    scratch: Vec<f64>,
+}
 
 impl Program {
     /// The program computing `outputs` (each a node of `trace`, or a
@@ -103,9 +114,12 @@ impl Program {
 
     /// A workspace for this program, holding its constants.
     pub(crate) fn workspace(&self) -> Workspace {
-        let mut ws = vec![0.0; self.workspace_len];
-        ws[..self.consts.len()].copy_from_slice(&self.consts);
-        Workspace(ws)
+        let mut values = vec![0.0; self.workspace_len];
+        values[..self.consts.len()].copy_from_slice(&self.consts);
+        Workspace {
+            values,
+            scratch: vec![0.0; self.scratch_len],
+        }
     }
 
     /// Runs every step on `inputs`, one slice per input leaf, up to the
@@ -115,10 +129,11 @@ impl Program {
     /// The error of the first check that fails; the outputs are then not
     /// computed.
     pub(crate) fn run(&self, ws: &mut Workspace, inputs: &[&[f64]]) -> Result<()> {
+        let Workspace { values, scratch } = ws;
         for step in &self.steps {
             // The output's part of the workspace never overlaps a part an
             // argument is read from, so the buffer splits around it.
-            let (before, rest) = ws.0.split_at_mut(step.out.start);
+            let (before, rest) = values.split_at_mut(step.out.start);
             let (out, after) = rest.split_at_mut(step.out.len());
             let read = |place: &Place| -> &[f64] {
                 match place {
@@ -133,6 +148,10 @@ impl Program {
                     Ok(())
                 }
                 Work::Check(check) => check.run(args),
+                Work::Fused(fused) => {
+                    fused.run(args, out, scratch);
+                    Ok(())
+                }
             };
             if step.args.len() <= INLINE_ARGS {
                 let mut args: [&[f64]; INLINE_ARGS] = [&[]; INLINE_ARGS];
@@ -141,7 +160,12 @@ impl Program {
                 }
                 work(&args[..step.args.len()])?;
             } else {
-                let args: Vec<&[f64]> = step.args.iter().map(read).collect();
+                // Pushed one by one: `collect` goes through `SmallVec`'s
+                // generic `extend`, slow for a fused step's arguments.
+                let mut args: SmallVec<[&[f64]; 16]> = SmallVec::new();
+                for place in &step.args {
+                    args.push(read(place));
+                }
                 work(&args)?;
             }
         }
@@ -152,18 +176,19 @@ impl Program {
     pub(crate) fn output<'a>(&self, i: usize, ws: &'a Workspace, inputs: &[&'a [f64]]) -> &'a [f64] {
         match &self.outputs[i] {
             Place::Input(leaf, r) => &inputs[*leaf][r.clone()],
-            Place::Work(r) => &ws.0[r.clone()],
+            Place::Work(r) => &ws.values[r.clone()],
         }
     }
 
-    /// The number of kernel calls per run.
+    /// The number of steps per run (a fused step counts once).
     pub(crate) fn steps(&self) -> usize {
         self.steps.len()
     }
 
-    /// The names of the kernels, in the order they run.
+    /// The names of the kernels, in the order they run (those of a fused
+    /// step each under its own name).
     pub(crate) fn kernel_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.steps.iter().map(|s| s.work.name())
+        self.steps.iter().flat_map(|s| s.work.names())
     }
 }
 
@@ -190,21 +215,21 @@ fn needed_nodes(nodes: &[Node], outputs: &[Source]) -> Vec<bool> {
 
 /// A value while the program is built: steps are named by position until
 /// their outputs are placed in the workspace.
-#[derive(Clone, Debug)]
-enum Pending {
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Pending {
     /// Values of an input leaf.
     Input(usize, Range<usize>),
     /// Values of the constants, which start the workspace.
     Const(Range<usize>),
-    /// Values of a step's output.
-    Step(usize, Range<usize>),
+    /// Values of output `slot` of a step.
+    Step(usize, usize, Range<usize>),
 }
 
-/// A step whose output is not placed yet: its values' length instead.
-struct PendingStep {
-    work: Work,
-    args: SmallVec<[Pending; 3]>,
-    len: usize,
+/// A step whose outputs are not placed yet: their lengths instead.
+pub(super) struct PendingStep {
+    pub(super) work: Work,
+    pub(super) args: SmallVec<[Pending; 3]>,
+    pub(super) outs: SmallVec<[usize; 1]>,
 }
 
 /// Steps and constants as they are added.
@@ -230,68 +255,99 @@ impl Builder {
     }
 
     fn step(&mut self, work: Work, args: SmallVec<[Pending; 3]>, len: usize) -> Pending {
-        self.steps.push(PendingStep { work, args, len });
-        Pending::Step(self.steps.len() - 1, 0..len)
+        let outs = smallvec::smallvec![len];
+        self.steps.push(PendingStep { work, args, outs });
+        Pending::Step(self.steps.len() - 1, 0, 0..len)
     }
 
-    /// Places each step's output in the workspace: in a part of the same
-    /// length whose value is no longer read, or a new one. Outputs keep
-    /// theirs.
+    /// Fuses chains of elementwise kernels, then places each step's outputs
+    /// in the workspace: a single output in a part of the same length whose
+    /// value is no longer read, or a new one; the outputs of a fused step
+    /// one after another in a new part. Program outputs keep theirs.
     fn finish(self, outputs: Vec<Pending>) -> Program {
-        let mut last_read = vec![0usize; self.steps.len()];
-        for (i, step) in self.steps.iter().enumerate() {
+        let (steps, outputs) = super::fuse::fuse(self.steps, outputs);
+        let mut first_output = Vec::with_capacity(steps.len());
+        let mut count = 0;
+        for step in &steps {
+            first_output.push(count);
+            count += step.outs.len();
+        }
+        let id = |s: usize, slot: usize| first_output[s] + slot;
+        let mut last_read = vec![0usize; count];
+        for (i, step) in steps.iter().enumerate() {
             for a in &step.args {
-                if let Pending::Step(s, _) = a {
-                    last_read[*s] = i;
+                if let Pending::Step(s, slot, _) = a {
+                    last_read[id(*s, *slot)] = i;
                 }
             }
         }
         for o in &outputs {
-            if let Pending::Step(s, _) = o {
-                last_read[*s] = usize::MAX;
+            if let Pending::Step(s, slot, _) = o {
+                last_read[id(*s, *slot)] = usize::MAX;
             }
         }
         let mut workspace_len = self.consts.len();
+        let mut scratch_len = 0;
         let mut free: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut placed: Vec<Range<usize>> = Vec::with_capacity(self.steps.len());
-        let mut steps = Vec::with_capacity(self.steps.len());
-        for (i, PendingStep { work, args, len }) in self.steps.into_iter().enumerate() {
-            let start = free.get_mut(&len).and_then(Vec::pop).unwrap_or_else(|| {
-                workspace_len += len;
-                workspace_len - len
+        let mut placed: Vec<Range<usize>> = Vec::with_capacity(count);
+        let mut program_steps = Vec::with_capacity(steps.len());
+        for (i, PendingStep { work, args, outs }) in steps.into_iter().enumerate() {
+            let total: usize = outs.iter().sum();
+            let reused = match outs.len() {
+                1 => free.get_mut(&total).and_then(Vec::pop),
+                _ => None,
+            };
+            let start = reused.unwrap_or_else(|| {
+                workspace_len += total;
+                workspace_len - total
             });
-            placed.push(start..start + len);
+            let mut offset = start;
+            for len in &outs {
+                placed.push(offset..offset + len);
+                offset += len;
+            }
             // A value read for the last time here frees its part for the
             // steps after this one (never for this step's own output).
             for a in &args {
-                if let Pending::Step(p, _) = *a
-                    && last_read[p] == i
+                if let Pending::Step(p, slot, _) = *a
+                    && last_read[id(p, slot)] == i
                 {
-                    last_read[p] = usize::MAX;
-                    free.entry(placed[p].len()).or_default().push(placed[p].start);
+                    last_read[id(p, slot)] = usize::MAX;
+                    let part = &placed[id(p, slot)];
+                    free.entry(part.len()).or_default().push(part.start);
                 }
             }
-            let args = args.into_iter().map(|a| a.placed(&placed)).collect();
-            steps.push(Step {
+            if let Work::Fused(fused) = &work {
+                scratch_len = scratch_len.max(fused.scratch_len());
+            }
+            let args = args
+                .into_iter()
+                .map(|a| a.placed(&placed, &first_output))
+                .collect();
+            program_steps.push(Step {
                 work,
                 args,
-                out: start..start + len,
+                out: start..start + total,
             });
         }
         Program {
-            steps,
+            steps: program_steps,
             consts: self.consts,
-            outputs: outputs.into_iter().map(|o| o.placed(&placed)).collect(),
+            outputs: outputs
+                .into_iter()
+                .map(|o| o.placed(&placed, &first_output))
+                .collect(),
             workspace_len,
+            scratch_len,
         }
     }
 }
 
 impl Pending {
     /// The number of values.
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
-            Pending::Input(_, r) | Pending::Const(r) | Pending::Step(_, r) => r.len(),
+            Pending::Input(_, r) | Pending::Const(r) | Pending::Step(_, _, r) => r.len(),
         }
     }
 
@@ -301,16 +357,20 @@ impl Pending {
         match self {
             Pending::Input(leaf, r) => Pending::Input(leaf, within(r)),
             Pending::Const(r) => Pending::Const(within(r)),
-            Pending::Step(s, r) => Pending::Step(s, within(r)),
+            Pending::Step(s, slot, r) => Pending::Step(s, slot, within(r)),
         }
     }
 
-    /// Where the value is, given where each step's output was placed.
-    fn placed(self, placed: &[Range<usize>]) -> Place {
+    /// Where the value is, given where each step output was placed (those
+    /// of step `s` from `first_output[s]` on).
+    fn placed(self, placed: &[Range<usize>], first_output: &[usize]) -> Place {
         match self {
             Pending::Input(leaf, r) => Place::Input(leaf, r),
             Pending::Const(r) => Place::Work(r),
-            Pending::Step(s, r) => Place::Work(placed[s].start + r.start..placed[s].start + r.end),
+            Pending::Step(s, slot, r) => {
+                let at = placed[first_output[s] + slot].start;
+                Place::Work(at + r.start..at + r.end)
+            }
         }
     }
 }

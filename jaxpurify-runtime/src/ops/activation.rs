@@ -37,7 +37,7 @@ impl Tensor {
         /// let y = Tensor::from([0.0, 1000.0, -1000.0]).sigmoid();
         /// assert_eq!(y.to_vec(), vec![0.5, 1.0, 0.0]);
         /// ```
-        sigmoid, logistic, |x, y, g| g * y * (1.0 - y)
+        sigmoid, slice super::elementary::logistic_into, |x, y, g| g * y * (1.0 - y)
     );
     unary_op!(
         /// `max(x, 0)` (NaN stays NaN); derivative 1 for `x > 0`, else 0.
@@ -64,7 +64,7 @@ impl Tensor {
         /// assert_eq!(y.get(&[0]), 1000.0);
         /// assert!((y.get(&[1]) / (-40f64).exp() - 1.0).abs() < 1e-15);
         /// ```
-        softplus, |v: f64| (-v.abs()).exp().ln_1p() + v.max(0.0), |x, y, g| g * x.sigmoid()
+        softplus, slice super::elementary::softplus_into, |x, y, g| g * x.sigmoid()
     );
 
     /// Each value limited to `[min, max]` (NaN stays NaN); derivative 1 on
@@ -140,17 +140,6 @@ impl Tensor {
     #[track_caller]
     pub fn minimum(&self, other: impl Into<Tensor>) -> Tensor {
         extremum("minimum", self, &other.into(), |p, q| p < q)
-    }
-}
-
-/// The logistic function, from whichever of `1 / (1 + e^-v)` and
-/// `e^v / (1 + e^v)` cannot overflow.
-fn logistic(v: f64) -> f64 {
-    if v >= 0.0 {
-        1.0 / (1.0 + (-v).exp())
-    } else {
-        let e = v.exp();
-        e / (1.0 + e)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Arithmetic with NumPy broadcasting: `+ - * /`, negation, and the operator
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
+use super::blocked::Blocked;
 use crate::autodiff::graph::{apply_constant, apply_op};
 use crate::compile::kernel::{Kernel, Map};
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair, tiles_into};
@@ -33,6 +34,8 @@ enum ZipPlan {
     RightTiles,
     /// The left input repeats whole along the right one.
     LeftTiles,
+    /// Blocks of the output in which each input is simple (`blocked.rs`).
+    Blocks(Box<Blocked>),
     /// Anything else: both read through broadcast strides.
     Strided {
         left: SmallVec<[usize; 4]>,
@@ -75,6 +78,9 @@ fn zip_plan(name: &str, a: &Shape, b: &Shape) -> (ZipPlan, Shape) {
     if &shape == b && tiles_into(a, b) {
         return (ZipPlan::LeftTiles, shape);
     }
+    if let Some(blocks) = Blocked::zip(a, b, &shape) {
+        return (ZipPlan::Blocks(Box::new(blocks)), shape);
+    }
     let (left, right) = (broadcast_strides(a, &shape), broadcast_strides(b, &shape));
     (ZipPlan::Strided { left, right }, shape)
 }
@@ -86,6 +92,13 @@ impl<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static> Kernel for Zip<F> {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         self.zip(inputs[0], inputs[1], out);
+    }
+
+    fn elementwise(&self) -> bool {
+        matches!(
+            self.plan,
+            ZipPlan::Same | ZipPlan::RightScalar | ZipPlan::LeftScalar
+        )
     }
 }
 
@@ -108,6 +121,7 @@ impl<F: Fn(f64, f64) -> f64> Zip<F> {
                     zip_into(o, x, block, f);
                 }
             }
+            ZipPlan::Blocks(blocks) => blocks.zip_into(x, y, out, f),
             ZipPlan::Strided { left, right } => {
                 for_each_offset_pair(&self.shape, left, right, |i, p, q| out[i] = f(x[p], y[q]));
             }

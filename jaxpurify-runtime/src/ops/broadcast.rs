@@ -25,6 +25,11 @@ impl Kernel for BroadcastTo {
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         broadcast_into(inputs[0], &self.from, &self.to, out);
     }
+
+    /// A single value spread, or a copy.
+    fn elementwise(&self) -> bool {
+        self.from == self.to || (self.from.numel() == 1 && tiles_into(&self.from, &self.to))
+    }
 }
 
 /// Writes `src`, of shape `from`, broadcast to shape `to` into `out`.
@@ -35,24 +40,62 @@ pub(crate) fn broadcast_into(src: &[f64], from: &[usize], to: &[usize], out: &mu
         // Whole copies of the values one after another (a scalar repeated,
         // a bias over a batch): no index arithmetic.
         tile_into(src, out);
+    } else if let Some(blocks) = super::blocked::Blocked::spread(from, to) {
+        blocks.spread_into(src, out);
     } else {
         let strides = broadcast_strides(from, to);
         for_each_offset(to, &strides, |i, o| out[i] = src[o]);
     }
 }
 
-/// The sum of `values` in four interleaved running sums, added pairwise at
-/// the end, then the last few values.
-fn sum_in_lanes(values: &[f64]) -> f64 {
-    let blocks = values.chunks_exact(4);
-    let tail: f64 = blocks.remainder().iter().sum();
-    let mut lanes = [0.0; 4];
-    for block in blocks {
-        for (lane, v) in lanes.iter_mut().zip(block) {
-            *lane += v;
+/// The values a full sum adds in four interleaved running sums before
+/// adding the result to the previous parts' (a multiple of 4). Summing in
+/// parts of a fixed size, whatever the number of threads, lets a compiled
+/// program share a large sum between threads with the same bits as one
+/// thread and the direct call.
+pub(crate) const SUM_CHUNK: usize = 1 << 13;
+
+/// A sum in four interleaved running sums, added pairwise at the end, then
+/// the last few values: so that additions do not wait for each other (a
+/// single running sum over 10^4 values is a chain of 10^4 dependent
+/// additions), which also halves the rounding error's growth. Values may be
+/// fed in parts, each but the last a multiple of 4 long.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct LaneSum {
+    lanes: [f64; 4],
+    tail: f64,
+}
+
+impl LaneSum {
+    /// Adds the next part of the values.
+    pub(crate) fn feed(&mut self, values: &[f64]) {
+        let blocks = values.chunks_exact(4);
+        self.tail = blocks.remainder().iter().sum();
+        for block in blocks {
+            for (lane, v) in self.lanes.iter_mut().zip(block) {
+                *lane += v;
+            }
         }
     }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+
+    /// The sum of the values fed.
+    pub(crate) fn finish(&self) -> f64 {
+        let lanes = &self.lanes;
+        (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + self.tail
+    }
+}
+
+/// The sum of `values` as `sum` computes it: a [`LaneSum`] of each part of
+/// [`SUM_CHUNK`] values, the parts' sums added in order.
+pub(crate) fn full_sum(values: &[f64]) -> f64 {
+    let part = |chunk: &[f64]| {
+        let mut sum = LaneSum::default();
+        sum.feed(chunk);
+        sum.finish()
+    };
+    let mut chunks = values.chunks(SUM_CHUNK);
+    let first = part(chunks.next().unwrap_or(&[]));
+    chunks.fold(first, |total, chunk| total + part(chunk))
 }
 
 /// The kernel of [`Tensor::sum_to`].
@@ -70,11 +113,7 @@ impl Kernel for SumTo {
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         let src = inputs[0];
         if out.len() == 1 {
-            // A full reduction (`sum`): four running sums, so that additions
-            // do not wait for each other (one sum over 10^4 values is a
-            // chain of 10^4 dependent additions), which also halves the
-            // rounding error's growth.
-            out[0] = sum_in_lanes(src);
+            out[0] = full_sum(src);
             return;
         }
         out.fill(0.0);
@@ -89,6 +128,10 @@ impl Kernel for SumTo {
         } else {
             for_each_grouped(&self.from, &self.to, |i, o| out[o] += src[i]);
         }
+    }
+
+    fn full_sum(&self) -> bool {
+        self.to.numel() == 1
     }
 }
 

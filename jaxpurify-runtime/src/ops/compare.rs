@@ -182,6 +182,10 @@ impl Kernel for Select {
             }
         }
     }
+
+    fn elementwise(&self) -> bool {
+        self.shapes.iter().all(|s| s == &self.shape || s.numel() == 1)
+    }
 }
 
 /// An input of [`Select`] as read at each position of the output.

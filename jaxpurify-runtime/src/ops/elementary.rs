@@ -136,8 +136,8 @@ fn elementwise(
 
 /// `ln 2` in two parts, the first of 32 bits so that its product with an
 /// exponent below 2^20 is exact.
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+pub(super) const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+pub(super) const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// Below this magnitude `exp` needs no scaling beyond normal numbers.
 const EXP_LIMIT: f64 = 708.0;
 /// `1/n!` for `n = 2..=13`: Taylor's series of `e^r - 1 - r` over `r^2`,
@@ -163,10 +163,18 @@ const EXP_TAYLOR: [f64; 12] = [
 /// addition rounds at the result's scale; and `2^k` built from its bits.
 #[inline(always)]
 fn exp_reduced(x: f64) -> f64 {
+    exp_with_tail(x, 0.0)
+}
+
+/// `e^(x + tail)` for `|x| < EXP_LIMIT` and `|tail|` below an ulp of `x`:
+/// [`exp_reduced`] with the tail carried into the reduced argument's
+/// rounding error (`tail = 0` subtracts nothing: the same bits).
+#[inline(always)]
+pub(super) fn exp_with_tail(x: f64, tail: f64) -> f64 {
     let shifted = x * std::f64::consts::LOG2_E + TO_INT;
     let k = shifted - TO_INT;
     let hi = x - k * LN2_HI;
-    let lo = k * LN2_LO;
+    let lo = k * LN2_LO - tail;
     let r = hi - lo;
     let r_error = (hi - r) - lo;
     let series = EXP_TAYLOR[..11]
@@ -191,6 +199,17 @@ dispatch_avx2! {
     pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) => exp_elementwise
 }
 
+/// `e^x` of every element, in place, a part at a time through a buffer on
+/// the stack (the slices of [`exp_into`] must not overlap).
+pub(crate) fn exp_in_place(values: &mut [f64]) {
+    let mut part = [0.0; 256];
+    for chunk in values.chunks_mut(part.len()) {
+        let part = &mut part[..chunk.len()];
+        part.copy_from_slice(chunk);
+        exp_into(part, chunk);
+    }
+}
+
 #[inline(always)]
 fn sin_elementwise(x: &[f64], out: &mut [f64]) {
     elementwise(x, out, REDUCTION_LIMIT, sin_reduced, f64::sin);
@@ -199,6 +218,86 @@ fn sin_elementwise(x: &[f64], out: &mut [f64]) {
 #[inline(always)]
 fn cos_elementwise(x: &[f64], out: &mut [f64]) {
     elementwise(x, out, REDUCTION_LIMIT, cos_reduced, f64::cos);
+}
+
+/// `e^-|x|` of every element of `x` into `out`, in range of `exp_reduced`
+/// by construction except where `|x| >= EXP_LIMIT` (left to libm).
+#[inline(always)]
+fn exp_minus_abs(x: &[f64], out: &mut [f64]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = exp_reduced(-v.abs());
+    }
+    let in_range = x.iter().fold(true, |all, v| all & (v.abs() < EXP_LIMIT));
+    if !in_range {
+        for (o, &v) in out.iter_mut().zip(x) {
+            if v.abs() >= EXP_LIMIT || v.is_nan() {
+                *o = (-v.abs()).exp();
+            }
+        }
+    }
+}
+
+/// fdlibm's `log1p` polynomial in `s^2` for `ln((1 + s) / (1 - s))`.
+const LP: [f64; 7] = [
+    6.666_666_666_666_735e-1,
+    3.999_999_999_940_942e-1,
+    2.857_142_874_366_239e-1,
+    2.222_219_843_214_978_4e-1,
+    1.818_357_216_161_805e-1,
+    1.531_383_769_920_937_3e-1,
+    1.479_819_860_511_658_6e-1,
+];
+/// fdlibm's bound above which `ln(1 + x)` is reduced by a factor of 2.
+const SQRT2_MINUS_1: f64 = 0.414_213_538_169_860_84;
+
+/// `ln(1 + x)` for `0 <= x <= 1` (and NaN), fdlibm's `log1p` with both of
+/// its branches for this range computed and one selected: below
+/// `sqrt 2 - 1` no reduction; above, `1 + x = 2 (1 + f)` with the rounding
+/// of `1 + x` carried as a correction.
+#[inline(always)]
+fn ln_1p_unit(x: f64) -> f64 {
+    let u = 1.0 + x;
+    let correction = (x - (u - 1.0)) / u;
+    let reduced = x >= SQRT2_MINUS_1;
+    let f = if reduced { u * 0.5 - 1.0 } else { x };
+    let half_square = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let r = z * LP[..6].iter().rev().fold(LP[6], |acc, &c| acc * z + c);
+    let small = f - (half_square - s * (half_square + r));
+    let large = LN2_HI - ((half_square - (s * (half_square + r) + (LN2_LO + correction))) - f);
+    if reduced { large } else { small }
+}
+
+/// `ln(1 + e^x) = ln(1 + e^-|x|) + max(x, 0)` of every element.
+#[inline(always)]
+fn softplus_elementwise(x: &[f64], out: &mut [f64]) {
+    exp_minus_abs(x, out);
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = ln_1p_unit(*o) + v.max(0.0);
+    }
+}
+
+dispatch_avx2! {
+    /// `ln(1 + e^x)` of every element of `x`, into `out`, computed so that
+    /// it neither overflows nor rounds to 0 (see `Tensor::softplus`).
+    pub(crate) fn softplus_into(x: &[f64], out: &mut [f64]) => softplus_elementwise
+}
+
+/// The logistic function of every element, from whichever of
+/// `1 / (1 + e^-x)` and `e^x / (1 + e^x)` cannot overflow.
+#[inline(always)]
+fn logistic_elementwise(x: &[f64], out: &mut [f64]) {
+    exp_minus_abs(x, out);
+    for (o, &v) in out.iter_mut().zip(x) {
+        let e = *o;
+        *o = if v >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    }
+}
+
+dispatch_avx2! {
+    /// `1 / (1 + e^-x)` of every element of `x`, into `out`.
+    pub(crate) fn logistic_into(x: &[f64], out: &mut [f64]) => logistic_elementwise
 }
 
 dispatch_avx2! {
@@ -301,16 +400,61 @@ mod tests {
     }
 
     #[test]
+    fn ln_1p_on_the_unit_interval_is_within_one_ulp_of_libm() {
+        // Dense near 0, across the reduction's bound at sqrt 2 - 1, and up
+        // to 1 itself.
+        let mut values: Vec<f64> = (0..200_000).map(|i| i as f64 / 200_000.0).collect();
+        values.extend((1..2000).map(|i| 1e-300 * 1.5f64.powi(i)).filter(|v| *v < 1.0));
+        values.extend((-500..500).map(|i| SQRT2_MINUS_1 + i as f64 * f64::EPSILON));
+        values.extend([0.0, 1.0, 1.0 - f64::EPSILON / 2.0, f64::MIN_POSITIVE, 5e-324]);
+        for x in values {
+            let (ours, libm) = (ln_1p_unit(x), x.ln_1p());
+            assert!(
+                ulps(ours, libm) <= 1,
+                "ln_1p({x:e}) = {ours:e}, libm gives {libm:e}"
+            );
+        }
+        assert!(ln_1p_unit(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn softplus_and_logistic_stay_close_to_their_libm_formulas() {
+        // Both from e^-|x|, through the whole range of x and its tails.
+        let mut values: Vec<f64> = (0..100_000).map(|i| (i as f64 - 50_000.0) / 1000.0).collect();
+        values.extend([-800.0, -708.5, -40.0, 0.0, -0.0, 1e-300, 36.0, 709.0, 1e300]);
+        let (mut plus, mut logistic) = (vec![0.0; values.len()], vec![0.0; values.len()]);
+        softplus_into(&values, &mut plus);
+        logistic_into(&values, &mut logistic);
+        for ((&x, &p), &l) in values.iter().zip(&plus).zip(&logistic) {
+            let e = (-x.abs()).exp();
+            let expected_plus = e.ln_1p() + x.max(0.0);
+            let expected_logistic = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            assert!(
+                ulps(p, expected_plus) <= 2,
+                "softplus({x:e}) = {p:e}, libm's {expected_plus:e}"
+            );
+            assert!(
+                ulps(l, expected_logistic) <= 2,
+                "logistic({x:e}) = {l:e}, libm's {expected_logistic:e}"
+            );
+        }
+        softplus_into(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY], &mut plus[..3]);
+        assert!(plus[0].is_nan() && plus[1] == f64::INFINITY && plus[2] == 0.0);
+    }
+
+    #[test]
     fn the_copy_for_this_cpu_gives_the_generic_copy_s_bits() {
         // On a CPU with AVX2 the dispatched functions run another copy of
         // the same loops; it must not change a bit.
         let values: Vec<f64> = (0..4099)
             .map(|i| (i as f64 * 0.731).sin() * 10f64.powi(i % 9 - 3))
             .collect();
-        let copies: [(Slices, Slices); 3] = [
+        let copies: [(Slices, Slices); 5] = [
             (sin_into, sin_elementwise),
             (cos_into, cos_elementwise),
             (exp_into, exp_elementwise),
+            (softplus_into, softplus_elementwise),
+            (logistic_into, logistic_elementwise),
         ];
         for (dispatched, generic) in copies {
             let (mut a, mut b) = (vec![0.0; values.len()], vec![0.0; values.len()]);

@@ -36,6 +36,7 @@
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Kernel;
 use crate::ops::complex::Complex;
+use crate::ops::fft_lanes::{LaneBlocks, halves};
 use crate::ops::fft_real::packed_real_dft;
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -105,22 +106,6 @@ impl Lanes {
         outer * self.len * self.stride + inner
     }
 
-    /// Where lane `lane` lies when lanes are contiguous (the last axis), so
-    /// that it can be read and written in place.
-    pub(crate) fn contiguous(&self, lane: usize) -> Option<std::ops::Range<usize>> {
-        let start = self.start(lane);
-        (self.stride == 1).then_some(start..start + self.len)
-    }
-
-    /// A lane's worth of values for lanes that are not contiguous, to be
-    /// read or written through; empty when they are read in place.
-    pub(crate) fn strided_buffer(&self) -> Vec<f64> {
-        match self.stride == 1 {
-            true => Vec::new(),
-            false => vec![0.0; self.len],
-        }
-    }
-
     /// The offsets of lane `lane`'s elements, in order along the axis.
     pub(crate) fn offsets(&self, lane: usize) -> impl Iterator<Item = usize> + use<> {
         let (start, stride) = (self.start(lane), self.stride);
@@ -135,18 +120,6 @@ impl Lanes {
         } else {
             for (j, v) in out.iter_mut().enumerate() {
                 *v = data[start + j * self.stride];
-            }
-        }
-    }
-
-    /// Copies `values` (`len` of them) into lane `lane` of `data`.
-    pub(crate) fn write(&self, data: &mut [f64], lane: usize, values: &[f64]) {
-        let start = self.start(lane);
-        if self.stride == 1 {
-            data[start..start + self.len].copy_from_slice(values);
-        } else {
-            for (j, v) in values.iter().enumerate() {
-                data[start + j * self.stride] = *v;
             }
         }
     }
@@ -252,33 +225,29 @@ impl Kernel for PackedDft {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        // All lanes are gathered into one buffer, contiguous, transformed in
+        // one call, and written back (lanes along another axis than the
+        // last through tiled transposes, `fft_lanes.rs`).
         let numel = out.len() / 2;
         let (re, im) = inputs[0].split_at(numel);
         let (out_re, out_im) = out.split_at_mut(numel);
-        let lanes = Lanes::new(&self.dims, self.axis);
         let scale = self.scale;
-        if lanes.stride == 1 {
-            // Lanes follow each other in memory: no gathering, and the
-            // output is written in order.
-            let mut buffer: Vec<Complex64> = re.iter().zip(im).map(|(&a, &b)| Complex64::new(a, b)).collect();
-            transform_in_place(&mut buffer, lanes.len, self.direction);
-            for ((r, i), v) in out_re.iter_mut().zip(out_im.iter_mut()).zip(&buffer) {
-                (*r, *i) = (v.re * scale, v.im * scale);
+        let lanes = LaneBlocks::new(&self.dims, self.axis);
+        let mut buffer = lanes.gather(re, im);
+        let len = self.dims[self.axis];
+        match halves(&[numel / len, len], 1, numel) {
+            // Half the lanes on each of two threads, each lane transformed
+            // as alone.
+            Some((_, _, cut)) => {
+                let (first, second) = buffer.split_at_mut(cut);
+                rayon::join(
+                    || transform_in_place(first, len, self.direction),
+                    || transform_in_place(second, len, self.direction),
+                );
             }
-            return;
+            None => transform_in_place(&mut buffer, len, self.direction),
         }
-        let mut buffer: Vec<Complex64> = Vec::with_capacity(numel);
-        for lane in 0..lanes.count {
-            buffer.extend(lanes.offsets(lane).map(|o| Complex64::new(re[o], im[o])));
-        }
-        transform_in_place(&mut buffer, lanes.len, self.direction);
-        let mut values = buffer.iter();
-        for lane in 0..lanes.count {
-            for (o, v) in lanes.offsets(lane).zip(values.by_ref()) {
-                out_re[o] = v.re * scale;
-                out_im[o] = v.im * scale;
-            }
-        }
+        lanes.scatter(&buffer, scale, out_re, out_im);
     }
 }
 

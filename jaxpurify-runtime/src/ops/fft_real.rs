@@ -18,6 +18,7 @@ use crate::ops::complex::Complex;
 use crate::ops::fft::{
     Lanes, all_axes, packed_dft, real_forward_plan, real_inverse_plan, transform_axis, with_real_buffers,
 };
+use crate::ops::fft_lanes::{axis_last, halves, lanes_are_contiguous, with_axis_last};
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
 use rustfft::FftDirection;
@@ -109,6 +110,15 @@ impl Kernel for HalfSpectrum {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         let n = self.dims[self.axis];
+        if !lanes_are_contiguous(&self.dims, self.axis) {
+            let moved = HalfSpectrum {
+                dims: axis_last(&self.dims, self.axis),
+                axis: self.dims.len() - 1,
+            };
+            let dims_out = &packed_shape(&self.dims, self.axis, n / 2 + 1)[1..];
+            let run = |input: &[f64], out: &mut [f64]| moved.run(&[input], out);
+            return with_axis_last(&self.dims, dims_out, self.axis, [1, 2], inputs[0], out, run);
+        }
         let out_lanes = Lanes::new(&packed_shape(&self.dims, self.axis, n / 2 + 1)[1..], self.axis);
         let numel = out.len() / 2;
         for_each_half_spectrum(inputs[0], &self.dims, self.axis, |lane, spectrum| {
@@ -153,6 +163,16 @@ impl Kernel for HalfSpectrumInverse {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         let (n, scale) = (self.n, self.scale);
+        if !lanes_are_contiguous(&self.dims, self.axis) {
+            let moved = HalfSpectrumInverse {
+                dims: axis_last(&self.dims, self.axis),
+                axis: self.dims.len() - 1,
+                ..self.clone()
+            };
+            let dims_out = &packed_shape(&self.dims, self.axis, n)[1..];
+            let run = |input: &[f64], out: &mut [f64]| moved.run(&[input], out);
+            return with_axis_last(&self.dims, dims_out, self.axis, [2, 1], inputs[0], out, run);
+        }
         let (re, im) = inputs[0].split_at(inputs[0].len() / 2);
         let in_lanes = Lanes::new(&self.dims, self.axis);
         let out_lanes = Lanes::new(&packed_shape(&self.dims, self.axis, n)[1..], self.axis);
@@ -227,6 +247,16 @@ impl Kernel for RealDft {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        if !lanes_are_contiguous(&self.dims, self.axis) {
+            let moved = RealDft {
+                dims: axis_last(&self.dims, self.axis),
+                axis: self.dims.len() - 1,
+                ..self.clone()
+            };
+            let parts = if self.adjoint { [2, 1] } else { [1, 2] };
+            let run = |input: &[f64], out: &mut [f64]| moved.run(&[input], out);
+            return with_axis_last(&self.dims, &self.dims, self.axis, parts, inputs[0], out, run);
+        }
         match self.adjoint {
             false => self.forward(inputs[0], out),
             true => self.backward(inputs[0], out),
@@ -235,22 +265,39 @@ impl Kernel for RealDft {
 }
 
 impl RealDft {
+    /// The transform along the last axis (see `run`), each lane written in
+    /// place.
     fn forward(&self, x: &[f64], out: &mut [f64]) {
-        let (n, scale) = (self.dims[self.axis], self.scale);
-        let lanes = Lanes::new(&self.dims, self.axis);
+        let (re, im) = out.split_at_mut(out.len() / 2);
+        self.forward_lanes(x, re, im);
+    }
+
+    /// [`forward`](RealDft::forward) into the two parts of the output,
+    /// half the lanes on each of two threads for a long array.
+    fn forward_lanes(&self, x: &[f64], re: &mut [f64], im: &mut [f64]) {
+        let n = self.dims[self.axis];
+        if let Some((first, second, cut)) = halves(&self.dims, self.axis, x.len()) {
+            let ((x1, x2), (re1, re2), (im1, im2)) =
+                (x.split_at(cut), re.split_at_mut(cut), im.split_at_mut(cut));
+            let part = |dims| RealDft {
+                dims,
+                axis: 1,
+                ..self.clone()
+            };
+            let (a, b) = (part(first), part(second));
+            rayon::join(|| a.forward_lanes(x1, re1, im1), || b.forward_lanes(x2, re2, im2));
+            return;
+        }
+        let scale = self.scale;
         let im_scale = match self.direction {
             FftDirection::Forward => scale,
             FftDirection::Inverse => -scale,
         };
-        let (re, im) = out.split_at_mut(out.len() / 2);
-        // Lanes along the last axis are written in place; others through a
-        // lane's worth of values.
-        let (mut strided_re, mut strided_im) = (lanes.strided_buffer(), lanes.strided_buffer());
         for_each_half_spectrum(x, &self.dims, self.axis, |lane, half| {
-            let (lane_re, lane_im) = match lanes.contiguous(lane) {
-                Some(r) => (&mut re[r.clone()], &mut im[r]),
-                None => (&mut strided_re[..], &mut strided_im[..]),
-            };
+            let (lane_re, lane_im) = (
+                &mut re[lane * n..(lane + 1) * n],
+                &mut im[lane * n..(lane + 1) * n],
+            );
             let m = half.len();
             let (lower_re, upper_re) = lane_re.split_at_mut(m);
             let (lower_im, upper_im) = lane_im.split_at_mut(m);
@@ -263,10 +310,6 @@ impl RealDft {
             }
             for (i, mirror) in upper_im.iter_mut().zip(lower_im[1..n + 1 - m].iter().rev()) {
                 *i = -*mirror;
-            }
-            if lanes.contiguous(lane).is_none() {
-                lanes.write(re, lane, &strided_re);
-                lanes.write(im, lane, &strided_im);
             }
         });
     }
@@ -296,32 +339,43 @@ fn packed_real_dft_adjoint(packed: &Tensor, axis: usize, direction: FftDirection
 }
 
 impl RealDft {
+    /// The adjoint along the last axis (see `run`), each lane read and
+    /// written in place.
     fn backward(&self, packed: &[f64], out: &mut [f64]) {
-        let (n, scale) = (self.dims[self.axis], self.scale);
         let (re, im) = packed.split_at(packed.len() / 2);
-        let lanes = Lanes::new(&self.dims, self.axis);
+        self.backward_lanes(re, im, out);
+    }
+
+    /// [`backward`](RealDft::backward) from the two parts of the input,
+    /// half the lanes on each of two threads for a long array.
+    fn backward_lanes(&self, re: &[f64], im: &[f64], out: &mut [f64]) {
+        let (n, scale) = (self.dims[self.axis], self.scale);
+        if let Some((first, second, cut)) = halves(&self.dims, self.axis, out.len()) {
+            let ((re1, re2), (im1, im2), (out1, out2)) =
+                (re.split_at(cut), im.split_at(cut), out.split_at_mut(cut));
+            let part = |dims| RealDft {
+                dims,
+                axis: 1,
+                ..self.clone()
+            };
+            let (a, b) = (part(first), part(second));
+            rayon::join(
+                || a.backward_lanes(re1, im1, out1),
+                || b.backward_lanes(re2, im2, out2),
+            );
+            return;
+        }
         let conjugate = match self.direction {
             FftDirection::Forward => 0.5,
             FftDirection::Inverse => -0.5,
         };
-        if lanes.count == 0 {
-            out.fill(0.0);
+        if out.is_empty() {
             return;
         }
         let plan = real_inverse_plan(n);
-        // Lanes along the last axis are read and written in place; others
-        // through a lane's worth of values.
-        let (mut strided_re, mut strided_im) = (lanes.strided_buffer(), lanes.strided_buffer());
-        with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |signal, half, scratch| {
-            for lane in 0..lanes.count {
-                let (g_re, g_im) = match lanes.contiguous(lane) {
-                    Some(r) => (&re[r.clone()], &im[r]),
-                    None => {
-                        lanes.read(re, lane, &mut strided_re);
-                        lanes.read(im, lane, &mut strided_im);
-                        (&strided_re[..], &strided_im[..])
-                    }
-                };
+        with_real_buffers(n, n / 2 + 1, plan.get_scratch_len(), |_, half, scratch| {
+            for (lane, lane_out) in out.chunks_exact_mut(n).enumerate() {
+                let (g_re, g_im) = (&re[lane * n..(lane + 1) * n], &im[lane * n..(lane + 1) * n]);
                 // Bin 0 pairs with itself, and so does the Nyquist bin: their
                 // Hermitian parts are real, as c2r requires.
                 half[0] = Complex64::new(g_re[0], 0.0);
@@ -332,16 +386,9 @@ impl RealDft {
                 for (h, ((r, i), (mirror_r, mirror_i))) in half[1..].iter_mut().zip(lower.zip(upper)) {
                     *h = Complex64::new(0.5 * (r + mirror_r), conjugate * (i - mirror_i));
                 }
-                let lane_out = match lanes.contiguous(lane) {
-                    Some(r) => &mut out[r],
-                    None => &mut *signal,
-                };
                 plan.process_with_scratch(half, lane_out, scratch)
                     .expect("buffers are sized by the plan and the edge bins are real");
                 lane_out.iter_mut().for_each(|v| *v *= scale);
-                if lanes.contiguous(lane).is_none() {
-                    lanes.write(out, lane, signal);
-                }
             }
         });
     }

@@ -6,10 +6,12 @@
 //! share, and the kernels the product ops record (`matmul.rs`). Nothing
 //! here is recorded for autodiff.
 
+use super::gemm_narrow::{is_narrow, narrow_gemm};
 use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair};
 use crate::tensor::Tensor;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
 use smallvec::SmallVec;
 
 /// How one operand of a product is read: the sizes of its stored last two
@@ -81,14 +83,16 @@ const NALGEBRA_SMALL_DIM: usize = 5;
 /// it, and anything above, where dgemm overwrites it.
 pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Operand) {
     let ((m, k), (_, n)) = (la.dims(), lb.dims());
-    if m * k * n < DGEMM_MIN_WORK {
+    if is_narrow(m, k, n) {
+        narrow_gemm(out, a, la, b, lb);
+    } else if m * k * n < DGEMM_MIN_WORK {
         gemm_small(out, a, la, b, lb);
     } else if !la.transposed && lb.transposed && m.min(k).min(n) <= NALGEBRA_SMALL_DIM {
         // For a thin product neither orientation below gives nalgebra's
         // fallback a left operand with unit row stride; a transposed copy of
         // `a` (O(mk) next to O(mkn)) does. dgemm reads any strides.
         let (rows, cols) = (la.stored_rows, la.stored_cols);
-        let mut copy = vec![0.0; a.len()];
+        let mut copy = crate::buffer_pool::for_overwrite(a.len());
         for (p, column) in copy.chunks_exact_mut(rows).enumerate() {
             for (i, v) in column.iter_mut().enumerate() {
                 *v = a[i * la.row_stride + p];
@@ -101,6 +105,7 @@ pub(super) fn gemm(out: &mut [f64], a: &[f64], la: Operand, b: &[f64], lb: Opera
             transposed: true,
         };
         gemm_threaded(out, &copy, la, b, lb);
+        crate::buffer_pool::give_back(copy);
     } else {
         gemm_threaded(out, a, la, b, lb);
     }
@@ -319,13 +324,37 @@ impl Kernel for Product {
         }
         let (x, y) = (inputs[0], inputs[1]);
         let [sa, sb] = &self.batch_strides;
-        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+        let product = |o: &mut [f64], p: usize, q: usize| {
             let a_matrix = &x[p * la.numel()..(p + 1) * la.numel()];
             let b_matrix = &y[q * lb.numel()..(q + 1) * lb.numel()];
-            gemm(&mut out[i * m * n..(i + 1) * m * n], a_matrix, la, b_matrix, lb);
+            gemm(o, a_matrix, la, b_matrix, lb);
+        };
+        let (each, count) = (m * k * n, self.batch.numel());
+        if count > 1 && each < PARALLEL_MIN_WORK && each * count >= PARALLEL_MIN_WORK {
+            // A batch of products too small to split each: the products
+            // themselves go to rayon's threads, each computed as alone.
+            let mut operands = Vec::with_capacity(count);
+            for_each_offset_pair(&self.batch, sa, sb, |_, p, q| operands.push((p, q)));
+            out.par_chunks_mut(m * n)
+                .zip(operands)
+                .for_each(|(o, (p, q))| product(o, p, q));
+            return;
+        }
+        for_each_offset_pair(&self.batch, sa, sb, |i, p, q| {
+            product(&mut out[i * m * n..(i + 1) * m * n], p, q)
         });
     }
 }
+
+/// Matrix-vector products with at least this many multiply-adds share
+/// their rows between rayon's threads (each row's sum is its own, so the
+/// bits do not change).
+const PARALLEL_ROWS_MIN_WORK: usize = 1 << 18;
+
+/// A vector times a matrix sums its rows in blocks of this many, each
+/// block's sums added to the total in order, so that the blocks can be
+/// shared between threads with the same bits on any number of them.
+const VECMAT_BLOCK_ROWS: usize = 4096;
 
 /// The kernel of a matrix times a vector (`matvec`): `m` rows of `k` values, each dotted with the
 /// vector.
@@ -344,17 +373,40 @@ impl Kernel for MatVec {
             out.fill(0.0);
             return;
         }
-        for (o, row) in out.iter_mut().zip(inputs[0].chunks_exact(self.k)) {
-            *o = dot(row, inputs[1]);
+        let (a, x) = (inputs[0], inputs[1]);
+        let rows = |out: &mut [f64], a: &[f64]| {
+            for (o, row) in out.iter_mut().zip(a.chunks_exact(self.k)) {
+                *o = dot(row, x);
+            }
+        };
+        if a.len() < PARALLEL_ROWS_MIN_WORK || rayon::current_num_threads() < 2 {
+            return rows(out, a);
         }
+        let per_task = (PARALLEL_ROWS_MIN_WORK / 4 / self.k).max(1);
+        out.par_chunks_mut(per_task)
+            .zip(a.par_chunks(per_task * self.k))
+            .for_each(|(o, a)| rows(o, a));
     }
 }
 
 /// The kernel of a vector times a matrix (`vecmat`): the rows of the matrix, `n` values each,
-/// scaled by the vector and summed, one contiguous pass each.
+/// scaled by the vector and summed, one contiguous pass each, in blocks of
+/// [`VECMAT_BLOCK_ROWS`] rows.
 #[derive(Clone)]
 pub(super) struct VecMat {
     pub(super) n: usize,
+}
+
+impl VecMat {
+    /// `x @ a` for one block of rows into `out`.
+    fn block(&self, x: &[f64], a: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        for (&scale, row) in x.iter().zip(a.chunks_exact(self.n)) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += scale * v;
+            }
+        }
+    }
 }
 
 impl Kernel for VecMat {
@@ -363,13 +415,33 @@ impl Kernel for VecMat {
     }
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
-        out.fill(0.0);
-        if self.n == 0 {
+        let (x, a) = (inputs[0], inputs[1]);
+        if self.n == 0 || x.len() <= VECMAT_BLOCK_ROWS {
+            if self.n > 0 {
+                self.block(x, a, out);
+            }
             return;
         }
-        for (&scale, row) in inputs[0].iter().zip(inputs[1].chunks_exact(self.n)) {
-            for (o, v) in out.iter_mut().zip(row) {
-                *o += scale * v;
+        let rows = a
+            .chunks(VECMAT_BLOCK_ROWS * self.n)
+            .zip(x.chunks(VECMAT_BLOCK_ROWS));
+        let parallel = a.len() >= PARALLEL_ROWS_MIN_WORK && rayon::current_num_threads() > 1;
+        let mut partial = vec![0.0; x.len().div_ceil(VECMAT_BLOCK_ROWS) * self.n];
+        match parallel {
+            true => partial
+                .par_chunks_mut(self.n)
+                .zip(rows.collect::<Vec<_>>())
+                .for_each(|(o, (a, x))| self.block(x, a, o)),
+            false => partial
+                .chunks_mut(self.n)
+                .zip(rows)
+                .for_each(|(o, (a, x))| self.block(x, a, o)),
+        }
+        let mut blocks = partial.chunks_exact(self.n);
+        out.copy_from_slice(blocks.next().expect("more than one block"));
+        for block in blocks {
+            for (o, v) in out.iter_mut().zip(block) {
+                *o += v;
             }
         }
     }

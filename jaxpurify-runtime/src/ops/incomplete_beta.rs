@@ -166,6 +166,10 @@ impl Kernel for Map3 {
             *o = (self.f)(inputs[0][i], inputs[1][i], inputs[2][i]);
         }
     }
+
+    fn elementwise(&self) -> bool {
+        true
+    }
 }
 
 /// `f(x, a, b)` elementwise over the broadcast of the three, recorded with

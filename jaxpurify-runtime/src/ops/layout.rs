@@ -25,9 +25,11 @@ fn swaps_last_two(axes: &[usize]) -> bool {
 /// Every matrix (last two dimensions of `shape`) of `src` transposed into
 /// `out`, in square tiles so that both the reads and the writes stay in
 /// cache (a plain loop strides through one of them a whole row apart each
-/// step).
-fn transpose_matrices(src: &[f64], shape: &Shape, out: &mut [f64]) {
-    const TILE: usize = 32;
+/// step). Tiles are 8 x 8: wider ones write more lines a power of two
+/// apart than a cache set holds, and a 512 x 512 transpose took 3 ns a
+/// value with 32 x 32 tiles.
+pub(crate) fn transpose_matrices(src: &[f64], shape: &Shape, out: &mut [f64]) {
+    const TILE: usize = 8;
     let (rows, cols) = (shape[shape.ndim() - 2], shape[shape.ndim() - 1]);
     if src.is_empty() {
         return;
@@ -38,6 +40,19 @@ fn transpose_matrices(src: &[f64], shape: &Shape, out: &mut [f64]) {
     {
         for i0 in (0..rows).step_by(TILE) {
             for j0 in (0..cols).step_by(TILE) {
+                if i0 + TILE <= rows && j0 + TILE <= cols {
+                    // Two rows at a time, each column's pair written
+                    // together: loads and stores of two values at once.
+                    for r in (0..TILE).step_by(2) {
+                        let top = &from[(i0 + r) * cols + j0..][..TILE];
+                        let bottom = &from[(i0 + r + 1) * cols + j0..][..TILE];
+                        for (c, (&t, &b)) in top.iter().zip(bottom).enumerate() {
+                            let pair = &mut to[(j0 + c) * rows + i0 + r..][..2];
+                            (pair[0], pair[1]) = (t, b);
+                        }
+                    }
+                    continue;
+                }
                 for i in i0..(i0 + TILE).min(rows) {
                     for j in j0..(j0 + TILE).min(cols) {
                         to[j * rows + i] = from[i * cols + j];

@@ -403,6 +403,42 @@ mod tests {
     }
 
     #[test]
+    fn long_matrix_vector_products_give_the_same_bits_on_any_number_of_threads() {
+        // 70_000 x 10: rows shared between threads; the vector-matrix product
+        // sums blocks of 4096 rows, each in order, the blocks' sums in order.
+        let (a, x, g) = (
+            sample(&[70_000, 10], 0.3),
+            sample(&[10], 1.1),
+            sample(&[70_000], 2.3),
+        );
+        let products = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| (a.matmul(&x).to_vec(), g.matmul(&a).to_vec()))
+        };
+        let one = products(1);
+        assert_eq!(one, products(3));
+        let blocks: Vec<Vec<f64>> = (0..70_000usize.div_ceil(4096))
+            .map(|b| {
+                let rows = b * 4096..((b + 1) * 4096).min(70_000);
+                let mut sum = vec![0.0; 10];
+                for i in rows {
+                    for (j, s) in sum.iter_mut().enumerate() {
+                        *s += g.as_slice()[i] * a.get(&[i, j]);
+                    }
+                }
+                sum
+            })
+            .collect();
+        let expected: Vec<f64> = (0..10)
+            .map(|j| blocks[1..].iter().fold(blocks[0][j], |total, b| total + b[j]))
+            .collect();
+        assert_eq!(one.1, expected);
+    }
+
+    #[test]
     fn gradients_for_every_shape_case() {
         // (case, shape of A, shape of B, shape of A @ B)
         type Case = (&'static str, &'static [usize], &'static [usize], &'static [usize]);

@@ -6,10 +6,12 @@
 //! the rules below pick the right value there (each choice is documented
 //! beside it) and keep every higher derivative finite as well.
 
-use super::arith::{Zip, record_zip, zip_constant};
+use super::arith::{Zip, zip_constant};
 use super::compare::where_;
+use super::power_kernel;
 use crate::autodiff::graph::{apply_constant, apply_op};
 use crate::compile::kernel::{Kernel, Map};
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
 
@@ -96,17 +98,33 @@ impl Tensor {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn pow(&self, exponent: &Tensor) -> Tensor {
-        record_zip(Zip::new("pow", self, exponent, f64::powf), self, exponent, |c| {
+        let zip = Zip::new("pow", self, exponent, power_kernel::pow as fn(f64, f64) -> f64);
+        let shape = zip.shape.clone();
+        let rule = |c: &crate::autodiff::Ctx| {
             let [x, a] = [&c.inputs[0], &c.inputs[1]];
-            smallvec![
+            let mut grads: crate::autodiff::Grads = smallvec![
                 c.needs(0)
                     .then(|| (c.grad * pow_slope_in_base(x, a)).sum_to(x.shape())),
                 c.needs(1).then(
                     || gradient_in_exponent(c.grad, &x.broadcast_to(c.output.shape()), c.output)
                         .sum_to(a.shape())
                 ),
-            ]
-        })
+            ];
+            grads.resize(c.inputs.len(), None);
+            grads
+        };
+        let whole_or_single = |t: &Tensor| t.shape() == &shape || t.numel() == 1;
+        if !(whole_or_single(self) && whole_or_single(exponent)) {
+            return apply_op(&zip, &[self, exponent], shape, rule);
+        }
+        // The base's logarithm in two parts, a constant op: a compiled
+        // program computes it once for a constant base (a power spectrum's
+        // frequencies), and only the exponential on every call.
+        let mut packed = Shape::from(2);
+        self.shape().iter().for_each(|&d| packed.push(d));
+        let logs = apply_constant(&LnParts, &[self], packed);
+        let (ln_hi, ln_lo) = (logs.select(0, 0), logs.select(0, 1));
+        apply_op(&PowFromLn, &[self, exponent, &ln_hi, &ln_lo], shape, rule)
     }
 }
 
@@ -132,6 +150,42 @@ fn small_integer_power(v: f64, n: i32) -> f64 {
     }
 }
 
+/// The kernel of [`Tensor::pow`]'s logarithm of the base, as its values'
+/// high parts then their low parts (`power_kernel.rs`).
+#[derive(Clone)]
+struct LnParts;
+
+impl Kernel for LnParts {
+    fn name(&self) -> &'static str {
+        "ln_parts"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        power_kernel::ln_parts(inputs[0], out);
+    }
+}
+
+/// The kernel of [`Tensor::pow`] where each operand is whole or a single
+/// value: the power of each pair from the base, the exponent and the
+/// base's logarithm in two parts. Where an operand is broadcast otherwise,
+/// a `Zip` of [`power_kernel::pow`] gives the same bits.
+#[derive(Clone)]
+struct PowFromLn;
+
+impl Kernel for PowFromLn {
+    fn name(&self) -> &'static str {
+        "pow"
+    }
+
+    fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
+        power_kernel::pow_from_ln(inputs[0], inputs[1], inputs[2], inputs[3], out);
+    }
+
+    fn elementwise(&self) -> bool {
+        true
+    }
+}
+
 /// The kernel of [`Tensor::powf`].
 #[derive(Clone)]
 struct Powf {
@@ -147,8 +201,12 @@ impl Kernel for Powf {
         let x = inputs[0];
         match small_integer(self.exponent) {
             Some(n) => small_integer_powers(x, n, out),
-            None => map_into(x, out, |v| v.powf(self.exponent)),
+            None => power_kernel::pow_into(x, &[self.exponent], out),
         }
+    }
+
+    fn elementwise(&self) -> bool {
+        true
     }
 }
 
@@ -236,6 +294,10 @@ impl Kernel for ExponentGradient {
         for (o, ((&g, &p), &ln_x)) in out.iter_mut().zip(g.iter().zip(power).zip(ln_x)) {
             *o = if p == 0.0 { 0.0 } else { g * (p * ln_x) };
         }
+    }
+
+    fn elementwise(&self) -> bool {
+        true
     }
 }
 

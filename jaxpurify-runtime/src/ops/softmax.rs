@@ -43,19 +43,23 @@ impl Kernel for Shifted {
 
     fn run(&self, inputs: &[&[f64]], out: &mut [f64]) {
         let src = inputs[0];
-        let (shifts, sums) = shifted_exp_sums(src, &self.shape, &self.kept);
         match self.kind {
             ShiftedKind::LogSumExp => {
+                // From the pool: a large buffer freed and allocated again on
+                // every call was page-faulted in each time.
+                let mut exps = crate::buffer_pool::for_overwrite(src.len());
+                let (shifts, sums) = shifted_exp_sums(src, &self.shape, &self.kept, &mut exps);
                 for ((o, m), s) in out.iter_mut().zip(&shifts).zip(&sums) {
                     *o = m + s.ln();
                 }
+                crate::buffer_pool::give_back(exps);
             }
             ShiftedKind::Softmax => {
-                for_each_grouped(&self.shape, &self.kept, |i, o| {
-                    out[i] = (src[i] - shifts[o]).exp() / sums[o]
-                });
+                let (_, sums) = shifted_exp_sums(src, &self.shape, &self.kept, out);
+                for_each_grouped(&self.shape, &self.kept, |i, o| out[i] /= sums[o]);
             }
             ShiftedKind::LogSoftmax => {
+                let (shifts, sums) = shifted_exp_sums(src, &self.shape, &self.kept, out);
                 let log_sums: Vec<f64> = sums.iter().map(|s| s.ln()).collect();
                 for_each_grouped(&self.shape, &self.kept, |i, o| {
                     out[i] = src[i] - shifts[o] - log_sums[o]
@@ -172,16 +176,20 @@ fn softmax_over_groups(x: &Tensor, kept: Shape) -> Tensor {
 }
 
 /// For each group of `kept`: the shift `m` (the group's maximum, or 0 when
-/// that is infinite) and `sum(exp(x - m))`. With the maximum subtracted no
-/// exponent is positive, so large inputs cannot overflow. Working with
-/// `x - m` rather than `x - logsumexp` keeps full precision for large inputs.
-fn shifted_exp_sums(src: &[f64], shape: &Shape, kept: &Shape) -> (Vec<f64>, Vec<f64>) {
+/// that is infinite) and `sum(exp(x - m))`, with each `exp(x - m)` left in
+/// `exps`. With the maximum subtracted no exponent is positive, so large
+/// inputs cannot overflow. Working with `x - m` rather than
+/// `x - logsumexp` keeps full precision for large inputs. The exponentials
+/// are computed for all values at once (`ops/elementary.rs`).
+fn shifted_exp_sums(src: &[f64], shape: &Shape, kept: &Shape, exps: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
     let shifts: Vec<f64> = fold_groups(src, shape, kept, f64::NEG_INFINITY, f64::max)
         .into_iter()
         .map(|m| if m.is_finite() { m } else { 0.0 })
         .collect();
+    for_each_grouped(shape, kept, |i, o| exps[i] = src[i] - shifts[o]);
+    super::elementary::exp_in_place(exps);
     let mut sums = vec![0.0; kept.numel()];
-    for_each_grouped(shape, kept, |i, o| sums[o] += (src[i] - shifts[o]).exp());
+    for_each_grouped(shape, kept, |i, o| sums[o] += exps[i]);
     (shifts, sums)
 }
 
