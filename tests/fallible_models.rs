@@ -213,3 +213,44 @@ fn a_failing_component_passes_its_error_through_question_marks() {
     assert_eq!(compiled.call(&bad).unwrap_err().to_string(), err.to_string());
     assert_eq!(compiled.call(&good).unwrap().0, value);
 }
+
+/// A model that states its own test of validity: the lower edge of a
+/// learned interval must stay below its upper edge.
+#[purify]
+fn interval_width() -> Result<Tensor> {
+    let lower = param!(());
+    let upper = param!(());
+    jaxpurify::check("ordered_edges", &[&lower, &upper], |v| match v[0][0] < v[1][0] {
+        true => Ok(()),
+        false => Err(Error::InvalidArgument {
+            op: "interval_width",
+            message: format!("lower edge {} is not below upper edge {}", v[0][0], v[1][0]),
+        }),
+    })?;
+    Ok((upper - lower).ln())
+}
+
+fn edges(lower: f64, upper: f64) -> interval_width::Params {
+    interval_width::Params {
+        lower: Tensor::scalar(lower),
+        upper: Tensor::scalar(upper),
+    }
+}
+
+#[test]
+fn a_check_in_model_code_is_repeated_by_its_compiled_program() {
+    let (model, fixed) = (interval_width::new(), interval_width::Fixed {});
+    let compiled = model.compile_output_and_grad(&edges(0.0, 1.0), &fixed).unwrap();
+    let good = edges(1.0, 3.0);
+    assert_eq!(
+        compiled.call(&good).unwrap(),
+        model.output_and_grad(&good, &fixed).unwrap()
+    );
+    let bad = edges(2.0, -1.5);
+    let message = "interval_width: lower edge 2 is not below upper edge -1.5";
+    assert_eq!(model.apply(&bad, &fixed).unwrap_err().to_string(), message);
+    assert_eq!(compiled.call(&bad).unwrap_err().to_string(), message);
+    let apply = model.compile_apply(&good, &fixed).unwrap();
+    assert_eq!(apply.call(&bad).unwrap_err().to_string(), message);
+    assert_eq!(apply.call(&good).unwrap(), model.apply(&good, &fixed).unwrap());
+}

@@ -41,7 +41,7 @@ mod vmap;
 pub use autodiff::{
     Ctx, Grads, Rule, Vjp, custom_vjp, grad, hvp, jvp, record, stop_gradient, value_and_grad, vjp,
 };
-pub use compile::{Compiled, CompiledGradient, compile};
+pub use compile::{Compiled, CompiledGradient, check, compile};
 pub use error::{Error, Result};
 /// `#[derive(Tree)]` and `#[purify]`, for the runtime's own examples; use
 /// them through the `jaxpurify` crate.

@@ -51,12 +51,46 @@ where
 /// records it on the trace of every function being compiled that they
 /// depend on, so that its program makes the same test on every call.
 ///
+/// This is how model code states a decision on values that only guards
+/// validity: reading a traced value with `item` or `to_vec` and branching
+/// on it is refused by [`compile`](crate::compile), since a program runs
+/// the same kernels on every call; a check is repeated instead, at the same
+/// place among them, and a failure ends the call with `test`'s error. Every
+/// linear-algebra op and prior checks its input this way. `test` receives
+/// the values of each input in row-major order and must decide from them
+/// alone.
+///
+/// ```
+/// use jaxpurify_runtime::{Error, Result, Tensor, check, compile};
+///
+/// /// The square root of a total that must not be negative.
+/// fn root_of_total(x: &Tensor) -> Result<Tensor> {
+///     let total = x.sum();
+///     check("non_negative_total", &[&total], |values| match values[0][0] >= 0.0 {
+///         true => Ok(()),
+///         false => Err(Error::InvalidArgument {
+///             op: "root_of_total",
+///             message: format!("the total {} is negative", values[0][0]),
+///         }),
+///     })?;
+///     Ok(total.sqrt())
+/// }
+///
+/// // Traced where the check passes; each call repeats it.
+/// let compiled = compile(|x: &Tensor| root_of_total(x).ok(), &Tensor::from([1.0, 3.0])).unwrap();
+/// assert_eq!(compiled.call(&Tensor::from([4.0, 5.0])).unwrap().unwrap().item(), 3.0);
+/// let error = compiled.call(&Tensor::from([-4.0, 1.0])).unwrap_err();
+/// assert_eq!(error.to_string(), "root_of_total: the total -3 is negative");
+/// // A `#[purify]` model calls it the same way, and its compiled forms
+/// // (`compile_apply`, `compile_output_and_grad`) return the same error.
+/// ```
+///
 /// Reading the values here is no decision the program cannot repeat: the
 /// test itself is what it repeats.
 ///
 /// # Errors
 /// The error `test` returns for these values.
-pub(crate) fn check<F>(name: &'static str, inputs: &[&Tensor], test: F) -> Result<()>
+pub fn check<F>(name: &'static str, inputs: &[&Tensor], test: F) -> Result<()>
 where
     F: Fn(&[&[f64]]) -> Result<()> + Clone + Send + Sync + 'static,
 {

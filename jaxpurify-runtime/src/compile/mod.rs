@@ -20,6 +20,7 @@
 //! the function itself.
 
 pub(crate) mod check;
+pub use check::check;
 mod fuse;
 mod fused;
 pub(crate) mod kernel;
@@ -105,7 +106,8 @@ pub fn compile<I: Tree, O: Tree>(f: impl Fn(&I) -> O, example: &I) -> Result<Com
             "`{}` read the value of a tensor that depends on the input at {}: a compiled \
              program runs the same ops on every call and cannot repeat a choice made on that \
              value. Choose per element with `where_` (both sides are computed), keep the \
-             decision outside the compiled function, or call the function without compiling",
+             decision outside the compiled function, state a test of validity as a `check` \
+             (the program repeats it on every call), or call the function without compiling",
             read.what,
             read_site(read.site)
         )));
