@@ -19,6 +19,7 @@
 extern crate self as jaxpurify;
 
 pub mod autodiff;
+mod batching;
 mod buffer_pool;
 mod compile;
 mod convert;

@@ -320,7 +320,7 @@ impl Tensor {
         if self.tracks.is_empty() {
             return self.clone();
         }
-        self.with_tracks(self.trace_tracks())
+        self.detached()
     }
 
     /// The same values with no tracks at all, not even a trace's.

@@ -1,13 +1,18 @@
 //! A batch map for use inside models: apply a function to every slice of a
-//! tensor along one axis and stack the results (JAX's `vmap`, run as a loop).
+//! tensor along one axis and stack the results (JAX's `vmap`).
 //!
-//! The map is built from [`select`](Tensor::select) and
-//! [`stack`](crate::stack), both differentiable to any order, so gradients,
-//! `jvp`, gradients of gradients and `grad` inside the mapped function all
-//! work through it with no rule of its own. Arguments that are not batched
-//! need no special treatment: the closure captures them, and gradients with
-//! respect to them flow as usual.
+//! The function runs once, on the first slice; the ops it used are then
+//! computed once for the whole batch (`batching.rs`): a matrix-vector
+//! product per slice becomes one matrix product. A function whose ops
+//! cannot all be batched so runs slice by slice, built from
+//! [`select`](Tensor::select) and [`stack`](crate::stack). Both ways are
+//! made of differentiable ops, so gradients, `jvp`, gradients of gradients
+//! and `grad` inside the mapped function all work through it with no rule
+//! of its own, and compiled programs run the batched kernels. Arguments
+//! that are not batched need no special treatment: the closure captures
+//! them, and gradients with respect to them flow as usual.
 
+use crate::autodiff::graph::Tape;
 use crate::ops::layout::stack;
 use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
@@ -17,6 +22,16 @@ use crate::tensor::Tensor;
 /// result's shape is `[n] + shape of f's output`, where `n` is the length
 /// of `axis`. This is JAX's `vmap(f, in_axes=axis, out_axes=0)`; move the
 /// batch axis elsewhere afterwards with [`permute`](Tensor::permute) if needed.
+///
+/// Like JAX's, it runs `f` once and computes its ops for every slice at
+/// once: `w.matmul(row)` for each row becomes one product with all rows,
+/// elementwise ops and sums run over the stacked slices. Elementwise ops,
+/// broadcasts, reshapes and sums give the same bits as slice by slice;
+/// matrix products add their terms in another order, so they agree to
+/// rounding. Where `f` does something that cannot be batched so (reads a
+/// value with `item`, makes a check on values, uses an op without a batch
+/// rule, such as indexing or an FFT), `f` runs once more per slice, as a
+/// loop would. `f` should therefore not count on how often it is called.
 ///
 /// ```
 /// use jaxpurify_runtime::{Tensor, vmap};
@@ -74,16 +89,44 @@ pub fn vmap_many(xs: &[&Tensor], axis: isize, mut f: impl FnMut(&[Tensor]) -> Te
         "vmap: axis {axis} of shape {} is empty, so the shape of the result is unknown",
         xs[0].shape()
     );
-    let outputs: Vec<Tensor> = (0..length)
-        .map(|k| {
-            let slices: Vec<Tensor> = xs
-                .iter()
-                .zip(&axes)
-                .map(|(x, &a)| x.select(a as isize, k))
-                .collect();
-            f(&slices)
-        })
-        .collect();
+    let select = |k: usize| -> Vec<Tensor> {
+        xs.iter()
+            .zip(&axes)
+            .map(|(x, &a)| x.select(a as isize, k))
+            .collect()
+    };
+    // The first slice, made the input of a batch tape: the ops of `f`
+    // record there how they compute for every slice at once.
+    let tape = Tape::open_batch();
+    let first: Vec<Tensor> = select(0).iter().map(|s| s.track_as_leaf(&tape)).collect();
+    let first = f(&first);
+    let level = tape.level();
+    let replayable = tape.batch().is_some_and(|record| record.stopped.is_none());
+    if length > 1 && replayable {
+        let batched = match first.track_at(level) {
+            Some(track) => {
+                // Each input with its slices stacked along the first axis.
+                let stacked: Vec<Tensor> = xs.iter().zip(&axes).map(|(x, &a)| batch_first(x, a)).collect();
+                let record = tape.batch().expect("a batch tape");
+                record.replay(track.index(), &stacked, length)
+            }
+            // The same result for every slice.
+            None => Some(
+                first
+                    .expand_dims(0)
+                    .broadcast_to(crate::batching::stacked(length, first.shape())),
+            ),
+        };
+        if let Some(batched) = batched {
+            return batched;
+        }
+    }
+    let mut outputs: Vec<Tensor> = Vec::with_capacity(length);
+    outputs.push(first.strip_from(level));
+    drop(tape);
+    for k in 1..length {
+        outputs.push(f(&select(k)));
+    }
     if let Some(k) = outputs.iter().position(|y| y.shape() != outputs[0].shape()) {
         panic!(
             "vmap: the function returned shape {} for slice 0 but {} for slice {k}",
@@ -92,6 +135,16 @@ pub fn vmap_many(xs: &[&Tensor], axis: isize, mut f: impl FnMut(&[Tensor]) -> Te
         );
     }
     stack(&outputs, 0)
+}
+
+/// `x` with axis `axis` moved to the front.
+fn batch_first(x: &Tensor, axis: usize) -> Tensor {
+    if axis == 0 {
+        return x.clone();
+    }
+    let mut order: Vec<usize> = vec![axis];
+    order.extend((0..x.ndim()).filter(|&a| a != axis));
+    x.permute(&order)
 }
 
 #[cfg(test)]
@@ -206,6 +259,202 @@ mod tests {
         let z = sample(&[2, 3]);
         let nested = vmap(&z, 0, |row| vmap(row, 0, |v| v.sin()));
         assert_eq!(nested, z.sin());
+    }
+
+    /// The largest difference relative to the largest magnitude.
+    fn assert_close(a: &Tensor, b: &Tensor, what: &str) {
+        assert_eq!(a.shape(), b.shape(), "{what}");
+        let scale = b.as_slice().iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (x, y) in a.as_slice().iter().zip(b.as_slice()) {
+            assert!((x - y).abs() <= 1e-13 * scale, "{what}: {x} vs {y}");
+        }
+    }
+
+    /// The slices of `x` along `axis`, each through `f`, stacked.
+    fn looped(x: &Tensor, axis: isize, f: impl Fn(&Tensor) -> Tensor) -> Tensor {
+        let n = x.shape()[crate::shape::normalize_axis(axis, x.ndim(), "test")];
+        stack(&(0..n).map(|k| f(&x.select(axis, k))).collect::<Vec<_>>(), 0)
+    }
+
+    /// A layer of a network on one vector: `relu(w @ x + b)`.
+    fn layer(w: &Tensor, b: &Tensor, x: &Tensor) -> Tensor {
+        (w.matmul(x) + b).relu()
+    }
+
+    #[test]
+    fn a_body_of_batchable_ops_runs_once_for_the_whole_batch() {
+        let (x, w, b) = (sample(&[6, 4]), sample(&[3, 4]) * 0.1, sample(&[3]));
+        let mut calls = 0;
+        let mapped = vmap(&x, 0, |row| {
+            calls += 1;
+            layer(&w, &b, row)
+        });
+        assert_eq!(calls, 1);
+        // One product for the batch adds in another order than six.
+        assert_close(&mapped, &looped(&x, 0, |row| layer(&w, &b, row)), "layer");
+        // A body that reads a value runs once per slice, as the loop.
+        let mut calls = 0;
+        let read = vmap(&x, 0, |row| {
+            calls += 1;
+            row * row.get(&[0])
+        });
+        assert_eq!(calls, 6);
+        assert_eq!(read, looped(&x, 0, |row| row * row.get(&[0])));
+        // So does one with an op that has no batch rule: the same bits.
+        let mut calls = 0;
+        let scanned = vmap(&x, 0, |row| {
+            calls += 1;
+            row.cumsum(0).sin()
+        });
+        assert_eq!(calls, 6);
+        assert_eq!(scanned, looped(&x, 0, |row| row.cumsum(0).sin()));
+    }
+
+    #[test]
+    fn elementwise_ops_and_sums_batch_to_the_same_bits_as_the_loop() {
+        let x = sample(&[5, 3, 2]);
+        let (shared, scale) = (sample(&[4, 1, 2]), Tensor::scalar(0.7));
+        let f = |s: &Tensor| {
+            let t = (s * &scale).exp() - s.abs().ln_1p() / 2.0 + &shared;
+            let n = t.numel() / 4;
+            let spread = t.reshape([4, n]).sum_axes(&[0], true).broadcast_to([3, n]);
+            t.sum_axes(&[-1], false).tanh() * t.sum() + spread.mean()
+        };
+        type Part = fn(&Tensor, &Tensor, &Tensor) -> Tensor;
+        let parts: [(&str, Part); 6] = [
+            ("exp", |s, sc, _| (s * sc).exp()),
+            ("ln1p", |s, _, _| s.abs().ln_1p() / 2.0),
+            ("shared", |s, _, sh| s + sh),
+            ("sum_axes", |s, _, sh| (s + sh).sum_axes(&[-1], false)),
+            ("sum", |s, _, sh| (s + sh).sum()),
+            ("mean", |s, _, sh| {
+                (s + sh)
+                    .reshape([4, 6])
+                    .sum_axes(&[0], true)
+                    .broadcast_to([3, 6])
+                    .mean()
+            }),
+        ];
+        for (what, g) in parts {
+            assert_eq!(
+                vmap(&x, 0, |s| g(s, &scale, &shared)),
+                looped(&x, 0, |s| g(s, &scale, &shared)),
+                "{what}"
+            );
+        }
+        let last = sample(&[3, 2, 5]);
+        for (input, axis) in [(&x, 0isize), (&x, 1), (&last, -1)] {
+            let calls = std::cell::Cell::new(0);
+            let mapped = vmap(input, axis, |s| {
+                calls.set(calls.get() + 1);
+                f(s)
+            });
+            assert_eq!(calls.get(), 1, "axis {axis}: batched");
+            assert_eq!(mapped, looped(input, axis, f), "axis {axis}");
+        }
+        // A result that does not depend on the slice is repeated.
+        let constant = vmap(&x, 0, |_| shared.sin());
+        assert_eq!(constant, looped(&x, 0, |_| shared.sin()));
+    }
+
+    #[test]
+    fn products_batch_with_either_operand_stacked() {
+        let (vectors, matrices) = (sample(&[5, 4]), sample(&[5, 3, 4]) * 0.1);
+        let (matrix, vector) = (sample(&[3, 4]) * 0.2, sample(&[4]));
+        let square = sample(&[4, 4]) * 0.1;
+        let cases: Vec<(&str, Tensor, Tensor)> = vec![
+            (
+                "matrix @ stacked vectors",
+                vmap(&vectors, 0, |v| matrix.matmul(v)),
+                looped(&vectors, 0, |v| matrix.matmul(v)),
+            ),
+            (
+                "stacked vectors @ matrix",
+                vmap(&vectors, 0, |v| v.matmul(&square)),
+                looped(&vectors, 0, |v| v.matmul(&square)),
+            ),
+            (
+                "stacked matrices @ vector",
+                vmap(&matrices, 0, |m| m.matmul(&vector)),
+                looped(&matrices, 0, |m| m.matmul(&vector)),
+            ),
+            (
+                "vector @ stacked matrices",
+                vmap(&matrices, 0, |m| vector.matmul(&m.t())),
+                looped(&matrices, 0, |m| vector.matmul(&m.t())),
+            ),
+            (
+                "matrix @ stacked matrices",
+                vmap(&matrices, 0, |m| matrix.t().matmul(m)),
+                looped(&matrices, 0, |m| matrix.t().matmul(m)),
+            ),
+            (
+                "stacked outer products",
+                vmap(&vectors, 0, |v| v.outer(&vector)),
+                looped(&vectors, 0, |v| v.outer(&vector)),
+            ),
+            (
+                "both stacked",
+                vmap_many(&[&matrices, &vectors], 0, |s| s[0].matmul(&s[1])),
+                looped(&vectors, 0, |_| Tensor::zeros([3])),
+            ),
+        ];
+        for (what, mapped, expected) in &cases[..6] {
+            assert_close(mapped, expected, what);
+        }
+        let both: Vec<Tensor> = (0..5)
+            .map(|k| matrices.select(0, k).matmul(&vectors.select(0, k)))
+            .collect();
+        assert_close(&cases[6].1, &stack(&both, 0), "both stacked");
+    }
+
+    #[test]
+    fn gradients_through_a_batched_body_match_the_loop() {
+        let (x, w, b) = (sample(&[6, 4]), sample(&[3, 4]) * 0.1, sample(&[3]));
+        let loss = |mapped: &Tensor| (mapped * mapped).sum();
+        let batched = |w: &Tensor, b: &Tensor, x: &Tensor| loss(&vmap(x, 0, |row| layer(w, b, row)));
+        let by_loop = |w: &Tensor, b: &Tensor, x: &Tensor| loss(&looped(x, 0, |row| layer(w, b, row)));
+        for (what, g, h) in [
+            (
+                "w",
+                grad(|w: &Tensor| batched(w, &b, &x), &w),
+                grad(|w: &Tensor| by_loop(w, &b, &x), &w),
+            ),
+            (
+                "b",
+                grad(|b: &Tensor| batched(&w, b, &x), &b),
+                grad(|b: &Tensor| by_loop(&w, b, &x), &b),
+            ),
+            (
+                "x",
+                grad(|x: &Tensor| batched(&w, &b, x), &x),
+                grad(|x: &Tensor| by_loop(&w, &b, x), &x),
+            ),
+        ] {
+            assert_close(&g, &h, what);
+        }
+        check_grad(
+            |a| batched(&a[0], &a[1], &a[2]),
+            &[w.clone(), b.clone(), x.clone()],
+        )
+        .assert_ok_for("batched layer");
+        // A value detached inside the body passes no gradient, batched too.
+        let g = grad(
+            |w: &Tensor| vmap(&x, 0, |row| (w.matmul(row) * w.matmul(row).detach()).sum()).sum(),
+            &w,
+        );
+        let h = grad(
+            |w: &Tensor| looped(&x, 0, |row| (w.matmul(row) * w.matmul(row).detach()).sum()).sum(),
+            &w,
+        );
+        assert_close(&g, &h, "detached");
+    }
+
+    #[test]
+    fn a_compiled_function_runs_the_batched_body() {
+        let (x, w, b) = (sample(&[6, 4]), sample(&[3, 4]) * 0.1, sample(&[3]));
+        let f = |p: &(Tensor, Tensor)| vmap(&x, 0, |row| layer(&p.0, &p.1, row)).sum();
+        crate::testing::assert_compiles_exactly(f, &(w.clone(), b.clone()), &[(w * 2.0, b * -1.0)]);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! tape backwards from the outputs: no search, no ordering, and the whole
 //! record is freed at once when the last tensor of the level goes.
 
+use crate::batching::{BatchRule, BatchTrace};
 use crate::compile::check::Check;
 use crate::compile::kernel::{Kernel, eval_recorded};
 use crate::compile::trace::{Source, Trace};
@@ -41,6 +42,9 @@ pub(crate) struct Tape {
     /// For the tape of a [`compile`](crate::compile()), which is never
     /// swept: the kernels of the ops that depend on the traced inputs.
     trace: Option<Mutex<Trace>>,
+    /// For the tape of a [`vmap`](crate::vmap()), which is never swept: how
+    /// to compute each op that depends on its first slice for every slice.
+    batch: Option<Mutex<BatchTrace>>,
 }
 
 /// The entries of a tape. Each op's inputs and output follow each other in
@@ -112,6 +116,7 @@ impl Tape {
             records: Mutex::new(SPARE_RECORDS.with(Cell::take)),
             sweeper: AtomicUsize::new(0),
             trace: None,
+            batch: None,
         })
     }
 
@@ -123,7 +128,26 @@ impl Tape {
             records: Mutex::new(Records::default()),
             sweeper: AtomicUsize::new(0),
             trace: Some(Mutex::new(Trace::default())),
+            batch: None,
         })
+    }
+
+    /// A tape that records, for [`vmap`](crate::vmap()), how every op that
+    /// depends on its variables computes for a whole batch.
+    pub(crate) fn open_batch() -> Arc<Tape> {
+        Arc::new(Tape {
+            level: NEXT_LEVEL.fetch_add(1, Ordering::Relaxed),
+            records: Mutex::new(Records::default()),
+            sweeper: AtomicUsize::new(0),
+            trace: None,
+            batch: Some(Mutex::new(BatchTrace::default())),
+        })
+    }
+
+    /// The record of a batch tape.
+    pub(crate) fn batch(&self) -> Option<MutexGuard<'_, BatchTrace>> {
+        let batch = self.batch.as_ref()?;
+        Some(batch.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Takes the record of a tracing tape.
@@ -218,6 +242,11 @@ impl Track {
     fn level(&self) -> Level {
         self.tape.level
     }
+
+    /// The tensor's entry on the tape.
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
 }
 
 /// The tracks of a tensor, sorted by increasing level.
@@ -278,7 +307,7 @@ where
 
 impl Tensor {
     /// This tensor's entry on the tape of `level`, if it depends on that level.
-    fn track_at(&self, level: Level) -> Option<&Track> {
+    pub(crate) fn track_at(&self, level: Level) -> Option<&Track> {
         self.tracks().iter().find(|t| t.level() == level)
     }
 
@@ -291,17 +320,38 @@ impl Tensor {
         }
     }
 
-    /// The tracks of tracing tapes only: what [`Tensor::detach`] keeps, since
-    /// a value cut off from differentiation still depends on a traced
-    /// function's inputs.
+    /// The tracks of tracing and batch tapes only: what a view of the same
+    /// values with another shape keeps, since it still depends on a traced
+    /// function's inputs (the op that makes the view records it).
     pub(crate) fn trace_tracks(&self) -> Tracks {
         let mut kept = Tracks::new();
         for track in self.tracks() {
-            if track.tape.trace.is_some() {
+            if track.tape.trace.is_some() || track.tape.batch.is_some() {
                 kept.push(track.clone());
             }
         }
         kept
+    }
+
+    /// The same values cut off from differentiation ([`Tensor::detach`]):
+    /// a trace's tracks stay as they are, since the value still depends on
+    /// the traced inputs; on a batch tape the value becomes an op of its
+    /// own, which detaches the whole batch.
+    pub(crate) fn detached(&self) -> Tensor {
+        let mut kept = Tracks::new();
+        for track in self.tracks() {
+            if track.tape.trace.is_some() {
+                kept.push(track.clone());
+            } else if let Some(mut batch) = track.tape.batch() {
+                let source = (track.index, self.strip_from(track.level()));
+                let index = batch.push_op(Some(detach_batch), std::iter::once(source), self.shape().clone());
+                kept.push(Track {
+                    tape: track.tape.clone(),
+                    index,
+                });
+            }
+        }
+        self.with_tracks(kept)
     }
 
     /// The same values, keeping only the tracks of levels opened before `level`.
@@ -318,9 +368,10 @@ impl Tensor {
     pub(crate) fn track_as_leaf(&self, tape: &Arc<Tape>) -> Tensor {
         let mut tracks = copy_tracks(self.tracks());
         debug_assert!(tracks.last().is_none_or(|t| t.level() < tape.level));
-        let index = match tape.trace() {
-            Some(mut trace) => trace.push_input(self.shape().clone()),
-            None => tape.lock_to_record().push(None, std::iter::empty()),
+        let index = match (tape.trace(), tape.batch()) {
+            (Some(mut trace), _) => trace.push_input(self.shape().clone()),
+            (None, Some(mut batch)) => batch.push_input(self.shape().clone()),
+            (None, None) => tape.lock_to_record().push(None, std::iter::empty()),
         };
         tracks.push(Track {
             tape: tape.clone(),
@@ -328,6 +379,11 @@ impl Tensor {
         });
         self.with_tracks(tracks)
     }
+}
+
+/// The batch rule of [`Tensor::detach`].
+fn detach_batch(batch: &crate::batching::Batch) -> Option<Tensor> {
+    Some(batch.inputs[0].detach())
 }
 
 /// Attaches `rule` to `output` (computed from `inputs` without recording), one
@@ -343,7 +399,7 @@ pub fn record(
     rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
     // No kernel: the type parameter is only a placeholder.
-    record_with::<crate::compile::kernel::Copy>(output, inputs, Err(Location::caller()), Some(rule))
+    record_with::<crate::compile::kernel::Copy>(output, inputs, Err(Location::caller()), Some(rule), None)
 }
 
 /// [`record`] for an op of this crate, whose `kernel` computed `output` from
@@ -354,14 +410,26 @@ pub(crate) fn record_op<K: Kernel + Clone>(
     kernel: &K,
     rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
 ) -> Tensor {
-    record_with(output, inputs, Ok(kernel), Some(rule))
+    record_with(output, inputs, Ok(kernel), Some(rule), None)
+}
+
+/// [`record_op`] for an op that a [`vmap`](crate::vmap()) computes for a
+/// whole batch at once with `batch`.
+pub(crate) fn record_op_batched<K: Kernel + Clone>(
+    output: Tensor,
+    inputs: &[&Tensor],
+    kernel: &K,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
+    batch: BatchRule,
+) -> Tensor {
+    record_with(output, inputs, Ok(kernel), Some(rule), Some(batch))
 }
 
 /// Records an op whose derivative is zero wherever it exists (a comparison,
 /// a sign, an index): nothing for differentiation, only its kernel for a
 /// traced function, whose compiled form must compute it again.
 pub(crate) fn record_constant<K: Kernel + Clone>(output: Tensor, inputs: &[&Tensor], kernel: &K) -> Tensor {
-    record_with(output, inputs, Ok(kernel), None::<fn(&Ctx) -> Grads>)
+    record_with(output, inputs, Ok(kernel), None::<fn(&Ctx) -> Grads>, None)
 }
 
 /// Computes an op's output with `kernel` and records it with `rule`.
@@ -373,6 +441,19 @@ pub(crate) fn apply_op<K: Kernel + Clone>(
 ) -> Tensor {
     let output = eval_recorded(kernel, inputs, shape);
     record_op(output, inputs, kernel, rule)
+}
+
+/// [`apply_op`] for an op that a [`vmap`](crate::vmap()) computes for a
+/// whole batch at once with `batch`.
+pub(crate) fn apply_op_batched<K: Kernel + Clone>(
+    kernel: &K,
+    inputs: &[&Tensor],
+    shape: crate::shape::Shape,
+    rule: impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static,
+    batch: BatchRule,
+) -> Tensor {
+    let output = eval_recorded(kernel, inputs, shape);
+    record_op_batched(output, inputs, kernel, rule, batch)
 }
 
 /// Computes the output of an op with zero derivative (see
@@ -394,11 +475,12 @@ fn record_with<K: Kernel + Clone>(
     inputs: &[&Tensor],
     kernel: KernelOrSite<'_, K>,
     rule: Option<impl Fn(&Ctx) -> Grads + Clone + Send + Sync + 'static>,
+    batch: Option<BatchRule>,
 ) -> Tensor {
     let mut tapes: SmallVec<[&Arc<Tape>; 4]> = SmallVec::new();
     for t in inputs {
         for track in t.tracks() {
-            let wanted = rule.is_some() || track.tape.trace.is_some();
+            let wanted = rule.is_some() || track.tape.trace.is_some() || track.tape.batch.is_some();
             if wanted && !tapes.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
                 tapes.push(&track.tape);
             }
@@ -421,6 +503,9 @@ fn record_with<K: Kernel + Clone>(
                 Ok(kernel) => trace.push_op(Box::new(kernel.clone()), sources, plain.shape().clone()),
                 Err(site) => trace.push_opaque(site, sources, plain.shape().clone()),
             }
+        } else if let Some(mut record) = tape.batch() {
+            let sources = inputs.iter().map(|t| (parent(t), t.strip_from(level)));
+            record.push_op(batch, sources, plain.shape().clone())
         } else {
             // Only tracing tapes are gathered for an op without a rule.
             let rule = rule
@@ -451,6 +536,10 @@ pub(crate) fn record_check<C: Check + Clone>(inputs: &[&Tensor], check: &C, fail
     let mut traces: SmallVec<[&Arc<Tape>; 2]> = SmallVec::new();
     for t in inputs {
         for track in t.tracks() {
+            if let Some(mut batch) = track.tape.batch() {
+                // The check would have to be made for every slice.
+                batch.stop("a check of values");
+            }
             if track.tape.trace.is_some() && !traces.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
                 traces.push(&track.tape);
             }
@@ -488,6 +577,10 @@ pub(crate) fn note_value_read(tracks: &Tracks, what: &'static str, site: &'stati
     for track in tracks {
         if let Some(mut trace) = track.tape.trace() {
             trace.note_read(what, site);
+        }
+        if let Some(mut batch) = track.tape.batch() {
+            // The function may decide on the first slice's values.
+            batch.stop(what);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
 use super::blocked::Blocked;
-use crate::autodiff::graph::{apply_constant, apply_op};
+use crate::autodiff::graph::{apply_constant, apply_op, apply_op_batched};
 use crate::compile::kernel::{Kernel, Map};
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair, tiles_into};
 use crate::tensor::Tensor;
@@ -146,6 +146,19 @@ pub(crate) fn record_zip<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>
     apply_op(&kernel, &[a, b], shape, rule)
 }
 
+/// [`record_zip`] for an op that a [`vmap`](crate::vmap()) computes for a
+/// whole batch at once with `batch`.
+pub(crate) fn record_zip_batched<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
+    kernel: Zip<F>,
+    a: &Tensor,
+    b: &Tensor,
+    rule: impl Fn(&crate::autodiff::Ctx) -> crate::autodiff::Grads + Clone + Send + Sync + 'static,
+    batch: crate::batching::BatchRule,
+) -> Tensor {
+    let shape = kernel.shape.clone();
+    apply_op_batched(&kernel, &[a, b], shape, rule, batch)
+}
+
 /// `f` over the broadcast of `a` and `b` for a function whose derivative is
 /// zero wherever it exists (a comparison, a mask): not differentiated, but
 /// recorded for traces.
@@ -165,36 +178,54 @@ pub(crate) fn zip_constant<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'stati
 #[track_caller]
 fn add(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a + b) = da + db; each gradient sums back over what was broadcast.
-    record_zip(Zip::new("add", a, b, |p, q| p + q), a, b, |c| {
-        smallvec![
-            c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
-            c.needs(1).then(|| c.grad.sum_to(c.inputs[1].shape())),
-        ]
-    })
+    record_zip_batched(
+        Zip::new("add", a, b, |p, q| p + q),
+        a,
+        b,
+        |c| {
+            smallvec![
+                c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
+                c.needs(1).then(|| c.grad.sum_to(c.inputs[1].shape())),
+            ]
+        },
+        |batch| crate::batching::broadcasting(batch, add),
+    )
 }
 
 /// `a - b` with broadcasting.
 #[track_caller]
 fn sub(a: &Tensor, b: &Tensor) -> Tensor {
-    record_zip(Zip::new("sub", a, b, |p, q| p - q), a, b, |c| {
-        smallvec![
-            c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
-            c.needs(1).then(|| (-c.grad).sum_to(c.inputs[1].shape())),
-        ]
-    })
+    record_zip_batched(
+        Zip::new("sub", a, b, |p, q| p - q),
+        a,
+        b,
+        |c| {
+            smallvec![
+                c.needs(0).then(|| c.grad.sum_to(c.inputs[0].shape())),
+                c.needs(1).then(|| (-c.grad).sum_to(c.inputs[1].shape())),
+            ]
+        },
+        |batch| crate::batching::broadcasting(batch, sub),
+    )
 }
 
 /// `a * b` with broadcasting.
 #[track_caller]
 fn mul(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a b) = b da + a db
-    record_zip(Zip::new("mul", a, b, |p, q| p * q), a, b, |c| {
-        let [a, b] = [&c.inputs[0], &c.inputs[1]];
-        smallvec![
-            c.needs(0).then(|| product_summed_to(c.grad, b, a.shape())),
-            c.needs(1).then(|| product_summed_to(c.grad, a, b.shape())),
-        ]
-    })
+    record_zip_batched(
+        Zip::new("mul", a, b, |p, q| p * q),
+        a,
+        b,
+        |c| {
+            let [a, b] = [&c.inputs[0], &c.inputs[1]];
+            smallvec![
+                c.needs(0).then(|| product_summed_to(c.grad, b, a.shape())),
+                c.needs(1).then(|| product_summed_to(c.grad, a, b.shape())),
+            ]
+        },
+        |batch| crate::batching::broadcasting(batch, mul),
+    )
 }
 
 /// `a / b` with broadcasting.
@@ -202,17 +233,23 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
 fn div(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a / b) = da / b - (a / b) db / b; for a single `b` the sum over
     // the broadcast comes before the division, which is then one value.
-    record_zip(Zip::new("div", a, b, |p, q| p / q), a, b, |c| {
-        let [a, b] = [&c.inputs[0], &c.inputs[1]];
-        let d_b = || match b.numel() {
-            1 => -(product_summed_to(c.grad, c.output, b.shape()) / b),
-            _ => (-(c.grad * c.output) / b).sum_to(b.shape()),
-        };
-        smallvec![
-            c.needs(0).then(|| (c.grad / b).sum_to(a.shape())),
-            c.needs(1).then(d_b)
-        ]
-    })
+    record_zip_batched(
+        Zip::new("div", a, b, |p, q| p / q),
+        a,
+        b,
+        |c| {
+            let [a, b] = [&c.inputs[0], &c.inputs[1]];
+            let d_b = || match b.numel() {
+                1 => -(product_summed_to(c.grad, c.output, b.shape()) / b),
+                _ => (-(c.grad * c.output) / b).sum_to(b.shape()),
+            };
+            smallvec![
+                c.needs(0).then(|| (c.grad / b).sum_to(a.shape())),
+                c.needs(1).then(d_b)
+            ]
+        },
+        |batch| crate::batching::broadcasting(batch, div),
+    )
 }
 
 /// `(g * x).sum_to(shape)` for `x` of the shape of `g`. When `shape` holds
@@ -251,7 +288,13 @@ fn neg(a: &Tensor) -> Tensor {
         name: "neg",
         f: |v: f64| -v,
     };
-    apply_op(&kernel, &[a], a.shape().clone(), |c| smallvec![Some(-c.grad)])
+    apply_op_batched(
+        &kernel,
+        &[a],
+        a.shape().clone(),
+        |c| smallvec![Some(-c.grad)],
+        |batch| crate::batching::elementwise(batch, neg),
+    )
 }
 
 impl Neg for &Tensor {

@@ -1,7 +1,7 @@
 //! Broadcasting, summing back to a shape, reshaping and summation: the ops
 //! every other derivative rule leans on.
 
-use crate::autodiff::graph::{apply_op, record_op};
+use crate::autodiff::graph::{apply_op_batched, record_op_batched};
 use crate::compile::kernel::{Copy, Kernel};
 use crate::shape::{
     Shape, broadcast_strides, broadcasts_to, for_each_grouped, for_each_offset, normalize_axis, tiles_into,
@@ -98,6 +98,21 @@ pub(crate) fn full_sum(values: &[f64]) -> f64 {
     chunks.fold(first, |total, chunk| total + part(chunk))
 }
 
+/// When summing `from` to `to` adds up contiguous runs of values, one per
+/// output (`to` is `from` with its last axes made 1, or dropped on the
+/// left): the length of a run.
+fn trailing_run(from: &Shape, to: &Shape) -> Option<usize> {
+    let (from, to) = (from.dims(), to.dims());
+    let skip = from.len().checked_sub(to.len())?;
+    // Axes `to` lacks on the left count as 1; `kept` axes match, then only 1s.
+    let padded = |i: usize| if i < skip { 1 } else { to[i - skip] };
+    let kept = (0..from.len()).take_while(|&i| padded(i) == from[i]).count();
+    let rest_is_summed = (kept..from.len()).all(|i| padded(i) == 1);
+    let leading_ones = (0..kept).all(|i| i >= skip || from[i] == 1);
+    let run: usize = from[kept..].iter().product();
+    (rest_is_summed && leading_ones && kept > 0 && run > 1).then_some(run)
+}
+
 /// The kernel of [`Tensor::sum_to`].
 #[derive(Clone)]
 struct SumTo {
@@ -114,6 +129,14 @@ impl Kernel for SumTo {
         let src = inputs[0];
         if out.len() == 1 {
             out[0] = full_sum(src);
+            return;
+        }
+        if let Some(run) = trailing_run(&self.from, &self.to) {
+            // Each output sums a contiguous run (a sum along the last axes,
+            // as of each slice of a batch): as the sum of the run alone.
+            for (o, run) in out.iter_mut().zip(src.chunks_exact(run)) {
+                *o = full_sum(run);
+            }
             return;
         }
         out.fill(0.0);
@@ -164,9 +187,13 @@ impl Tensor {
             to: shape.clone(),
         };
         // d/dx broadcast_to(x) sums the gradient back over stretched dimensions.
-        apply_op(&kernel, &[self], shape, |c| {
-            smallvec![Some(c.grad.sum_to(c.inputs[0].shape()))]
-        })
+        apply_op_batched(
+            &kernel,
+            &[self],
+            shape,
+            |c| smallvec![Some(c.grad.sum_to(c.inputs[0].shape()))],
+            crate::batching::broadcast_to,
+        )
     }
 
     /// Sums over the dimensions that broadcasting stretched, giving `shape`:
@@ -198,9 +225,13 @@ impl Tensor {
             from: self.shape().clone(),
             to: shape.clone(),
         };
-        apply_op(&kernel, &[self], shape, |c| {
-            smallvec![Some(c.grad.broadcast_to(c.inputs[0].shape()))]
-        })
+        apply_op_batched(
+            &kernel,
+            &[self],
+            shape,
+            |c| smallvec![Some(c.grad.broadcast_to(c.inputs[0].shape()))],
+            crate::batching::sum_to,
+        )
     }
 
     /// The same values with another shape of equal size.
@@ -229,9 +260,13 @@ impl Tensor {
             return self.clone();
         }
         let out = self.with_shape(shape);
-        record_op(out, &[self], &Copy, |c| {
-            smallvec![Some(c.grad.reshape(c.inputs[0].shape()))]
-        })
+        record_op_batched(
+            out,
+            &[self],
+            &Copy,
+            |c| smallvec![Some(c.grad.reshape(c.inputs[0].shape()))],
+            crate::batching::reshape,
+        )
     }
 
     /// All elements as a 1-d tensor, in row-major order (NumPy's `flatten`

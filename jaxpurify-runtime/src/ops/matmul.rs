@@ -7,7 +7,8 @@
 //! never copy a transpose and this family needs no separate transpose op.
 
 use super::gemm::{MatVec, Outer, Product, VecMat};
-use crate::autodiff::graph::apply_op;
+use crate::autodiff::graph::apply_op_batched;
+use crate::batching::Batch;
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -24,21 +25,101 @@ fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpo
     //   dA = G op(B)^T         or, when A is read transposed, op(B) G^T
     //   dB = op(A)^T G         or, when B is read transposed, G^T op(A)
     // Each is matmul_t again; operands whose batch was broadcast sum it back.
-    apply_op(&kernel, &[a, b], shape, move |c| {
-        let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
-        let grad_a = || match transpose_a {
-            false => matmul_t("matmul", g, b, false, !transpose_b),
-            true => matmul_t("matmul", b, g, transpose_b, true),
-        };
-        let grad_b = || match transpose_b {
-            false => matmul_t("matmul", a, g, !transpose_a, false),
-            true => matmul_t("matmul", g, a, true, transpose_a),
-        };
-        smallvec![
-            c.needs(0).then(|| grad_a().sum_to(a.shape())),
-            c.needs(1).then(|| grad_b().sum_to(b.shape())),
-        ]
+    let batch = match (transpose_a, transpose_b) {
+        (false, false) => product_batch::<false, false>,
+        (false, true) => product_batch::<false, true>,
+        (true, false) => product_batch::<true, false>,
+        (true, true) => product_batch::<true, true>,
+    };
+    apply_op_batched(
+        &kernel,
+        &[a, b],
+        shape,
+        move |c| {
+            let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+            let grad_a = || match transpose_a {
+                false => matmul_t("matmul", g, b, false, !transpose_b),
+                true => matmul_t("matmul", b, g, transpose_b, true),
+            };
+            let grad_b = || match transpose_b {
+                false => matmul_t("matmul", a, g, !transpose_a, false),
+                true => matmul_t("matmul", g, a, true, transpose_a),
+            };
+            smallvec![
+                c.needs(0).then(|| grad_a().sum_to(a.shape())),
+                c.needs(1).then(|| grad_b().sum_to(b.shape())),
+            ]
+        },
+        batch,
+    )
+}
+
+/// The batch rule of [`matmul_t`]: the product of the aligned stacks, whose
+/// batch axis is one more batch dimension.
+fn product_batch<const TRANSPOSE_A: bool, const TRANSPOSE_B: bool>(batch: &Batch) -> Option<Tensor> {
+    let aligned = batch.aligned();
+    Some(matmul_t(
+        "matmul",
+        &aligned[0],
+        &aligned[1],
+        TRANSPOSE_A,
+        TRANSPOSE_B,
+    ))
+}
+
+/// The batch rule of [`matvec`]: with the matrix shared, one product of
+/// the stacked vectors with its transpose (a matrix-vector product per
+/// slice becomes one matrix product); with the matrices stacked, products
+/// of stacks.
+fn matvec_batch(batch: &Batch) -> Option<Tensor> {
+    let ([a, x], [a_batched, x_batched]) = (batch.inputs, batch.batched) else {
+        return None;
+    };
+    let (length, k) = (batch.length, batch.shapes[1].numel());
+    Some(match (a_batched, x_batched) {
+        (false, true) => matmul_t("matmul", x, a, false, true),
+        (true, false) => matvec(&a.reshape([length * batch.out.numel(), k]), x).reshape(batch.batched_out()),
+        (true, true) => {
+            matmul_t("matmul", a, &x.reshape([length, k, 1]), false, false).reshape(batch.batched_out())
+        }
+        (false, false) => return None,
     })
+}
+
+/// The batch rule of [`vecmat`]: the stacked vectors as the rows of one
+/// matrix; stacked matrices as a batch of products.
+fn vecmat_batch(batch: &Batch) -> Option<Tensor> {
+    let ([x, a], [x_batched, a_batched]) = (batch.inputs, batch.batched) else {
+        return None;
+    };
+    let (length, k) = (batch.length, batch.shapes[0].numel());
+    Some(match (x_batched, a_batched) {
+        (true, false) => matmul_t("matmul", x, a, false, false),
+        (false, true) => matmul_t("matmul", &x.reshape([1, k]), a, false, false).reshape(batch.batched_out()),
+        (true, true) => {
+            matmul_t("matmul", &x.reshape([length, 1, k]), a, false, false).reshape(batch.batched_out())
+        }
+        (false, false) => return None,
+    })
+}
+
+/// The batch rule of [`outer`](Tensor::outer): the product of each slice's
+/// column with its row, by broadcasting (the same products, so the same
+/// values).
+fn outer_batch(batch: &Batch) -> Option<Tensor> {
+    let ([a, b], [a_batched, b_batched]) = (batch.inputs, batch.batched) else {
+        return None;
+    };
+    let (length, m, n) = (batch.length, batch.shapes[0].numel(), batch.shapes[1].numel());
+    let column = match a_batched {
+        true => a.reshape([length, m, 1]),
+        false => a.reshape([m, 1]),
+    };
+    let row = match b_batched {
+        true => b.reshape([length, 1, n]),
+        false => b.clone(),
+    };
+    Some(&column * &row)
 }
 
 /// `a @ x` for a matrix and a vector, the layer of a small network: one
@@ -47,10 +128,16 @@ fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpo
 fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
     let kernel = MatVec { k: x.numel() };
     // y = A x: dA = g x^T (an outer product), dx = A^T g = g @ A.
-    apply_op(&kernel, &[a, x], Shape::from(a.shape()[0]), |c| {
-        let (a, x, g) = (&c.inputs[0], &c.inputs[1], c.grad);
-        smallvec![c.needs(0).then(|| g.outer(x)), c.needs(1).then(|| g.matmul(a))]
-    })
+    apply_op_batched(
+        &kernel,
+        &[a, x],
+        Shape::from(a.shape()[0]),
+        |c| {
+            let (a, x, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+            smallvec![c.needs(0).then(|| g.outer(x)), c.needs(1).then(|| g.matmul(a))]
+        },
+        matvec_batch,
+    )
 }
 
 /// `x @ a` for a vector and a matrix (the transpose of [`matvec`], as in its
@@ -58,10 +145,16 @@ fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
 fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
     let n = a.shape()[1];
     // y = x A: dx = A g, dA = x g^T.
-    apply_op(&VecMat { n }, &[x, a], Shape::from(n), |c| {
-        let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
-        smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
-    })
+    apply_op_batched(
+        &VecMat { n },
+        &[x, a],
+        Shape::from(n),
+        |c| {
+            let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+            smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
+        },
+        vecmat_batch,
+    )
 }
 
 /// Panics unless `a` and `b` are vectors of one length; `op` names the caller.
@@ -183,10 +276,16 @@ impl Tensor {
         );
         let shape = Shape::from([self.numel(), other.numel()]);
         // O = a b^T: da = G b, db = G^T a = a G.
-        apply_op(&Outer, &[self, other], shape, |c| {
-            let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
-            smallvec![c.needs(0).then(|| g.matmul(b)), c.needs(1).then(|| a.matmul(g))]
-        })
+        apply_op_batched(
+            &Outer,
+            &[self, other],
+            shape,
+            |c| {
+                let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
+                smallvec![c.needs(0).then(|| g.matmul(b)), c.needs(1).then(|| a.matmul(g))]
+            },
+            outer_batch,
+        )
     }
 
     /// NumPy's `inner`: sums over the last dimension of both operands, giving

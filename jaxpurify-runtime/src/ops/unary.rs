@@ -23,11 +23,17 @@ macro_rules! unary_op {
     (@op $(#[$doc:meta])* $name:ident, $kernel:expr, |$x:ident, $y:ident, $g:ident| $df:expr) => {
         $(#[$doc])*
         pub fn $name(&self) -> Tensor {
-            $crate::autodiff::graph::apply_op(&$kernel, &[self], self.shape().clone(), |c| {
-                let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
-                let _ = (&$x, &$y);
-                smallvec![Some($df)]
-            })
+            $crate::autodiff::graph::apply_op_batched(
+                &$kernel,
+                &[self],
+                self.shape().clone(),
+                |c| {
+                    let ($x, $y, $g) = (&c.inputs[0], c.output, c.grad);
+                    let _ = (&$x, &$y);
+                    smallvec![Some($df)]
+                },
+                |batch| $crate::batching::elementwise(batch, Tensor::$name),
+            )
         }
     };
 }
