@@ -454,7 +454,34 @@ mod tests {
     fn a_compiled_function_runs_the_batched_body() {
         let (x, w, b) = (sample(&[6, 4]), sample(&[3, 4]) * 0.1, sample(&[3]));
         let f = |p: &(Tensor, Tensor)| vmap(&x, 0, |row| layer(&p.0, &p.1, row)).sum();
-        crate::testing::assert_compiles_exactly(f, &(w.clone(), b.clone()), &[(w * 2.0, b * -1.0)]);
+        crate::testing::assert_compiles_exactly(
+            f,
+            &(w.clone(), b.clone()),
+            &[(w.clone() * 2.0, b.clone() * -1.0)],
+        );
+        // One product for the six rows, in the value and in its gradient;
+        // the first row's own product, which nothing reads, is dropped.
+        let products = |counts: Vec<(&'static str, usize)>| {
+            let names = ["matvec", "vecmat", "matmul", "outer"];
+            counts
+                .iter()
+                .filter(|(name, _)| names.contains(name))
+                .map(|(_, n)| n)
+                .sum::<usize>()
+        };
+        let forward = crate::compile(f, &(w.clone(), b.clone())).unwrap();
+        assert_eq!(products(forward.step_counts()), 1, "{:?}", forward.step_counts());
+        let gradient = crate::compile(
+            |p: &(Tensor, Tensor)| crate::grad(|w: &Tensor| f(&(w.clone(), p.1.clone())), &p.0),
+            &(w.clone(), b.clone()),
+        )
+        .unwrap();
+        assert_eq!(
+            products(gradient.step_counts()),
+            2,
+            "{:?}",
+            gradient.step_counts()
+        );
     }
 
     #[test]
