@@ -18,7 +18,8 @@ import sys
 
 
 def criterion_row(group, bench):
-    new_dir = os.path.join("target", "criterion", group, *bench.split("/"), "new")
+    # Criterion writes a function id's "/" as "_" in its directory name.
+    new_dir = os.path.join("target", "criterion", group, bench.replace("/", "_"), "new")
     with open(os.path.join(new_dir, "estimates.json")) as fh:
         estimates = json.load(fh)
     with open(os.path.join(new_dir, "sample.json")) as fh:
