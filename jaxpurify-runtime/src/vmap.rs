@@ -321,7 +321,10 @@ mod tests {
             t.sum_axes(&[-1], false).tanh() * t.sum() + spread.mean()
         };
         type Part = fn(&Tensor, &Tensor, &Tensor) -> Tensor;
-        let parts: [(&str, Part); 6] = [
+        let parts: [(&str, Part); 7] = [
+            ("choices", |s, _, sh| {
+                crate::where_(&s.gt(0.0), s.maximum(sh), s.minimum(0.25) * s.le(sh))
+            }),
             ("exp", |s, sc, _| (s * sc).exp()),
             ("ln1p", |s, _, _| s.abs().ln_1p() / 2.0),
             ("shared", |s, _, sh| s + sh),
@@ -336,11 +339,13 @@ mod tests {
             }),
         ];
         for (what, g) in parts {
-            assert_eq!(
-                vmap(&x, 0, |s| g(s, &scale, &shared)),
-                looped(&x, 0, |s| g(s, &scale, &shared)),
-                "{what}"
-            );
+            let calls = std::cell::Cell::new(0);
+            let mapped = vmap(&x, 0, |s| {
+                calls.set(calls.get() + 1);
+                g(s, &scale, &shared)
+            });
+            assert_eq!(calls.get(), 1, "{what}: batched");
+            assert_eq!(mapped, looped(&x, 0, |s| g(s, &scale, &shared)), "{what}");
         }
         let last = sample(&[3, 2, 5]);
         for (input, axis) in [(&x, 0isize), (&x, 1), (&last, -1)] {

@@ -467,6 +467,18 @@ pub(crate) fn apply_constant<K: Kernel + Clone>(
     record_constant(output, inputs, kernel)
 }
 
+/// [`apply_constant`] for an op that a [`vmap`](crate::vmap()) computes for
+/// a whole batch at once with `batch`.
+pub(crate) fn apply_constant_batched<K: Kernel + Clone>(
+    kernel: &K,
+    inputs: &[&Tensor],
+    shape: crate::shape::Shape,
+    batch: BatchRule,
+) -> Tensor {
+    let output = eval_recorded(kernel, inputs, shape);
+    record_with(output, inputs, Ok(kernel), None::<fn(&Ctx) -> Grads>, Some(batch))
+}
+
 /// The kernel of an op, or where an op without one was recorded.
 type KernelOrSite<'a, K> = Result<&'a K, &'static Location<'static>>;
 

@@ -5,7 +5,7 @@
 //! subgradient it returns there. Masks that pick a branch are computed from
 //! the forward values and are constants for every order of differentiation.
 
-use super::arith::{Zip, record_zip, zip_constant};
+use super::arith::{Zip, record_zip, record_zip_batched, zip_constant};
 use super::unary::unary_op;
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Map;
@@ -121,7 +121,13 @@ impl Tensor {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn maximum(&self, other: impl Into<Tensor>) -> Tensor {
-        extremum("maximum", self, &other.into(), |p, q| p > q)
+        extremum(
+            "maximum",
+            self,
+            &other.into(),
+            |p, q| p > q,
+            |batch| crate::batching::broadcasting(batch, |x, y| x.maximum(y)),
+        )
     }
 
     /// The smaller of two values elementwise, with broadcasting; NaN if
@@ -139,32 +145,50 @@ impl Tensor {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn minimum(&self, other: impl Into<Tensor>) -> Tensor {
-        extremum("minimum", self, &other.into(), |p, q| p < q)
+        extremum(
+            "minimum",
+            self,
+            &other.into(),
+            |p, q| p < q,
+            |batch| crate::batching::broadcasting(batch, |x, y| x.minimum(y)),
+        )
     }
 }
 
 /// `a` where `a_wins(a, b)`, else `b`, with broadcasting. The derivative
 /// goes to the winner, half to each on a tie.
 #[track_caller]
-fn extremum(op: &'static str, a: &Tensor, b: &Tensor, a_wins: fn(f64, f64) -> bool) -> Tensor {
+fn extremum(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    a_wins: fn(f64, f64) -> bool,
+    batch: crate::batching::BatchRule,
+) -> Tensor {
     let pick = move |p: f64, q: f64| match (p.is_nan() || q.is_nan(), a_wins(p, q)) {
         (true, _) => f64::NAN,
         (false, true) => p,
         (false, false) => q,
     };
-    record_zip(Zip::new(op, a, b, pick), a, b, move |c| {
-        let [a, b] = [&c.inputs[0], &c.inputs[1]];
-        let share_of_a = zip_constant(op, a, b, move |p, q| match (a_wins(p, q), p == q) {
-            (true, _) => 1.0,
-            (false, true) => 0.5,
-            (false, false) => 0.0,
-        });
-        smallvec![
-            c.needs(0).then(|| (c.grad * &share_of_a).sum_to(a.shape())),
-            c.needs(1)
-                .then(|| (c.grad * (1.0 - &share_of_a)).sum_to(b.shape())),
-        ]
-    })
+    record_zip_batched(
+        Zip::new(op, a, b, pick),
+        a,
+        b,
+        move |c| {
+            let [a, b] = [&c.inputs[0], &c.inputs[1]];
+            let share_of_a = zip_constant(op, a, b, move |p, q| match (a_wins(p, q), p == q) {
+                (true, _) => 1.0,
+                (false, true) => 0.5,
+                (false, false) => 0.0,
+            });
+            smallvec![
+                c.needs(0).then(|| (c.grad * &share_of_a).sum_to(a.shape())),
+                c.needs(1)
+                    .then(|| (c.grad * (1.0 - &share_of_a)).sum_to(b.shape())),
+            ]
+        },
+        batch,
+    )
 }
 
 #[cfg(test)]

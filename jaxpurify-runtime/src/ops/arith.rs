@@ -2,7 +2,7 @@
 //! impls for every mix of `Tensor`, `&Tensor` and `f64`.
 
 use super::blocked::Blocked;
-use crate::autodiff::graph::{apply_constant, apply_op, apply_op_batched};
+use crate::autodiff::graph::{apply_constant, apply_constant_batched, apply_op, apply_op_batched};
 use crate::compile::kernel::{Kernel, Map};
 use crate::shape::{Shape, broadcast_shapes, broadcast_strides, for_each_offset_pair, tiles_into};
 use crate::tensor::Tensor;
@@ -172,6 +172,21 @@ pub(crate) fn zip_constant<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'stati
     let kernel = Zip::new(name, a, b, f);
     let shape = kernel.shape.clone();
     apply_constant(&kernel, &[a, b], shape)
+}
+
+/// [`zip_constant`] for an op that a [`vmap`](crate::vmap()) computes for a
+/// whole batch at once with `batch`.
+#[track_caller]
+pub(crate) fn zip_constant_batched<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
+    name: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f: F,
+    batch: crate::batching::BatchRule,
+) -> Tensor {
+    let kernel = Zip::new(name, a, b, f);
+    let shape = kernel.shape.clone();
+    apply_constant_batched(&kernel, &[a, b], shape, batch)
 }
 
 /// `a + b` with broadcasting.

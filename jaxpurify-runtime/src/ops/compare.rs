@@ -11,9 +11,9 @@
 //! The inherent `eq` and `ne` return masks and take precedence over
 //! [`PartialEq`] in method calls; whole-tensor equality stays `a == b`.
 
-use super::arith::zip_constant;
+use super::arith::zip_constant_batched;
 use super::broadcast::broadcast_into;
-use crate::autodiff::graph::apply_op;
+use crate::autodiff::graph::apply_op_batched;
 use crate::compile::kernel::Kernel;
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
@@ -28,7 +28,13 @@ macro_rules! comparison {
         /// When the shapes do not broadcast.
         #[track_caller]
         pub fn $name(&self, other: impl Into<Tensor>) -> Tensor {
-            zip_constant(stringify!($name), self, &other.into(), |p, q| f64::from(p $op q))
+            zip_constant_batched(
+                stringify!($name),
+                self,
+                &other.into(),
+                |p, q| f64::from(p $op q),
+                |batch| crate::batching::broadcasting(batch, |x, y| x.$name(y)),
+            )
         }
     };
 }
@@ -130,16 +136,25 @@ pub fn where_(cond: &Tensor, a: impl Into<Tensor>, b: impl Into<Tensor>) -> Tens
         shape: shape.clone(),
     };
     // d where(c, a, b) = where(c, da, db), each summed back to its input.
-    apply_op(&kernel, &[cond, &a, &b], shape, |c| {
-        let (cond, g) = (&c.inputs[0], c.grad);
-        smallvec![
-            None,
-            c.needs(1)
-                .then(|| where_(cond, g, 0.0).sum_to(c.inputs[1].shape())),
-            c.needs(2)
-                .then(|| where_(cond, 0.0, g).sum_to(c.inputs[2].shape())),
-        ]
-    })
+    apply_op_batched(
+        &kernel,
+        &[cond, &a, &b],
+        shape,
+        |c| {
+            let (cond, g) = (&c.inputs[0], c.grad);
+            smallvec![
+                None,
+                c.needs(1)
+                    .then(|| where_(cond, g, 0.0).sum_to(c.inputs[1].shape())),
+                c.needs(2)
+                    .then(|| where_(cond, 0.0, g).sum_to(c.inputs[2].shape())),
+            ]
+        },
+        |batch| {
+            let aligned = batch.aligned();
+            Some(where_(&aligned[0], &aligned[1], &aligned[2]))
+        },
+    )
 }
 
 /// The kernel of [`where_`]: the mask and both branches, of `shapes`,
