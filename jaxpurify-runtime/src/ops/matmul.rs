@@ -6,9 +6,11 @@
 //! derivative is again `matmul_t` with other flags, so gradients of any order
 //! never copy a transpose and this family needs no separate transpose op.
 
+#[path = "matmul_batch.rs"]
+mod batch;
+
 use super::gemm::{MatVec, Outer, Product, VecMat};
 use crate::autodiff::graph::apply_op_batched;
-use crate::batching::Batch;
 use crate::shape::{Shape, broadcast_shapes};
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -17,7 +19,13 @@ use smallvec::smallvec;
 /// last two dimensions of an operand whose flag is set. Both operands have at
 /// least two dimensions.
 #[track_caller]
-fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
+pub(super) fn matmul_t(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    transpose_a: bool,
+    transpose_b: bool,
+) -> Tensor {
     let kernel = Product::new(op, a, b, transpose_a, transpose_b);
     let shape = kernel.shape.clone();
     // C = op(A) op(B), G = dL/dC:  d op(A) = G op(B)^T  and  d op(B) = op(A)^T G.
@@ -26,10 +34,10 @@ fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpo
     //   dB = op(A)^T G         or, when B is read transposed, G^T op(A)
     // Each is matmul_t again; operands whose batch was broadcast sum it back.
     let batch = match (transpose_a, transpose_b) {
-        (false, false) => product_batch::<false, false>,
-        (false, true) => product_batch::<false, true>,
-        (true, false) => product_batch::<true, false>,
-        (true, true) => product_batch::<true, true>,
+        (false, false) => batch::product::<false, false>,
+        (false, true) => batch::product::<false, true>,
+        (true, false) => batch::product::<true, false>,
+        (true, true) => batch::product::<true, true>,
     };
     apply_op_batched(
         &kernel,
@@ -54,78 +62,10 @@ fn matmul_t(op: &'static str, a: &Tensor, b: &Tensor, transpose_a: bool, transpo
     )
 }
 
-/// The batch rule of [`matmul_t`]: the product of the aligned stacks, whose
-/// batch axis is one more batch dimension.
-fn product_batch<const TRANSPOSE_A: bool, const TRANSPOSE_B: bool>(batch: &Batch) -> Option<Tensor> {
-    let aligned = batch.aligned();
-    Some(matmul_t(
-        "matmul",
-        &aligned[0],
-        &aligned[1],
-        TRANSPOSE_A,
-        TRANSPOSE_B,
-    ))
-}
-
-/// The batch rule of [`matvec`]: with the matrix shared, one product of
-/// the stacked vectors with its transpose (a matrix-vector product per
-/// slice becomes one matrix product); with the matrices stacked, products
-/// of stacks.
-fn matvec_batch(batch: &Batch) -> Option<Tensor> {
-    let ([a, x], [a_batched, x_batched]) = (batch.inputs, batch.batched) else {
-        return None;
-    };
-    let (length, k) = (batch.length, batch.shapes[1].numel());
-    Some(match (a_batched, x_batched) {
-        (false, true) => matmul_t("matmul", x, a, false, true),
-        (true, false) => matvec(&a.reshape([length * batch.out.numel(), k]), x).reshape(batch.batched_out()),
-        (true, true) => {
-            matmul_t("matmul", a, &x.reshape([length, k, 1]), false, false).reshape(batch.batched_out())
-        }
-        (false, false) => return None,
-    })
-}
-
-/// The batch rule of [`vecmat`]: the stacked vectors as the rows of one
-/// matrix; stacked matrices as a batch of products.
-fn vecmat_batch(batch: &Batch) -> Option<Tensor> {
-    let ([x, a], [x_batched, a_batched]) = (batch.inputs, batch.batched) else {
-        return None;
-    };
-    let (length, k) = (batch.length, batch.shapes[0].numel());
-    Some(match (x_batched, a_batched) {
-        (true, false) => matmul_t("matmul", x, a, false, false),
-        (false, true) => matmul_t("matmul", &x.reshape([1, k]), a, false, false).reshape(batch.batched_out()),
-        (true, true) => {
-            matmul_t("matmul", &x.reshape([length, 1, k]), a, false, false).reshape(batch.batched_out())
-        }
-        (false, false) => return None,
-    })
-}
-
-/// The batch rule of [`outer`](Tensor::outer): the product of each slice's
-/// column with its row, by broadcasting (the same products, so the same
-/// values).
-fn outer_batch(batch: &Batch) -> Option<Tensor> {
-    let ([a, b], [a_batched, b_batched]) = (batch.inputs, batch.batched) else {
-        return None;
-    };
-    let (length, m, n) = (batch.length, batch.shapes[0].numel(), batch.shapes[1].numel());
-    let column = match a_batched {
-        true => a.reshape([length, m, 1]),
-        false => a.reshape([m, 1]),
-    };
-    let row = match b_batched {
-        true => b.reshape([length, 1, n]),
-        false => b.clone(),
-    };
-    Some(&column * &row)
-}
-
 /// `a @ x` for a matrix and a vector, the layer of a small network: one
 /// recorded op and one pass over the matrix, without promoting `x` to a
 /// column and reshaping the product back.
-fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
+pub(super) fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
     let kernel = MatVec { k: x.numel() };
     // y = A x: dA = g x^T (an outer product), dx = A^T g = g @ A.
     apply_op_batched(
@@ -136,7 +76,7 @@ fn matvec(a: &Tensor, x: &Tensor) -> Tensor {
             let (a, x, g) = (&c.inputs[0], &c.inputs[1], c.grad);
             smallvec![c.needs(0).then(|| g.outer(x)), c.needs(1).then(|| g.matmul(a))]
         },
-        matvec_batch,
+        batch::matvec,
     )
 }
 
@@ -153,7 +93,7 @@ fn vecmat(x: &Tensor, a: &Tensor) -> Tensor {
             let (x, a, g) = (&c.inputs[0], &c.inputs[1], c.grad);
             smallvec![c.needs(0).then(|| a.matmul(g)), c.needs(1).then(|| x.outer(g))]
         },
-        vecmat_batch,
+        batch::vecmat,
     )
 }
 
@@ -284,7 +224,7 @@ impl Tensor {
                 let (a, b, g) = (&c.inputs[0], &c.inputs[1], c.grad);
                 smallvec![c.needs(0).then(|| g.matmul(b)), c.needs(1).then(|| a.matmul(g))]
             },
-            outer_batch,
+            batch::outer,
         )
     }
 
