@@ -70,11 +70,7 @@ impl Batch<'_> {
 
 /// `[length] + shape`.
 pub(crate) fn stacked(length: usize, shape: &Shape) -> Shape {
-    let mut dims = Shape::from(length);
-    for &d in shape.dims() {
-        dims.push(d);
-    }
-    dims
+    padded(length, shape, shape.ndim())
 }
 
 /// `[length] + [1; rank - shape.ndim()] + shape`.
@@ -124,9 +120,11 @@ pub(crate) fn broadcast_to(batch: &Batch) -> Option<Tensor> {
 #[derive(Default)]
 pub(crate) struct BatchTrace {
     pub(crate) nodes: Vec<BatchNode>,
-    /// Why the function's ops cannot be replayed for the whole batch, if
-    /// they cannot: it read a value or checked values of a slice.
-    pub(crate) stopped: Option<&'static str>,
+    /// How many of the nodes are `vmap`'s inputs.
+    inputs: usize,
+    /// Whether the function's ops cannot be replayed for the whole batch:
+    /// it read a value or checked values of a slice.
+    pub(crate) stopped: bool,
 }
 
 /// One op on a batch tape.
@@ -158,13 +156,9 @@ pub(crate) enum BatchSource {
 impl BatchTrace {
     /// Adds `vmap`'s next input; returns its node.
     pub(crate) fn push_input(&mut self, shape: Shape) -> u32 {
-        let position = self
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.kind, BatchKind::Input(_)))
-            .count();
+        self.inputs += 1;
         self.push(
-            BatchKind::Input(position),
+            BatchKind::Input(self.inputs - 1),
             SmallVec::new(),
             SmallVec::new(),
             shape,
@@ -193,9 +187,9 @@ impl BatchTrace {
         self.push(BatchKind::Op(rule), from, shapes, out)
     }
 
-    /// Notes that the ops cannot be replayed, and why.
-    pub(crate) fn stop(&mut self, why: &'static str) {
-        self.stopped.get_or_insert(why);
+    /// Notes that the ops cannot be replayed.
+    pub(crate) fn stop(&mut self) {
+        self.stopped = true;
     }
 
     fn push(
@@ -218,11 +212,9 @@ impl BatchTrace {
     /// The value of node `output` for every slice, from `inputs` (each
     /// input of `vmap` with its slices stacked along the first axis):
     /// only the nodes it needs are replayed. `None` when one of them has no
-    /// rule, a rule declines, or the ops cannot be replayed at all.
+    /// rule or a rule declines. The caller checks [`stopped`](Self::stopped)
+    /// first.
     pub(crate) fn replay(&self, output: u32, inputs: &[Tensor], length: usize) -> Option<Tensor> {
-        if self.stopped.is_some() {
-            return None;
-        }
         let last = output as usize;
         let mut needed = vec![false; last + 1];
         needed[last] = true;

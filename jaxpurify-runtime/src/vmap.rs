@@ -101,7 +101,7 @@ pub fn vmap_many(xs: &[&Tensor], axis: isize, mut f: impl FnMut(&[Tensor]) -> Te
     let first: Vec<Tensor> = select(0).iter().map(|s| s.track_as_leaf(&tape)).collect();
     let first = f(&first);
     let level = tape.level();
-    let replayable = tape.batch().is_some_and(|record| record.stopped.is_none());
+    let replayable = tape.batch().is_some_and(|record| !record.stopped);
     if length > 1 && replayable {
         let batched = match first.track_at(level) {
             Some(track) => {
@@ -123,7 +123,6 @@ pub fn vmap_many(xs: &[&Tensor], axis: isize, mut f: impl FnMut(&[Tensor]) -> Te
     }
     let mut outputs: Vec<Tensor> = Vec::with_capacity(length);
     outputs.push(first.strip_from(level));
-    drop(tape);
     for k in 1..length {
         outputs.push(f(&select(k)));
     }

@@ -550,7 +550,7 @@ pub(crate) fn record_check<C: Check + Clone>(inputs: &[&Tensor], check: &C, fail
         for track in t.tracks() {
             if let Some(mut batch) = track.tape.batch() {
                 // The check would have to be made for every slice.
-                batch.stop("a check of values");
+                batch.stop();
             }
             if track.tape.trace.is_some() && !traces.iter().any(|tape| Arc::ptr_eq(tape, &track.tape)) {
                 traces.push(&track.tape);
@@ -592,7 +592,7 @@ pub(crate) fn note_value_read(tracks: &Tracks, what: &'static str, site: &'stati
         }
         if let Some(mut batch) = track.tape.batch() {
             // The function may decide on the first slice's values.
-            batch.stop(what);
+            batch.stop();
         }
     }
 }

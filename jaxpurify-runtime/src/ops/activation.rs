@@ -5,7 +5,7 @@
 //! subgradient it returns there. Masks that pick a branch are computed from
 //! the forward values and are constants for every order of differentiation.
 
-use super::arith::{Zip, record_zip, record_zip_batched, zip_constant};
+use super::arith::{Zip, record_zip, zip_constant};
 use super::unary::unary_op;
 use crate::autodiff::graph::apply_op;
 use crate::compile::kernel::Map;
@@ -22,9 +22,13 @@ fn route_where(x: &Tensor, g: &Tensor, keep: impl Fn(f64) -> bool + Clone + Send
         let keep = keep.clone();
         move |v, g| if keep(v) { g } else { 0.0 }
     };
-    record_zip(Zip::new("route_where", x, g, select), x, g, move |c| {
-        smallvec![None, Some(route_where(&c.inputs[0], c.grad, keep.clone()))]
-    })
+    record_zip(
+        Zip::new("route_where", x, g, select),
+        x,
+        g,
+        move |c| smallvec![None, Some(route_where(&c.inputs[0], c.grad, keep.clone()))],
+        None,
+    )
 }
 
 impl Tensor {
@@ -170,24 +174,30 @@ fn extremum(
         (false, true) => p,
         (false, false) => q,
     };
-    record_zip_batched(
+    record_zip(
         Zip::new(op, a, b, pick),
         a,
         b,
         move |c| {
             let [a, b] = [&c.inputs[0], &c.inputs[1]];
-            let share_of_a = zip_constant(op, a, b, move |p, q| match (a_wins(p, q), p == q) {
-                (true, _) => 1.0,
-                (false, true) => 0.5,
-                (false, false) => 0.0,
-            });
+            let share_of_a = zip_constant(
+                op,
+                a,
+                b,
+                move |p, q| match (a_wins(p, q), p == q) {
+                    (true, _) => 1.0,
+                    (false, true) => 0.5,
+                    (false, false) => 0.0,
+                },
+                None,
+            );
             smallvec![
                 c.needs(0).then(|| (c.grad * &share_of_a).sum_to(a.shape())),
                 c.needs(1)
                     .then(|| (c.grad * (1.0 - &share_of_a)).sum_to(b.shape())),
             ]
         },
-        batch,
+        Some(batch),
     )
 }
 

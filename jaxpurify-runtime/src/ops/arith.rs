@@ -141,22 +141,13 @@ pub(crate) fn record_zip<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>
     a: &Tensor,
     b: &Tensor,
     rule: impl Fn(&crate::autodiff::Ctx) -> crate::autodiff::Grads + Clone + Send + Sync + 'static,
+    batch: Option<crate::batching::BatchRule>,
 ) -> Tensor {
     let shape = kernel.shape.clone();
-    apply_op(&kernel, &[a, b], shape, rule)
-}
-
-/// [`record_zip`] for an op that a [`vmap`](crate::vmap()) computes for a
-/// whole batch at once with `batch`.
-pub(crate) fn record_zip_batched<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
-    kernel: Zip<F>,
-    a: &Tensor,
-    b: &Tensor,
-    rule: impl Fn(&crate::autodiff::Ctx) -> crate::autodiff::Grads + Clone + Send + Sync + 'static,
-    batch: crate::batching::BatchRule,
-) -> Tensor {
-    let shape = kernel.shape.clone();
-    apply_op_batched(&kernel, &[a, b], shape, rule, batch)
+    match batch {
+        Some(batch) => apply_op_batched(&kernel, &[a, b], shape, rule, batch),
+        None => apply_op(&kernel, &[a, b], shape, rule),
+    }
 }
 
 /// `f` over the broadcast of `a` and `b` for a function whose derivative is
@@ -168,32 +159,21 @@ pub(crate) fn zip_constant<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'stati
     a: &Tensor,
     b: &Tensor,
     f: F,
+    batch: Option<crate::batching::BatchRule>,
 ) -> Tensor {
     let kernel = Zip::new(name, a, b, f);
     let shape = kernel.shape.clone();
-    apply_constant(&kernel, &[a, b], shape)
-}
-
-/// [`zip_constant`] for an op that a [`vmap`](crate::vmap()) computes for a
-/// whole batch at once with `batch`.
-#[track_caller]
-pub(crate) fn zip_constant_batched<F: Fn(f64, f64) -> f64 + Clone + Send + Sync + 'static>(
-    name: &'static str,
-    a: &Tensor,
-    b: &Tensor,
-    f: F,
-    batch: crate::batching::BatchRule,
-) -> Tensor {
-    let kernel = Zip::new(name, a, b, f);
-    let shape = kernel.shape.clone();
-    apply_constant_batched(&kernel, &[a, b], shape, batch)
+    match batch {
+        Some(batch) => apply_constant_batched(&kernel, &[a, b], shape, batch),
+        None => apply_constant(&kernel, &[a, b], shape),
+    }
 }
 
 /// `a + b` with broadcasting.
 #[track_caller]
 fn add(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a + b) = da + db; each gradient sums back over what was broadcast.
-    record_zip_batched(
+    record_zip(
         Zip::new("add", a, b, |p, q| p + q),
         a,
         b,
@@ -203,14 +183,14 @@ fn add(a: &Tensor, b: &Tensor) -> Tensor {
                 c.needs(1).then(|| c.grad.sum_to(c.inputs[1].shape())),
             ]
         },
-        |batch| crate::batching::broadcasting(batch, add),
+        Some(|batch| crate::batching::broadcasting(batch, add)),
     )
 }
 
 /// `a - b` with broadcasting.
 #[track_caller]
 fn sub(a: &Tensor, b: &Tensor) -> Tensor {
-    record_zip_batched(
+    record_zip(
         Zip::new("sub", a, b, |p, q| p - q),
         a,
         b,
@@ -220,7 +200,7 @@ fn sub(a: &Tensor, b: &Tensor) -> Tensor {
                 c.needs(1).then(|| (-c.grad).sum_to(c.inputs[1].shape())),
             ]
         },
-        |batch| crate::batching::broadcasting(batch, sub),
+        Some(|batch| crate::batching::broadcasting(batch, sub)),
     )
 }
 
@@ -228,7 +208,7 @@ fn sub(a: &Tensor, b: &Tensor) -> Tensor {
 #[track_caller]
 fn mul(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a b) = b da + a db
-    record_zip_batched(
+    record_zip(
         Zip::new("mul", a, b, |p, q| p * q),
         a,
         b,
@@ -239,7 +219,7 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
                 c.needs(1).then(|| product_summed_to(c.grad, a, b.shape())),
             ]
         },
-        |batch| crate::batching::broadcasting(batch, mul),
+        Some(|batch| crate::batching::broadcasting(batch, mul)),
     )
 }
 
@@ -248,7 +228,7 @@ fn mul(a: &Tensor, b: &Tensor) -> Tensor {
 fn div(a: &Tensor, b: &Tensor) -> Tensor {
     // d(a / b) = da / b - (a / b) db / b; for a single `b` the sum over
     // the broadcast comes before the division, which is then one value.
-    record_zip_batched(
+    record_zip(
         Zip::new("div", a, b, |p, q| p / q),
         a,
         b,
@@ -263,7 +243,7 @@ fn div(a: &Tensor, b: &Tensor) -> Tensor {
                 c.needs(1).then(d_b)
             ]
         },
-        |batch| crate::batching::broadcasting(batch, div),
+        Some(|batch| crate::batching::broadcasting(batch, div)),
     )
 }
 

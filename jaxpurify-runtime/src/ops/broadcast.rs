@@ -118,6 +118,9 @@ fn trailing_run(from: &Shape, to: &Shape) -> Option<usize> {
 struct SumTo {
     from: Shape,
     to: Shape,
+    /// The length of the contiguous run each output sums, when it sums one
+    /// ([`trailing_run`]).
+    run: Option<usize>,
 }
 
 impl Kernel for SumTo {
@@ -131,7 +134,7 @@ impl Kernel for SumTo {
             out[0] = full_sum(src);
             return;
         }
-        if let Some(run) = trailing_run(&self.from, &self.to) {
+        if let Some(run) = self.run {
             // Each output sums a contiguous run (a sum along the last axes,
             // as of each slice of a batch): as the sum of the run alone.
             for (o, run) in out.iter_mut().zip(src.chunks_exact(run)) {
@@ -224,6 +227,7 @@ impl Tensor {
         let kernel = SumTo {
             from: self.shape().clone(),
             to: shape.clone(),
+            run: trailing_run(self.shape(), &shape),
         };
         apply_op_batched(
             &kernel,

@@ -11,7 +11,7 @@
 //! The inherent `eq` and `ne` return masks and take precedence over
 //! [`PartialEq`] in method calls; whole-tensor equality stays `a == b`.
 
-use super::arith::zip_constant_batched;
+use super::arith::zip_constant;
 use super::broadcast::broadcast_into;
 use crate::autodiff::graph::apply_op_batched;
 use crate::compile::kernel::Kernel;
@@ -28,12 +28,12 @@ macro_rules! comparison {
         /// When the shapes do not broadcast.
         #[track_caller]
         pub fn $name(&self, other: impl Into<Tensor>) -> Tensor {
-            zip_constant_batched(
+            zip_constant(
                 stringify!($name),
                 self,
                 &other.into(),
                 |p, q| f64::from(p $op q),
-                |batch| crate::batching::broadcasting(batch, |x, y| x.$name(y)),
+                Some(|batch| crate::batching::broadcasting(batch, |x, y| x.$name(y))),
             )
         }
     };

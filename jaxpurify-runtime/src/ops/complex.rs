@@ -133,18 +133,24 @@ impl Complex {
     pub fn abs(&self) -> Tensor {
         let kernel = Zip::new("complex_abs", &self.re, &self.im, f64::hypot);
         // d|z| = (re d re + im d im) / |z|
-        record_zip(kernel, &self.re, &self.im, move |c| {
-            // Adding 1 where |z| = 0 makes re / |z| = 0 / 1 there: the zero
-            // subgradient, with no NaN; elsewhere the offset is 0.
-            let zero_offset = c
-                .output
-                .map_constant("modulus_zero", |m| if m == 0.0 { 1.0 } else { 0.0 });
-            let safe_modulus = c.output + &zero_offset;
-            smallvec![
-                c.needs(0).then(|| c.grad * &c.inputs[0] / &safe_modulus),
-                c.needs(1).then(|| c.grad * &c.inputs[1] / &safe_modulus),
-            ]
-        })
+        record_zip(
+            kernel,
+            &self.re,
+            &self.im,
+            move |c| {
+                // Adding 1 where |z| = 0 makes re / |z| = 0 / 1 there: the zero
+                // subgradient, with no NaN; elsewhere the offset is 0.
+                let zero_offset = c
+                    .output
+                    .map_constant("modulus_zero", |m| if m == 0.0 { 1.0 } else { 0.0 });
+                let safe_modulus = c.output + &zero_offset;
+                smallvec![
+                    c.needs(0).then(|| c.grad * &c.inputs[0] / &safe_modulus),
+                    c.needs(1).then(|| c.grad * &c.inputs[1] / &safe_modulus),
+                ]
+            },
+            None,
+        )
     }
 
     /// `e^z = e^re (cos im + i sin im)`.

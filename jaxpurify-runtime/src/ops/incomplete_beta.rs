@@ -266,11 +266,17 @@ pub(crate) fn normal_to_half_t(xi: &Tensor, nu: &Tensor) -> Tensor {
         nu.sqrt() * (-0.5 * t).exp()
     });
     // dx/dxi = phi(xi) / half_t_density(x)
-    record_zip(kernel, xi, &nu, |c| {
-        let (xi, nu, x) = (&c.inputs[0], &c.inputs[1], c.output);
-        let ratio = (log_normal_density(xi) - half_t_log_density(x, nu)).exp();
-        smallvec![Some((c.grad * ratio).sum_to(xi.shape().clone())), None]
-    })
+    record_zip(
+        kernel,
+        xi,
+        &nu,
+        |c| {
+            let (xi, nu, x) = (&c.inputs[0], &c.inputs[1], c.output);
+            let ratio = (log_normal_density(xi) - half_t_log_density(x, nu)).exp();
+            smallvec![Some((c.grad * ratio).sum_to(xi.shape().clone())), None]
+        },
+        None,
+    )
 }
 
 /// The standard normal `xi` with `Phi(xi) = P(|T| <= x)`, the inverse of
@@ -289,11 +295,17 @@ pub(crate) fn half_t_to_normal(x: &Tensor, nu: &Tensor) -> Tensor {
         }
     });
     // dxi/dx = half_t_density(x) / phi(xi)
-    record_zip(kernel, x, &nu, |c| {
-        let (x, nu, xi) = (&c.inputs[0], &c.inputs[1], c.output);
-        let ratio = (half_t_log_density(x, nu) - log_normal_density(xi)).exp();
-        smallvec![Some((c.grad * ratio).sum_to(x.shape().clone())), None]
-    })
+    record_zip(
+        kernel,
+        x,
+        &nu,
+        |c| {
+            let (x, nu, xi) = (&c.inputs[0], &c.inputs[1], c.output);
+            let ratio = (half_t_log_density(x, nu) - log_normal_density(xi)).exp();
+            smallvec![Some((c.grad * ratio).sum_to(x.shape().clone())), None]
+        },
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -153,11 +153,17 @@ pub(crate) fn normal_to_gamma(xi: &Tensor, a: &Tensor) -> Tensor {
     });
     // dy/dxi = phi(xi) / gamma_density(y)
     //        = exp(-xi^2/2 - ln sqrt(2 pi) + lgamma(a) + y - (a - 1) ln y)
-    record_zip(kernel, xi, &a, |c| {
-        let (xi, a, y) = (&c.inputs[0], &c.inputs[1], c.output);
-        let log_ratio = -(xi * xi) * 0.5 - LN_SQRT_2PI + a.lgamma() + y - (a - 1.0) * y.ln();
-        smallvec![Some((c.grad * log_ratio.exp()).sum_to(xi.shape().clone())), None]
-    })
+    record_zip(
+        kernel,
+        xi,
+        &a,
+        |c| {
+            let (xi, a, y) = (&c.inputs[0], &c.inputs[1], c.output);
+            let log_ratio = -(xi * xi) * 0.5 - LN_SQRT_2PI + a.lgamma() + y - (a - 1.0) * y.ln();
+            smallvec![Some((c.grad * log_ratio.exp()).sum_to(xi.shape().clone())), None]
+        },
+        None,
+    )
 }
 
 /// The standard normal `xi` with `Phi(xi) = P(a, y)`, the inverse of
@@ -173,11 +179,17 @@ pub(crate) fn gamma_to_normal(y: &Tensor, a: &Tensor) -> Tensor {
         }
     });
     // dxi/dy = gamma_density(y) / phi(xi)
-    record_zip(kernel, y, &a, |c| {
-        let (y, a, xi) = (&c.inputs[0], &c.inputs[1], c.output);
-        let log_ratio = xi * xi * 0.5 + LN_SQRT_2PI - a.lgamma() - y + (a - 1.0) * y.ln();
-        smallvec![Some((c.grad * log_ratio.exp()).sum_to(y.shape().clone())), None]
-    })
+    record_zip(
+        kernel,
+        y,
+        &a,
+        |c| {
+            let (y, a, xi) = (&c.inputs[0], &c.inputs[1], c.output);
+            let log_ratio = xi * xi * 0.5 + LN_SQRT_2PI - a.lgamma() - y + (a - 1.0) * y.ln();
+            smallvec![Some((c.grad * log_ratio.exp()).sum_to(y.shape().clone())), None]
+        },
+        None,
+    )
 }
 
 #[cfg(test)]

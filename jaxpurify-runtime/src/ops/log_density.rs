@@ -55,10 +55,16 @@ fn keep_inside(t: &Tensor, inside: &Tensor, fill: f64) -> Tensor {
         move |v, m| if m == 1.0 { v } else { fill },
     );
     // d/dt = inside (0 or 1)
-    record_zip(kernel, t, inside, |c| {
-        let (t, inside) = (&c.inputs[0], &c.inputs[1]);
-        smallvec![Some((c.grad * inside).sum_to(t.shape())), None]
-    })
+    record_zip(
+        kernel,
+        t,
+        inside,
+        |c| {
+            let (t, inside) = (&c.inputs[0], &c.inputs[1]);
+            smallvec![Some((c.grad * inside).sum_to(t.shape())), None]
+        },
+        None,
+    )
 }
 
 /// Panics, naming `op` and the caller's line, when the shapes of a

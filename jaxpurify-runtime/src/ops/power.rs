@@ -240,7 +240,7 @@ fn small_integer_powers(x: &[f64], n: i32, out: &mut [f64]) {
 /// this expression stay finite too (a plain select would still pass
 /// `0 * inf` back through the discarded branch).
 fn pow_slope_in_base(x: &Tensor, a: &Tensor) -> Tensor {
-    let singular = zip_constant("pow_singular", x, a, |p, q| f64::from(p == 0.0 && q == 0.0));
+    let singular = zip_constant("pow_singular", x, a, |p, q| f64::from(p == 0.0 && q == 0.0), None);
     a * replace_where(&singular, 1.0, x).pow(&(a - 1.0))
 }
 

@@ -184,12 +184,20 @@ impl LogNormal {
             // missing derivative cannot matter.
             let log_variance = |m: f64, s: f64| ((s / m) * (s / m)).ln_1p();
             return Ok(LogNormal {
-                log_mean: zip_constant("log_normal_mu", &mean, &sigma, move |m, s| {
-                    m.ln() - log_variance(m, s) * 0.5
-                }),
-                log_sigma: zip_constant("log_normal_s", &mean, &sigma, move |m, s| {
-                    (log_variance(m, s).ln() * 0.5).exp()
-                }),
+                log_mean: zip_constant(
+                    "log_normal_mu",
+                    &mean,
+                    &sigma,
+                    move |m, s| m.ln() - log_variance(m, s) * 0.5,
+                    None,
+                ),
+                log_sigma: zip_constant(
+                    "log_normal_s",
+                    &mean,
+                    &sigma,
+                    move |m, s| (log_variance(m, s).ln() * 0.5).exp(),
+                    None,
+                ),
             });
         }
         let ratio = &sigma / &mean;
