@@ -86,7 +86,11 @@ pub(crate) fn lanes_are_contiguous(dims: &[usize], axis: usize) -> bool {
 
 /// Transforms of at least this many values share their lanes between two
 /// threads: below it, waking the second thread costs more than it saves.
-const PARALLEL_MIN_VALUES: usize = 1 << 14;
+/// At 2^14 a 128 x 128 log-normal field's compiled gradient took 1.35
+/// times as long on two threads as on one (medians of eight interleaved
+/// runs, `benches/workloads.rs`), the halves being too short to pay for a
+/// second core that other jobs also use.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
 
 /// For the contiguous lanes along the last `axis` of `dims` (`len` values
 /// in all), when there are enough values and threads to share them: the
@@ -188,9 +192,10 @@ mod tests {
 
     #[test]
     fn long_transforms_give_the_same_bits_on_any_number_of_threads() {
-        // 4 x 64 x 80 values: enough to share lanes between threads, along
-        // every axis, with the gradient's adjoint transforms.
-        let x = test_signal(&[4, 64, 80], 1.7);
+        // 4 x 128 x 160 values: enough to share lanes between threads,
+        // along every axis, with the gradient's adjoint transforms.
+        let x = test_signal(&[4, 128, 160], 1.7);
+        assert!(x.numel() >= super::PARALLEL_MIN_VALUES);
         let transforms = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
