@@ -13,7 +13,8 @@
 //! runs it beside JAX, on both cores and pinned to one. For profiling,
 //! `WORKLOADS_ONLY=mixture,glm` sets up only those models (criterion's
 //! filter skips timing, not the compiling before it), `WORKLOADS_STEPS=1`
-//! prints what each program's steps are, and `WORKLOADS_BEST_OF=7` prints
+//! prints what each program's steps are, `WORKLOADS_SIZE="d=5 k=20 n=10000"`
+//! times only the measurements of that size, and `WORKLOADS_BEST_OF=7` prints
 //! the best of seven timed loops of each measurement instead of running
 //! criterion (steadier than a median on a busy machine, for A/B runs).
 
@@ -59,6 +60,9 @@ fn suite<M: Model<Output = Tensor>>(
     fixed: &M::Fixed,
     mut hand: impl FnMut(&[f64], &mut [f64]) -> f64,
 ) {
+    if std::env::var("WORKLOADS_SIZE").is_ok_and(|only| only != size) {
+        return;
+    }
     let theta = params.ravel();
     let forward = model.compile_apply(params, fixed).unwrap();
     let value_and_grad = model.compile_output_and_grad(params, fixed).unwrap();
