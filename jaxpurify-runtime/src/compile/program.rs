@@ -35,7 +35,43 @@ pub(super) enum Work {
     Fused(Box<Fused>),
 }
 
+/// The workspace split around a step's output, and the input leaves: where
+/// the step's arguments are read.
+struct Split<'a> {
+    inputs: &'a [&'a [f64]],
+    before: &'a [f64],
+    after: &'a [f64],
+    after_start: usize,
+}
+
+impl<'a> Split<'a> {
+    #[inline(always)]
+    fn read(&self, place: &Place) -> &'a [f64] {
+        match place {
+            Place::Input(leaf, r) => &self.inputs[*leaf][r.clone()],
+            Place::Work(r) if r.end <= self.before.len() => &self.before[r.clone()],
+            Place::Work(r) => &self.after[r.start - self.after_start..r.end - self.after_start],
+        }
+    }
+}
+
 impl Work {
+    /// Runs the step's kernel, check or fused kernels on `args`.
+    #[inline(always)]
+    fn run(&self, args: &[&[f64]], out: &mut [f64], scratch: &mut [f64]) -> Result<()> {
+        match self {
+            Work::Kernel(kernel) => {
+                kernel.run(args, out);
+                Ok(())
+            }
+            Work::Check(check) => check.run(args),
+            Work::Fused(fused) => {
+                fused.run(args, out, scratch);
+                Ok(())
+            }
+        }
+    }
+
     /// The names of the kernels (or the check) the step runs.
     fn names(&self) -> Vec<&'static str> {
         match self {
@@ -135,38 +171,26 @@ impl Program {
             // argument is read from, so the buffer splits around it.
             let (before, rest) = values.split_at_mut(step.out.start);
             let (out, after) = rest.split_at_mut(step.out.len());
-            let read = |place: &Place| -> &[f64] {
-                match place {
-                    Place::Input(leaf, r) => &inputs[*leaf][r.clone()],
-                    Place::Work(r) if r.end <= step.out.start => &before[r.clone()],
-                    Place::Work(r) => &after[r.start - step.out.end..r.end - step.out.end],
-                }
-            };
-            let mut work = |args: &[&[f64]]| match &step.work {
-                Work::Kernel(kernel) => {
-                    kernel.run(args, out);
-                    Ok(())
-                }
-                Work::Check(check) => check.run(args),
-                Work::Fused(fused) => {
-                    fused.run(args, out, scratch);
-                    Ok(())
-                }
+            let split = Split {
+                inputs,
+                before,
+                after,
+                after_start: step.out.end,
             };
             if step.args.len() <= INLINE_ARGS {
                 let mut args: [&[f64]; INLINE_ARGS] = [&[]; INLINE_ARGS];
                 for (slot, place) in args.iter_mut().zip(&step.args) {
-                    *slot = read(place);
+                    *slot = split.read(place);
                 }
-                work(&args[..step.args.len()])?;
+                step.work.run(&args[..step.args.len()], out, scratch)?;
             } else {
                 // Pushed one by one: `collect` goes through `SmallVec`'s
                 // generic `extend`, slow for a fused step's arguments.
                 let mut args: SmallVec<[&[f64]; 16]> = SmallVec::new();
                 for place in &step.args {
-                    args.push(read(place));
+                    args.push(split.read(place));
                 }
-                work(&args)?;
+                step.work.run(&args, out, scratch)?;
             }
         }
         Ok(())

@@ -106,6 +106,12 @@ impl<F: Fn(f64, f64) -> f64> Zip<F> {
     /// `f` over the broadcast of `x` and `y`, written into `out`.
     fn zip(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
         let f = &self.f;
+        if let ([o], [p], [q]) = (&mut *out, x, y) {
+            // A single value (a scalar parameter's prior, a fused part of
+            // one): no loop to set up.
+            *o = f(*p, *q);
+            return;
+        }
         match &self.plan {
             ZipPlan::Same => zip_into(out, x, y, f),
             ZipPlan::RightScalar => out.iter_mut().zip(x).for_each(|(o, &p)| *o = f(p, y[0])),
