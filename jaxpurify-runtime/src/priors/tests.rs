@@ -182,18 +182,28 @@ fn laplace_is_smooth_at_its_median() {
 fn maps_compile_with_their_gradients_on_both_sides_of_the_median() {
     // Traced at negative draws only; the points cross zero, where the
     // side of the Laplace quantile flips.
-    let w = Tensor::from([1.0, -0.5, 2.0, 0.3]);
     for c in cases() {
-        let f = |xi: &Tensor| {
-            let (value, gradient) = value_and_grad(|xi: &Tensor| ((c.forward)(xi) * &w).sum(), xi);
-            (value, gradient, (c.inverse)(&(c.forward)(xi)))
-        };
-        let points = [
-            Tensor::from([0.7, -0.3, 0.0, 2.2]),
-            Tensor::from([-0.0, 1.9, -2.5, 0.05]),
-        ];
-        assert_compiles_exactly(f, &Tensor::from([-1.5, -0.2, -0.9, -3.0]), &points);
+        assert_maps_compile_across_zero(&c.forward, &c.inverse);
     }
+}
+
+/// Compiles a prior's forward map with its gradient, and the round trip
+/// through its inverse, traced at negative draws only, and checks them at
+/// points on both sides of zero (where a quantile's branch may flip).
+pub(super) fn assert_maps_compile_across_zero(
+    forward: &dyn Fn(&Tensor) -> Tensor,
+    inverse: &dyn Fn(&Tensor) -> Tensor,
+) {
+    let w = Tensor::from([1.0, -0.5, 2.0, 0.3]);
+    let f = |xi: &Tensor| {
+        let (value, gradient) = value_and_grad(|xi: &Tensor| (forward(xi) * &w).sum(), xi);
+        (value, gradient, inverse(&forward(xi)))
+    };
+    let points = [
+        Tensor::from([0.7, -0.3, 0.0, 2.2]),
+        Tensor::from([-0.0, 1.9, -2.5, 0.05]),
+    ];
+    assert_compiles_exactly(f, &Tensor::from([-1.5, -0.2, -0.9, -3.0]), &points);
 }
 
 #[test]
